@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.utils import timezone
+
+from .models import SocialAccount
+
+
+@admin.register(SocialAccount)
+class SocialAccountAdmin(admin.ModelAdmin):
+    """Staff view of connected accounts. Token text never appears: only presence and expiry."""
+
+    list_display = ["__str__", "platform", "status", "owner", "token_expires_at", "last_synced_at", "has_token"]
+    list_filter = ["platform", "status", "is_sandbox"]
+    search_fields = ["name", "username", "external_id", "owner__username", "owner__email"]
+    list_select_related = ["owner"]
+    raw_id_fields = ["owner", "parent"]
+    readonly_fields = [
+        "platform", "external_id", "platform_user_id", "scopes", "has_token", "has_refresh",
+        "token_expires_at", "refresh_token_expires_at", "data_access_expires_at", "connected_at",
+        "updated_at", "last_synced_at", "webhook_subscribed_at", "is_sandbox",
+    ]
+    fields = [
+        "owner", "platform", "external_id", "platform_user_id", "name", "username", "avatar_url", "parent",
+        "status", "status_reason", "scopes", "has_token", "has_refresh", "token_expires_at",
+        "refresh_token_expires_at", "data_access_expires_at", "blocked_until", "is_sandbox",
+        "connected_at", "updated_at", "last_synced_at", "webhook_subscribed_at",
+    ]
+
+    @admin.display(boolean=True, description="Access token")
+    def has_token(self, obj: SocialAccount) -> bool:
+        return obj.has_access_token and not obj.is_token_expired()
+
+    @admin.display(boolean=True, description="Refresh token")
+    def has_refresh(self, obj: SocialAccount) -> bool:
+        return obj.has_refresh_token and (obj.refresh_token_expires_at is None or obj.refresh_token_expires_at > timezone.now())

@@ -1,0 +1,308 @@
+"""One outgoing call: freshness -> rate limiter -> requests -> count -> usage headers -> typed errors.
+
+Every platform call in UniPulse goes through `request()`. It owns the one `requests.Session`,
+its timeouts, safe retries (idempotent GETs only, on connection errors and 5xx), call counting,
+and the mapping of Meta's and TikTok's error bodies to the classes in `errors.py`.
+Nothing it raises or logs contains a token, a URL with a query string, or a raw response body.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+
+from unipulse.logging_filters import redact
+
+from . import ratelimit
+from .errors import (
+    BlockedError,
+    InvalidRequestError,
+    PermissionMissingError,
+    PlatformError,
+    RateLimitedError,
+    ReauthRequiredError,
+    TransientError,
+)
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "UniPulse/1.0 (+https://github.com/unipulse)"
+PLATFORM_NAMES = {"facebook": "Facebook", "instagram": "Instagram", "tiktok": "TikTok", "meta": "Meta"}
+
+_session = requests.Session()
+_session.headers["User-Agent"] = USER_AGENT
+
+# The `tokens` app registers its locked refresh here at start-up (tokens.apps.TokensConfig.ready),
+# so every call refreshes a near-expiry token first without `social` importing `tokens`.
+_token_refresher: Callable[[Any], None] | None = None
+
+
+def set_token_refresher(refresher: Callable[[Any], None] | None) -> None:
+    global _token_refresher
+    _token_refresher = refresher
+
+
+@dataclass
+class ApiResponse:
+    data: Any
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def request(
+    platform: str,
+    method: str,
+    url: str,
+    *,
+    endpoint: str,
+    account=None,
+    params: dict | None = None,
+    data: dict | None = None,
+    json: Any = None,
+    headers: dict | None = None,
+    files: dict | None = None,
+    budget_key: str | None = None,
+    pause_keys: tuple[str, ...] = (),
+    object_id: str | None = None,
+    oauth: bool = False,
+    expect_json: bool = True,
+    timeout: tuple[float, float] | None = None,
+) -> ApiResponse:
+    """Send one platform call; return the parsed body or raise a typed PlatformError.
+
+    `platform` is 'meta' (Graph: Facebook and Instagram) or 'tiktok'. `endpoint` is a short label
+    without ids ('page.feed', 'video.list') used for counting and logs. `oauth=True` marks TikTok's
+    OAuth endpoints, whose errors are flat rather than the API envelope.
+    """
+    if account is not None and _token_refresher is not None:
+        _token_refresher(account)
+    ratelimit.check_paused([*pause_keys, *([budget_key] if budget_key else [])], _name(platform, account))
+    if budget_key:
+        ratelimit.take_budget(budget_key, _name(platform, account))
+
+    response = _send(platform, method, url, endpoint, account, params, data, json, headers, files, timeout)
+    ratelimit.count_call(platform, endpoint, getattr(account, "pk", None))
+
+    if platform == "meta":
+        ratelimit.apply_meta_usage_headers(response.headers, budget_key)
+    body = _parse_body(response) if expect_json else None
+
+    error = _classify(platform, response, body, account, object_id, budget_key, pause_keys, oauth)
+    if error is not None:
+        _log_error(platform, endpoint, account, error)
+        if isinstance(error, ReauthRequiredError) and account is not None and getattr(account, "pk", None):
+            account.mark_needs_reauth(error.message)
+        raise error
+    if platform == "tiktok" and response.status_code != 429:
+        ratelimit.clear_backoff(pause_keys[0] if pause_keys else "tiktok:app")
+    return ApiResponse(data=body if expect_json else response.content, status=response.status_code, headers=response.headers)
+
+
+def _send(platform, method, url, endpoint, account, params, data, json, headers, files, timeout) -> requests.Response:
+    timeout = timeout or (settings.PLATFORM_HTTP_CONNECT_TIMEOUT, settings.PLATFORM_HTTP_READ_TIMEOUT)
+    # Only a GET can be repeated without risk of changing anything on the platform.
+    attempts = 1 + (settings.PLATFORM_HTTP_GET_RETRIES if method.upper() == "GET" else 0)
+    name = _name(platform, account)
+    for attempt in range(1, attempts + 1):
+        try:
+            response = _session.request(
+                method, url, params=params, data=data, json=json, headers=headers, files=files, timeout=timeout
+            )
+        except requests.Timeout:
+            failure = TransientError(f"{name} did not answer in time ({endpoint}).", platform=platform)
+        except requests.RequestException:
+            # The exception text carries the URL (and maybe a token in its query): never keep it.
+            failure = TransientError(f"Could not reach {name} ({endpoint}).", platform=platform)
+        else:
+            if response.status_code < 500 or attempt == attempts:
+                return response
+            failure = None
+        if attempt == attempts:
+            raise failure from None
+        time.sleep(min(0.25 * 2 ** (attempt - 1), 2.0))
+    raise AssertionError("unreachable")
+
+
+def _parse_body(response: requests.Response) -> Any:
+    if not response.content:
+        return {}
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _classify(platform, response, body, account, object_id, budget_key, pause_keys, oauth) -> PlatformError | None:
+    if platform == "meta":
+        return classify_meta_error(response.status_code, body, response.headers, account, object_id, budget_key)
+    if oauth:
+        return classify_tiktok_oauth_error(response.status_code, body, account)
+    return classify_tiktok_error(response.status_code, body, response.headers, account, pause_keys)
+
+
+# ---- Meta ---------------------------------------------------------------------------------------
+
+META_RATE_LIMIT_CODES = {4: "app", 17: "user", 32: "account", 341: "app", 613: "user"}
+META_BUC_CODES = set(range(80000, 80015))
+# Instagram/Facebook subcodes that mean "this account may not post now": never retry a commit on these.
+META_BLOCKING_SUBCODES = {
+    2207042: "Instagram's publishing limit for this account is reached",
+    2207050: "Instagram restricted this account",
+    2207051: "Instagram blocked this action",
+    1390008: "Facebook says this Page is posting too fast",
+    2207001: "Instagram flagged this content as spam",
+}
+
+
+def classify_meta_error(status, body, headers, account=None, object_id=None, user_key=None) -> PlatformError | None:
+    err = body.get("error") if isinstance(body, dict) else None
+    if status < 400 and not isinstance(err, dict):
+        if body is None:
+            return TransientError("Meta sent a response we could not read.", platform="meta", status=status)
+        return None
+    name = _name("meta", account)
+    if not isinstance(err, dict):
+        if status >= 500:
+            return TransientError(f"{name} had a server error (HTTP {status}).", platform="meta", status=status)
+        return InvalidRequestError(f"{name} refused the request (HTTP {status}).", platform="meta", status=status)
+
+    code = _int(err.get("code"))
+    subcode = _int(err.get("error_subcode"))
+    trace = str(err.get("fbtrace_id") or "")
+    text = _safe_text(err.get("error_user_msg") or err.get("message") or "")
+    common = {"platform": "meta", "status": status, "code": code, "subcode": subcode, "trace_id": trace}
+
+    if code in (190, 102):
+        return ReauthRequiredError(f"Reconnect your {name} account: its access was revoked or expired.", **common)
+    if code in META_RATE_LIMIT_CODES or code in META_BUC_CODES:
+        return _meta_rate_limited(code, name, headers, account, object_id, user_key, common)
+    if code == 368 or subcode in META_BLOCKING_SUBCODES:
+        why = META_BLOCKING_SUBCODES.get(subcode, f"{name} temporarily blocked this account for a policy reason")
+        hours = 24 if code == 368 or subcode in (2207042, 2207050, 2207051) else 1
+        return BlockedError(f"{why}. {text}".strip(), until=timezone.now() + timedelta(hours=hours), **common)
+    if code == 10 or (code is not None and 200 <= code <= 299):
+        return PermissionMissingError(f"{name} permission missing: {text}", permission=_permission_in(text), **common)
+    if err.get("is_transient") or code in (1, 2) or status >= 500:
+        return TransientError(f"{name} had a temporary problem: {text}", **common)
+    return InvalidRequestError(f"{name} refused the request: {text}", **common)
+
+
+def _meta_rate_limited(code, name, headers, account, object_id, user_key, common) -> RateLimitedError:
+    scope = "account" if code in META_BUC_CODES else META_RATE_LIMIT_CODES[code]
+    target = object_id or getattr(account, "external_id", None)
+    wait = ratelimit.regain_seconds_from_buc(headers, target) if target else None
+    if scope == "app":
+        wait = wait or 3600
+        ratelimit.pause(ratelimit.META_APP, wait, f"Graph error {code}")
+    elif scope == "user" and user_key:
+        wait = wait or 3600
+        ratelimit.pause(user_key, wait, f"Graph error {code}")
+    else:
+        wait = wait or 600
+        if target:
+            ratelimit.pause(ratelimit.meta_object_key(target), wait, f"Graph error {code}")
+    return RateLimitedError(f"{name} rate limit reached; retrying in {wait // 60 or 1} min.", retry_after=wait, scope=scope, **common)
+
+
+# ---- TikTok -------------------------------------------------------------------------------------
+
+TIKTOK_REAUTH = {"access_token_invalid", "invalid_grant", "token_expired", "auth_removed"}
+TIKTOK_PERMISSION = {"scope_not_authorized", "scope_permission_missed"}
+TIKTOK_BLOCKED = {
+    "spam_risk_too_many_posts", "spam_risk_user_banned_from_posting", "spam_risk_too_many_pending_share",
+    "spam_risk_text", "spam_risk", "reached_active_user_cap", "unaudited_client_can_only_post_to_private_accounts",
+}
+
+
+def classify_tiktok_error(status, body, headers, account=None, pause_keys=()) -> PlatformError | None:
+    err = body.get("error") if isinstance(body, dict) else None
+    code = str(err.get("code")) if isinstance(err, dict) and err.get("code") is not None else None
+    if code == "ok" and status < 400:
+        return None
+    if code is None and status < 400:
+        if isinstance(body, dict):
+            return None  # e.g. the upload endpoint, which answers without the envelope
+        return TransientError("TikTok sent a response we could not read.", platform="tiktok", status=status)
+    log_id = str(err.get("log_id") or "") if isinstance(err, dict) else ""
+    text = _safe_text(err.get("message") if isinstance(err, dict) else "")
+    common = {"platform": "tiktok", "status": status, "code": code or status, "trace_id": log_id}
+    return _tiktok_error(code, status, text, headers, pause_keys, common)
+
+
+def classify_tiktok_oauth_error(status, body, account=None) -> PlatformError | None:
+    # TikTok's OAuth endpoints answer errors flat: {"error": "invalid_grant", "error_description": ..., "log_id": ...}
+    if not isinstance(body, dict):
+        return TransientError("TikTok's sign-in service sent a response we could not read.", platform="tiktok", status=status)
+    code = body.get("error")
+    if isinstance(code, dict):  # some deployments wrap OAuth errors in the API envelope
+        return classify_tiktok_error(status, body, {}, account)
+    if not code and status < 400:
+        return None
+    text = _safe_text(body.get("error_description") or "")
+    common = {"platform": "tiktok", "status": status, "code": code or status, "trace_id": str(body.get("log_id") or "")}
+    if code in ("invalid_grant", "access_denied"):
+        return ReauthRequiredError("Reconnect your TikTok account: TikTok no longer accepts its authorisation.", **common)
+    if code == "rate_limit_exceeded" or status == 429:
+        return RateLimitedError("TikTok's sign-in service is rate limiting us.", retry_after=60, scope="app", **common)
+    if status >= 500:
+        return TransientError(f"TikTok's sign-in service had a temporary problem: {text}", **common)
+    return InvalidRequestError(f"TikTok refused the sign-in request ({code}): {text}", **common)
+
+
+def _tiktok_error(code, status, text, headers, pause_keys, common) -> PlatformError:
+    if code in TIKTOK_REAUTH:
+        return ReauthRequiredError("Reconnect your TikTok account: its access was revoked or expired.", **common)
+    if code in TIKTOK_PERMISSION:
+        return PermissionMissingError(f"TikTok permission missing: {text}", permission=_permission_in(text), **common)
+    if code == "rate_limit_exceeded" or status == 429:
+        key = pause_keys[0] if pause_keys else "tiktok:app"
+        wait = ratelimit.backoff_after_429(key, headers.get("Retry-After"))
+        ratelimit.pause(key, wait, "TikTok rate_limit_exceeded")
+        return RateLimitedError(f"TikTok rate limit reached; retrying in {wait} s.", retry_after=wait, scope="user", **common)
+    if code in TIKTOK_BLOCKED or (code or "").startswith("spam_risk"):
+        return BlockedError(f"TikTok blocked posting for this account ({code}): {text}", until=timezone.now() + timedelta(hours=24), **common)
+    if code == "internal_error" or status >= 500:
+        return TransientError(f"TikTok had a temporary problem: {text}", **common)
+    return InvalidRequestError(f"TikTok refused the request ({code}): {text}", **common)
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+def _name(platform: str, account=None) -> str:
+    if account is not None and getattr(account, "platform", None):
+        return PLATFORM_NAMES.get(account.platform, account.platform)
+    return PLATFORM_NAMES.get(platform, platform)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _safe_text(text: str) -> str:
+    """A platform message, fit to show: no URLs' query strings, no tokens, bounded length."""
+    return redact(str(text))[:300]
+
+
+def _permission_in(text: str) -> str:
+    for word in text.replace(",", " ").replace("(", " ").replace(")", " ").split():
+        if "_" in word and word.strip(".").islower():
+            return word.strip(".")
+    return ""
+
+
+def _log_error(platform: str, endpoint: str, account, error: PlatformError) -> None:
+    logger.warning(
+        "%s %s failed: %s code=%s trace=%s account=%s",
+        platform, endpoint, type(error).__name__, error.error_code, error.trace_id, getattr(account, "pk", None),
+    )

@@ -1,0 +1,93 @@
+"""Graph API plumbing shared by the Facebook and Instagram clients.
+
+Every Graph call carries `appsecret_proof` (HMAC-SHA256 of the token with the app secret) and goes
+through `http.request` with the user's hourly budget and the app/user/object pause scopes.
+Ref: https://developers.facebook.com/docs/graph-api/securing-requests/
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+
+from . import http, ratelimit
+
+
+def graph_url(path: str) -> str:
+    return f"{settings.META_GRAPH_URL}/{settings.META_GRAPH_VERSION}/{path.lstrip('/')}"
+
+
+def appsecret_proof(token: str) -> str:
+    return hmac.new(settings.FACEBOOK_APP_SECRET.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def auth_params(token: str) -> dict[str, str]:
+    params = {"access_token": token}
+    if settings.FACEBOOK_APP_SECRET:
+        params["appsecret_proof"] = appsecret_proof(token)
+    return params
+
+
+def user_budget_key(account) -> str:
+    return ratelimit.meta_user_key(account.platform_user_id or f"account-{account.pk}")
+
+
+def call(
+    account,
+    method: str,
+    path: str,
+    *,
+    endpoint: str,
+    params: dict | None = None,
+    data: dict | None = None,
+    json: Any = None,
+    files: dict | None = None,
+    token: str | None = None,
+    object_id: str | None = None,
+) -> Any:
+    """One Graph call as `account` (its token unless `token` is given); returns the parsed body."""
+    token = token or account.access_token
+    params = dict(params or {})
+    data = dict(data) if data is not None else None
+    # The token travels in the POST body where there is one, so it never sits in a URL.
+    if data is not None and json is None:
+        data.update(auth_params(token))
+    else:
+        params.update(auth_params(token))
+    object_id = object_id or account.external_id
+    return http.request(
+        "meta", method, graph_url(path), endpoint=endpoint, account=account, params=params, data=data,
+        json=json, files=files, budget_key=user_budget_key(account),
+        pause_keys=(ratelimit.META_APP, ratelimit.meta_object_key(object_id)), object_id=object_id,
+    ).data
+
+
+def paginate(account, path: str, *, endpoint: str, params: dict | None = None, max_pages: int | None = None,
+             token: str | None = None) -> Iterator[list[dict]]:
+    """Yield each page's `data` list, following `paging.cursors.after`.
+
+    The `paging.next` URL carries the access token, so we rebuild the next request from the cursor
+    instead of following (or ever logging) that URL.
+    """
+    params = dict(params or {})
+    pages = 0
+    while True:
+        body = call(account, "GET", path, endpoint=endpoint, params=params, token=token)
+        yield body.get("data", [])
+        pages += 1
+        paging = body.get("paging") or {}
+        after = (paging.get("cursors") or {}).get("after")
+        if not paging.get("next") or not after or (max_pages and pages >= max_pages):
+            return
+        params["after"] = after
+
+
+def app_call(method: str, path: str, *, endpoint: str, params: dict | None = None) -> Any:
+    """A Graph call with the app's own credentials (OAuth exchange, debug_token): no user budget."""
+    return http.request(
+        "meta", method, graph_url(path), endpoint=endpoint, params=params, pause_keys=(ratelimit.META_APP,)
+    ).data

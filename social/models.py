@@ -1,0 +1,118 @@
+"""SocialAccount: one connected Facebook Page, Instagram professional account or TikTok account.
+
+Shared by every app. Tokens are encrypted at rest (social.fields.EncryptedTokenField) and never
+appear in repr, admin, API output, logs or error messages.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .fields import EncryptedTokenField
+
+
+class Platform(models.TextChoices):
+    FACEBOOK = "facebook", "Facebook Page"
+    INSTAGRAM = "instagram", "Instagram"
+    TIKTOK = "tiktok", "TikTok"
+
+
+class AccountStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    NEEDS_REAUTH = "needs_reauth", "Needs reconnect"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+class SocialAccountQuerySet(models.QuerySet):
+    def for_user(self, user) -> SocialAccountQuerySet:
+        return self.filter(owner=user)
+
+    def active(self) -> SocialAccountQuerySet:
+        return self.filter(status=AccountStatus.ACTIVE)
+
+
+class SocialAccount(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="social_accounts")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    external_id = models.CharField(max_length=128, help_text="Page id, Instagram user id or TikTok open_id.")
+    platform_user_id = models.CharField(
+        max_length=128, blank=True, default="",
+        help_text="Who granted the token: the Facebook user for Pages and Instagram, the TikTok open_id.",
+    )
+    name = models.CharField(max_length=255, blank=True, default="")
+    username = models.CharField(max_length=255, blank=True, default="")
+    avatar_url = models.URLField(max_length=2048, blank=True, default="")
+    scopes = models.JSONField(default=list, blank=True, help_text="Permissions the user granted.")
+    status = models.CharField(max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
+    status_reason = models.CharField(max_length=500, blank=True, default="")
+
+    access_token = EncryptedTokenField()
+    refresh_token = EncryptedTokenField()
+    token_expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: the token does not expire.")
+    refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
+    data_access_expires_at = models.DateTimeField(null=True, blank=True, help_text="Meta: re-consent needed after this.")
+
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+        help_text="The Facebook Page an Instagram account is linked through.",
+    )
+    blocked_until = models.DateTimeField(null=True, blank=True, help_text="No platform calls before this time.")
+    is_sandbox = models.BooleanField(default=False, help_text="Created by the built-in sandbox platforms.")
+    connected_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    webhook_subscribed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SocialAccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["platform", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "platform", "external_id"], name="uniq_account_per_owner"),
+        ]
+        indexes = [
+            # refresh_tokens: WHERE status = 'active' AND token_expires_at < now + window
+            models.Index(fields=["status", "token_expires_at"], name="account_status_expiry"),
+            models.Index(fields=["status", "data_access_expires_at"], name="account_status_data_expiry"),
+            models.Index(fields=["platform", "external_id"], name="account_platform_external"),
+            models.Index(fields=["platform", "platform_user_id"], name="account_platform_user"),
+        ]
+
+    def __str__(self) -> str:
+        label = self.username or self.name or self.external_id
+        return f"{self.get_platform_display()} · {label}"
+
+    def __repr__(self) -> str:
+        return f"<SocialAccount id={self.pk} platform={self.platform} external_id={self.external_id} status={self.status}>"
+
+    @property
+    def has_access_token(self) -> bool:
+        return bool(self.access_token)
+
+    @property
+    def has_refresh_token(self) -> bool:
+        return bool(self.refresh_token)
+
+    def is_token_expired(self, leeway: timedelta = timedelta(0)) -> bool:
+        return self.token_expires_at is not None and self.token_expires_at <= timezone.now() + leeway
+
+    def is_blocked(self) -> bool:
+        return self.blocked_until is not None and self.blocked_until > timezone.now()
+
+    def mark_needs_reauth(self, reason: str) -> bool:
+        """Set needs_reauth once; returns True only for the call that changed the status."""
+        changed = SocialAccount.objects.filter(pk=self.pk).exclude(status=AccountStatus.NEEDS_REAUTH).exclude(
+            status=AccountStatus.DISCONNECTED
+        ).update(status=AccountStatus.NEEDS_REAUTH, status_reason=reason[:500], updated_at=timezone.now())
+        if changed:
+            self.status, self.status_reason = AccountStatus.NEEDS_REAUTH, reason[:500]
+        return bool(changed)
+
+
+def get_account_for_user(user, account_id: int) -> SocialAccount:
+    """The caller's own account, or SocialAccount.DoesNotExist (which the API turns into 404)."""
+    return SocialAccount.objects.for_user(user).get(pk=account_id)

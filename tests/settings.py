@@ -1,0 +1,29 @@
+"""Test settings: the real settings, with the broker swapped for Dramatiq's stub.
+
+Tests call actors directly or join the stub broker; a few tests (tests/unipulse/test_broker.py)
+talk to the real Redis broker named by REDIS_URL. Database and cache are as configured:
+PostgreSQL and Redis in CI, SQLite and local memory on the embedded run.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+
+from unipulse.settings import *  # noqa: E402,F403
+from unipulse.settings import _DRAMATIQ_MIDDLEWARE  # noqa: E402
+
+DRAMATIQ_BROKER = {"BROKER": "dramatiq.brokers.stub.StubBroker", "OPTIONS": {}, "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation
+FACEBOOK_APP_ID = "test-app-id"
+FACEBOOK_APP_SECRET = "test-app-secret"  # noqa: S105
+TIKTOK_CLIENT_KEY = "test-client-key"
+TIKTOK_CLIENT_SECRET = "test-client-secret"  # noqa: S105
+META_WEBHOOK_VERIFY_TOKEN = "test-verify-token"  # noqa: S105
+META_GRAPH_URL = "https://graph.facebook.com"
+META_GRAPH_VERSION = "v25.0"
+TIKTOK_API_URL = "https://open.tiktokapis.com"
+PLATFORM_HTTP_GET_RETRIES = 1
+RATE_LIMIT_KEY_PREFIX = f"unipulse-test-{os.getpid()}:rl"
+CACHES["default"]["KEY_PREFIX"] = f"unipulse-test-{os.getpid()}"  # noqa: F405
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+LOGGING["root"]["level"] = "INFO"  # noqa: F405

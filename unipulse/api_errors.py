@@ -1,0 +1,131 @@
+"""One place that turns errors into API responses: {"error": {"code", "message", "fields"}}.
+
+Platform errors map to HTTP here, so views stay thin: a reconnect is 409, a missing permission 403,
+a rate limit 503 with Retry-After, a blocked account 423, a temporary platform failure 502.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from social.clients.errors import (
+    BlockedError,
+    InvalidRequestError,
+    PermissionMissingError,
+    PlatformError,
+    RateLimitedError,
+    ReauthRequiredError,
+    TransientError,
+)
+
+logger = logging.getLogger(__name__)
+
+PLATFORM_STATUS = [
+    (ReauthRequiredError, status.HTTP_409_CONFLICT, "reauth_required"),
+    (PermissionMissingError, status.HTTP_403_FORBIDDEN, "permission_missing"),
+    (RateLimitedError, status.HTTP_503_SERVICE_UNAVAILABLE, "rate_limited"),
+    (BlockedError, status.HTTP_423_LOCKED, "account_blocked"),
+    (TransientError, status.HTTP_502_BAD_GATEWAY, "platform_unavailable"),
+    (InvalidRequestError, status.HTTP_422_UNPROCESSABLE_ENTITY, "platform_rejected"),
+]
+
+
+class ApiError(exceptions.APIException):
+    """A domain error with its own code, e.g. ApiError('post_started', 'Publishing has begun.', 409)."""
+
+    def __init__(self, code: str, message: str, http_status: int = 400, fields: dict | None = None) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = http_status
+        self.error_code = code
+        self.fields = fields or {}
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, PlatformError):
+        return _platform_response(exc)
+    if isinstance(exc, ObjectDoesNotExist | Http404):
+        return Response(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, ApiError):
+        return Response(error_body(exc.error_code, str(exc.detail), exc.fields), status=exc.status_code)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # unexpected: Django's 500 handler answers (JSON for /api/)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        message = _first_message(fields) or "The request is not valid."
+        response.data = error_body("invalid", message, fields if isinstance(fields, dict) else {"non_field_errors": fields})
+    else:
+        code = getattr(exc, "default_code", "error")
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        response.data = error_body(code, detail)
+    return response
+
+
+def _platform_response(exc: PlatformError) -> Response:
+    for cls, http_status, code in PLATFORM_STATUS:
+        if isinstance(exc, cls):
+            response = Response(error_body(code, str(exc)), status=http_status)
+            if isinstance(exc, RateLimitedError):
+                response["Retry-After"] = str(exc.retry_after)
+            return response
+    return Response(error_body("platform_error", str(exc)), status=status.HTTP_502_BAD_GATEWAY)
+
+
+def _flatten(detail):
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(item) for item in detail]
+    return str(detail)
+
+
+def _first_message(fields) -> str:
+    if isinstance(fields, dict):
+        for key, value in fields.items():
+            inner = _first_message(value)
+            if inner:
+                return inner if key == "non_field_errors" else f"{key}: {inner}"
+    if isinstance(fields, list):
+        for item in fields:
+            inner = _first_message(item)
+            if inner:
+                return inner
+    if isinstance(fields, str):
+        return fields
+    return ""
+
+
+def ratelimited_view(request, exception=None):
+    """django-ratelimit's answer: 429 with a JSON error."""
+    response = JsonResponse(error_body("too_many_requests", "Too many requests; slow down and try again shortly."), status=429)
+    response["Retry-After"] = "60"
+    return response
+
+
+def json_404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def json_500(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", "Something went wrong on our side; it has been logged."), status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

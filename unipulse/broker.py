@@ -1,0 +1,75 @@
+"""Dramatiq broker helpers.
+
+django-dramatiq builds the broker from settings.DRAMATIQ_BROKER at start-up:
+- REDIS_URL set: Dramatiq's RedisBroker; `manage.py rundramatiq` workers consume the five queues.
+- no REDIS_URL ("embedded"): an in-process broker. Web processes start worker threads here
+  (`start_embedded_worker`, called from wsgi.py), and management commands that enqueue work run it
+  to completion before they exit (`drain_embedded`), so nothing sent is lost in a process with no worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import dramatiq
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+_worker: dramatiq.Worker | None = None
+_lock = threading.Lock()
+
+
+def is_embedded() -> bool:
+    return settings.BROKER_MODE == "embedded"
+
+
+def import_actors() -> None:
+    """Declare every actor on the current broker (the worker must know them to consume their queues)."""
+    import analytics.actors  # noqa: F401
+    import conversations.actors  # noqa: F401
+    import publishing.actors  # noqa: F401
+    import tokens.actors  # noqa: F401
+
+
+def start_embedded_worker() -> dramatiq.Worker | None:
+    """Start worker threads inside this process when running on the in-process broker. Idempotent."""
+    global _worker
+    if not is_embedded():
+        return None
+    with _lock:
+        if _worker is None:
+            import_actors()
+            _worker = dramatiq.Worker(dramatiq.get_broker(), worker_threads=settings.EMBEDDED_WORKER_THREADS, worker_timeout=100)
+            _worker.start()
+            logger.info("Embedded Dramatiq worker started with %d threads", settings.EMBEDDED_WORKER_THREADS)
+    return _worker
+
+
+def stop_embedded_worker() -> None:
+    global _worker
+    with _lock:
+        if _worker is not None:
+            _worker.stop()
+            _worker = None
+
+
+def drain_embedded(timeout_ms: int = 600_000) -> None:
+    """In embedded mode, process what this process enqueued before it exits. No-op with Redis."""
+    if not is_embedded():
+        return
+    worker = start_embedded_worker()
+    broker = dramatiq.get_broker()
+    for queue in list(broker.get_declared_queues()):
+        broker.join(queue, timeout=timeout_ms)
+    if worker is not None:
+        worker.join()
+
+
+def requeue_later(actor: dramatiq.Actor, args: tuple, delay_seconds: float) -> None:
+    """Send the same work again after a delay, without spending one of the message's retries.
+
+    Used for rate limits: being told to wait is not a failure.
+    """
+    actor.send_with_options(args=args, delay=int(max(1, delay_seconds) * 1000))

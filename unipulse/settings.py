@@ -1,0 +1,263 @@
+"""UniPulse settings: every value comes from the environment (or an optional `.env`).
+
+Two ways to run:
+- production: DATABASE_URL (PostgreSQL) and REDIS_URL set; Dramatiq's Redis broker, Redis cache.
+- embedded (a newcomer's `make run`): no DATABASE_URL -> SQLite file, no REDIS_URL -> an in-process
+  Dramatiq broker whose worker threads run inside the web process, and a local-memory cache.
+"""
+
+import sys
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")  # fills only what the shell left unset
+
+
+def _refuse_to_start(variable: str, why: str) -> None:
+    # One clear line, no traceback: this runs before logging is configured.
+    raise SystemExit(f"UniPulse cannot start: {variable} {why}")
+
+
+# Core
+DEBUG = env.bool("DEBUG", default=False)
+_DEV_SECRET_KEY = "django-insecure-unipulse-development-only-never-use-in-production"  # noqa: S105
+_DEV_ENCRYPTION_KEY = "dW5pcHVsc2UtZGV2LWtleS1ub3Qtc2VjcmV0ISEhISE"  # 32 bytes, urlsafe base64; development only
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+ENCRYPTION_KEY = env.str("ENCRYPTION_KEY", default="")
+ENCRYPTION_KEY_PREVIOUS = env.str("ENCRYPTION_KEY_PREVIOUS", default="")
+USING_DEVELOPMENT_KEYS = []
+for _name, _dev_value in (("SECRET_KEY", _DEV_SECRET_KEY), ("ENCRYPTION_KEY", _DEV_ENCRYPTION_KEY)):
+    if not globals()[_name]:
+        if not DEBUG:
+            _refuse_to_start(_name, "is not set; it is required when DEBUG is off (see .env.example).")
+        globals()[_name] = _dev_value
+        USING_DEVELOPMENT_KEYS.append(_name)
+if USING_DEVELOPMENT_KEYS:
+    print(
+        f"WARNING: UniPulse is using fixed DEVELOPMENT values for {', '.join(USING_DEVELOPMENT_KEYS)}. "
+        "Tokens stored now are readable by anyone with this source code. Never do this in production.",
+        file=sys.stderr,
+    )
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django_dramatiq",  # first: it installs the broker before any actor module is imported
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "corsheaders",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "unipulse",
+    "social",
+    "tokens",
+    "publishing",
+    "analytics",
+    "conversations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "unipulse.urls"
+WSGI_APPLICATION = "unipulse.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+else:
+    # SQLite: wait for a lock rather than failing while the embedded worker writes.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache and Redis
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="unipulse"),
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "unipulse"}}
+
+# Dramatiq
+_DRAMATIQ_MIDDLEWARE = [
+    "dramatiq.middleware.AgeLimit",
+    "dramatiq.middleware.TimeLimit",
+    "dramatiq.middleware.Callbacks",
+    "dramatiq.middleware.Retries",
+    "django_dramatiq.middleware.DbConnectionsMiddleware",
+]
+if REDIS_URL:
+    BROKER_MODE = "redis"
+    DRAMATIQ_BROKER = {
+        "BROKER": "dramatiq.brokers.redis.RedisBroker",
+        "OPTIONS": {"url": REDIS_URL, "socket_connect_timeout": 2},
+        "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
+    }
+else:
+    # In-process broker: unipulse.broker starts worker threads inside the web process.
+    BROKER_MODE = "embedded"
+    DRAMATIQ_BROKER = {"BROKER": "dramatiq.brokers.stub.StubBroker", "OPTIONS": {}, "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE}
+DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]  # django-dramatiq looks only for `tasks` otherwise
+DRAMATIQ_QUEUES = ["publish", "analytics-sync", "ice-process", "webhook-process", "token-refresh"]
+EMBEDDED_WORKER_THREADS = env.int("EMBEDDED_WORKER_THREADS", default=2)
+
+# Auth and API
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "unipulse.pagination.DefaultPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "unipulse.api_errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "UniPulse API",
+    "DESCRIPTION": "Connect Facebook Pages, Instagram and TikTok accounts; publish, measure and answer.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: works offline
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+CORS_ALLOWED_ORIGINS = [FRONTEND_URL]
+CORS_ALLOW_CREDENTIALS = True
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[FRONTEND_URL])
+
+# django-ratelimit counts in the default cache; with REDIS_URL that cache is shared by all processes.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_VIEW = "unipulse.api_errors.ratelimited_view"
+RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
+if not REDIS_URL:
+    # LocMemCache is per process; that is fine for the embedded single-process mode.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# Security
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+
+# I18N and files
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Mail (optional: reconnect e-mails are off unless EMAIL_URL is set)
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(_email)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="UniPulse <noreply@localhost>")
+NOTIFY_REAUTH_BY_EMAIL = env.bool("NOTIFY_REAUTH_BY_EMAIL", default=False)
+
+# Meta (Facebook Pages and Instagram through Facebook Login)
+FACEBOOK_APP_ID = env.str("FACEBOOK_APP_ID", default="")
+FACEBOOK_APP_SECRET = env.str("FACEBOOK_APP_SECRET", default="")
+FACEBOOK_CALLBACK_URL = env.str("FACEBOOK_CALLBACK_URL", default=f"{PUBLIC_BASE_URL}/api/v1/auth/callback/facebook")
+INSTAGRAM_CALLBACK_URL = env.str("INSTAGRAM_CALLBACK_URL", default=f"{PUBLIC_BASE_URL}/api/v1/auth/callback/instagram")
+META_WEBHOOK_VERIFY_TOKEN = env.str("META_WEBHOOK_VERIFY_TOKEN", default="")
+META_GRAPH_URL = env.str("META_GRAPH_URL", default="https://graph.facebook.com").rstrip("/")
+META_GRAPH_VERSION = env.str("META_GRAPH_VERSION", default="v25.0")
+META_OAUTH_DIALOG_URL = env.str("META_OAUTH_DIALOG_URL", default="https://www.facebook.com").rstrip("/")
+# Meta's Platform Rate Limit, as the product spec fixes it: calls per rolling hour per user token.
+META_CALLS_PER_HOUR = env.int("META_CALLS_PER_HOUR", default=200)
+# Stop calling for a user/page/app once any usage header reaches this percentage.
+META_USAGE_PAUSE_PERCENT = env.int("META_USAGE_PAUSE_PERCENT", default=90)
+
+# TikTok
+TIKTOK_CLIENT_KEY = env.str("TIKTOK_CLIENT_KEY", default="")
+TIKTOK_CLIENT_SECRET = env.str("TIKTOK_CLIENT_SECRET", default="")
+TIKTOK_CALLBACK_URL = env.str("TIKTOK_CALLBACK_URL", default=f"{PUBLIC_BASE_URL}/api/v1/auth/callback/tiktok")
+TIKTOK_API_URL = env.str("TIKTOK_API_URL", default="https://open.tiktokapis.com").rstrip("/")
+TIKTOK_AUTH_URL = env.str("TIKTOK_AUTH_URL", default="https://www.tiktok.com").rstrip("/")
+
+# Outgoing HTTP
+PLATFORM_HTTP_CONNECT_TIMEOUT = env.float("PLATFORM_HTTP_CONNECT_TIMEOUT", default=5.0)
+PLATFORM_HTTP_READ_TIMEOUT = env.float("PLATFORM_HTTP_READ_TIMEOUT", default=30.0)
+PLATFORM_HTTP_GET_RETRIES = env.int("PLATFORM_HTTP_GET_RETRIES", default=2)
+RATE_LIMIT_KEY_PREFIX = env.str("RATE_LIMIT_KEY_PREFIX", default="unipulse:rl")
+
+# Logging: platform codes and trace ids only, never tokens (see unipulse.logging_filters).
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "unipulse.logging_filters.RedactSecretsFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"urllib3": {"level": "WARNING"}, "dramatiq": {"level": "WARNING"}},
+}
