@@ -250,6 +250,21 @@ PLATFORM_HTTP_READ_TIMEOUT = env.float("PLATFORM_HTTP_READ_TIMEOUT", default=30.
 PLATFORM_HTTP_GET_RETRIES = env.int("PLATFORM_HTTP_GET_RETRIES", default=2)
 RATE_LIMIT_KEY_PREFIX = env.str("RATE_LIMIT_KEY_PREFIX", default="unipulse:rl")
 
+# OAuth and accounts (social)
+
+
+# Publishing
+
+
+# Analytics
+
+
+# Conversations and webhooks
+
+
+# Token refresh
+
+
 # Logging: platform codes and trace ids only, never tokens (see unipulse.logging_filters).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -12,6 +12,10 @@ api_v1 = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("social.urls")),
+    path("", include("tokens.urls")),
+    path("", include("publishing.urls")),
+    path("", include("analytics.urls")),
+    path("", include("conversations.urls")),
 ]
 
 urlpatterns = [

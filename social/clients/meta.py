@@ -91,3 +91,9 @@ def app_call(method: str, path: str, *, endpoint: str, params: dict | None = Non
     return http.request(
         "meta", method, graph_url(path), endpoint=endpoint, params=params, pause_keys=(ratelimit.META_APP,)
     ).data
+
+
+# Sections below belong to the app that uses them; add functions under your section only.
+
+# ==== OAuth, token exchange and inspection (social + tokens apps) =================================
+

@@ -43,3 +43,21 @@ def oauth_call(path: str, *, endpoint: str, data: dict, account=None) -> dict:
         headers={"Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-cache"},
         pause_keys=("tiktok:app",),
     ).data
+
+
+# Sections below belong to the app that uses them; add functions under your section only.
+
+# ==== accounts, OAuth (social app) ================================================================
+
+
+
+# ==== token refresh (tokens app) ==================================================================
+
+
+
+# ==== publishing ==================================================================================
+
+
+
+# ==== analytics ===================================================================================
+
