@@ -109,6 +109,7 @@ else:
     # SQLite: wait for a lock rather than failing while the embedded worker writes.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, adopted now
 
 # Cache and Redis
 REDIS_URL = env.str("REDIS_URL", default="")
