@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from . import http, ratelimit
 
@@ -96,4 +99,77 @@ def app_call(method: str, path: str, *, endpoint: str, params: dict | None = Non
 # Sections below belong to the app that uses them; add functions under your section only.
 
 # ==== OAuth, token exchange and inspection (social + tokens apps) =================================
+
+@dataclass(frozen=True)
+class TokenGrant:
+    access_token: str = field(repr=False)
+    expires_at: datetime | None  # None: the token does not expire (Page tokens from a long-lived user token)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    is_valid: bool
+    type: str                      # USER | PAGE | SYSTEM_USER
+    user_id: str
+    expires_at: datetime | None    # None: never (debug_token says 0)
+    data_access_expires_at: datetime | None
+    scopes: list[str]
+    error_code: int | None = None
+    error_subcode: int | None = None
+
+
+def _expiry_from_expires_in(expires_in) -> datetime | None:
+    try:
+        seconds = int(expires_in)
+    except (TypeError, ValueError):
+        return None
+    return timezone.now() + timedelta(seconds=seconds) if seconds > 0 else None
+
+
+def _from_epoch(value) -> datetime | None:
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else None
+
+
+# Ref: https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow#exchangecode
+def exchange_code(code: str, redirect_uri: str) -> TokenGrant:
+    """Exchange an OAuth code for a short-lived user token. Raises a PlatformError on refusal."""
+    body = app_call("GET", "oauth/access_token", endpoint="oauth.access_token", params={
+        "client_id": settings.FACEBOOK_APP_ID, "client_secret": settings.FACEBOOK_APP_SECRET,
+        "redirect_uri": redirect_uri, "code": code,
+    })
+    return TokenGrant(access_token=body["access_token"], expires_at=_expiry_from_expires_in(body.get("expires_in")))
+
+
+# Ref: https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived
+def exchange_long_lived_token(token: str) -> TokenGrant:
+    """Swap a (short- or long-lived, still valid) user token for a new ~60-day one."""
+    body = app_call("GET", "oauth/access_token", endpoint="oauth.fb_exchange_token", params={
+        "grant_type": "fb_exchange_token", "client_id": settings.FACEBOOK_APP_ID,
+        "client_secret": settings.FACEBOOK_APP_SECRET, "fb_exchange_token": token,
+    })
+    return TokenGrant(access_token=body["access_token"], expires_at=_expiry_from_expires_in(body.get("expires_in")))
+
+
+# Ref: https://developers.facebook.com/docs/graph-api/reference/debug_token
+def debug_token(token: str) -> TokenInfo:
+    """Inspect any token with the app token: validity, expiry, data-access expiry, granted scopes."""
+    body = app_call("GET", "debug_token", endpoint="debug_token", params={
+        "input_token": token, "access_token": f"{settings.FACEBOOK_APP_ID}|{settings.FACEBOOK_APP_SECRET}",
+    })
+    data = body.get("data") or {}
+    error = data.get("error") or {}
+    return TokenInfo(
+        is_valid=bool(data.get("is_valid")),
+        type=str(data.get("type") or ""),
+        user_id=str(data.get("user_id") or ""),
+        expires_at=_from_epoch(data.get("expires_at")),
+        data_access_expires_at=_from_epoch(data.get("data_access_expires_at")),
+        scopes=list(data.get("scopes") or []),
+        error_code=error.get("code"),
+        error_subcode=error.get("subcode"),
+    )
 

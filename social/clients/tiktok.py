@@ -8,9 +8,12 @@ Ref: https://developers.tiktok.com/doc/tiktok-api-v2-introduction
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from . import http, ratelimit
 
@@ -52,6 +55,43 @@ def oauth_call(path: str, *, endpoint: str, data: dict, account=None) -> dict:
 
 
 # ==== token refresh (tokens app) ==================================================================
+
+@dataclass(frozen=True)
+class TikTokGrant:
+    """What TikTok's token endpoint returns, with lifetimes taken from the answer, never assumed."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    open_id: str
+    scopes: list[str]
+    expires_in: int
+    expires_at: datetime
+    refresh_expires_at: datetime | None
+
+
+def parse_grant(body: dict) -> TikTokGrant:
+    now = timezone.now()
+    expires_in = int(body.get("expires_in") or 0)
+    refresh_in = int(body.get("refresh_expires_in") or 0)
+    return TikTokGrant(
+        access_token=body["access_token"],
+        refresh_token=body.get("refresh_token") or "",
+        open_id=str(body.get("open_id") or ""),
+        scopes=[s for s in str(body.get("scope") or "").split(",") if s],
+        expires_in=expires_in,
+        expires_at=now + timedelta(seconds=expires_in),
+        refresh_expires_at=now + timedelta(seconds=refresh_in) if refresh_in else None,
+    )
+
+
+# Ref: https://developers.tiktok.com/doc/oauth-user-access-token-management
+def refresh_access_token(refresh_token: str) -> TikTokGrant:
+    """Use a refresh token once. TikTok rotates it: store the returned refresh token, drop the old one."""
+    body = oauth_call("v2/oauth/token/", endpoint="oauth.refresh", data={
+        "client_key": settings.TIKTOK_CLIENT_KEY, "client_secret": settings.TIKTOK_CLIENT_SECRET,
+        "grant_type": "refresh_token", "refresh_token": refresh_token,
+    })
+    return parse_grant(body)
 
 
 
