@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.utils import timezone
 
+from tokens.admin import TokenHealthFilter, refresh_now
+
 from .models import SocialAccount
 
 
@@ -8,20 +10,23 @@ from .models import SocialAccount
 class SocialAccountAdmin(admin.ModelAdmin):
     """Staff view of connected accounts. Token text never appears: only presence and expiry."""
 
-    list_display = ["__str__", "platform", "status", "owner", "token_expires_at", "last_synced_at", "has_token"]
-    list_filter = ["platform", "status", "is_sandbox"]
+    list_display = ["__str__", "platform", "status", "status_reason", "owner", "token_expires_at", "last_synced_at", "has_token"]
+    list_filter = ["platform", "status", TokenHealthFilter, "is_sandbox"]
+    actions = [refresh_now]
     search_fields = ["name", "username", "external_id", "owner__username", "owner__email"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner", "parent"]
     readonly_fields = [
         "platform", "external_id", "platform_user_id", "scopes", "has_token", "has_refresh",
-        "token_expires_at", "refresh_token_expires_at", "data_access_expires_at", "connected_at",
+        "token_expires_at", "refresh_token_expires_at", "data_access_expires_at", "token_refresh_due_at",
+        "token_checked_at", "connected_at",
         "updated_at", "last_synced_at", "webhook_subscribed_at", "is_sandbox",
     ]
     fields = [
         "owner", "platform", "external_id", "platform_user_id", "name", "username", "avatar_url", "parent",
         "status", "status_reason", "scopes", "has_token", "has_refresh", "token_expires_at",
-        "refresh_token_expires_at", "data_access_expires_at", "blocked_until", "is_sandbox",
+        "refresh_token_expires_at", "data_access_expires_at", "token_refresh_due_at", "token_checked_at",
+        "blocked_until", "is_sandbox",
         "connected_at", "updated_at", "last_synced_at", "webhook_subscribed_at",
     ]
 

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from .fields import EncryptedTokenField
+from .signals import account_needs_reauth
 
 
 class Platform(models.TextChoices):
@@ -55,6 +56,11 @@ class SocialAccount(models.Model):
     token_expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: the token does not expire.")
     refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
     data_access_expires_at = models.DateTimeField(null=True, blank=True, help_text="Meta: re-consent needed after this.")
+    token_refresh_due_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the token-refresh job next looks at this account (set by tokens.services).",
+    )
+    token_checked_at = models.DateTimeField(null=True, blank=True, help_text="Last refresh or validity check.")
 
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
@@ -77,6 +83,8 @@ class SocialAccount(models.Model):
         indexes = [
             # refresh_tokens: WHERE status = 'active' AND token_expires_at < now + window
             models.Index(fields=["status", "token_expires_at"], name="account_status_expiry"),
+            # refresh_tokens: WHERE status = 'active' AND token_refresh_due_at <= now
+            models.Index(fields=["status", "token_refresh_due_at"], name="account_status_refresh_due"),
             models.Index(fields=["status", "data_access_expires_at"], name="account_status_data_expiry"),
             models.Index(fields=["platform", "external_id"], name="account_platform_external"),
             models.Index(fields=["platform", "platform_user_id"], name="account_platform_user"),
@@ -110,6 +118,7 @@ class SocialAccount(models.Model):
         ).update(status=AccountStatus.NEEDS_REAUTH, status_reason=reason[:500], updated_at=timezone.now())
         if changed:
             self.status, self.status_reason = AccountStatus.NEEDS_REAUTH, reason[:500]
+            account_needs_reauth.send(sender=SocialAccount, account=self, reason=reason)
         return bool(changed)
 
 

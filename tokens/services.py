@@ -1,11 +1,236 @@
-"""Business logic of the tokens app (plain functions; see STYLE.md)."""
+"""Keep tokens alive: schedule, refresh (locked, single-flight), validate, and warn before they die.
+
+Every account carries `token_refresh_due_at`, the moment the token-refresh job should next look at
+it; `refresh_tokens` selects `status='active' AND token_refresh_due_at <= now` in one indexed query.
+- TikTok: due when about a fifth of the lifetime TikTok actually granted (`expires_in`) remains.
+  Refresh tokens rotate, so the new pair and both expiries are saved in one transaction.
+- Meta: Page tokens made from a long-lived user token do not expire; we re-check each token daily with
+  `debug_token` (revoked or narrowed grants, data-access expiry), renew what Meta lets us renew
+  (user tokens, by re-exchange while still valid), and warn when re-consent is coming.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models.signals import post_init, pre_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from social.clients import meta, tiktok
+from social.clients.errors import ReauthRequiredError
+from social.models import AccountStatus, Platform, SocialAccount
+from social.signals import account_needs_reauth
+
+logger = logging.getLogger(__name__)
+
+META_PLATFORMS = (Platform.FACEBOOK, Platform.INSTAGRAM)
+REFRESH_FIELDS = [
+    "access_token", "refresh_token", "token_expires_at", "refresh_token_expires_at", "data_access_expires_at",
+    "token_refresh_due_at", "token_checked_at", "status", "status_reason", "scopes", "updated_at",
+]
+WARNING_PREFIX = "Expiring:"
 
 
-def refresh_account_token(account_id: int) -> None:
-    """Refresh one account's token. Implemented by the token-refresh issue."""
-    raise NotImplementedError("token refresh lands with the 'Tokens stay alive' issue")
+# ---- scheduling ---------------------------------------------------------------------------------
+
+def compute_refresh_due_at(account: SocialAccount, now=None):
+    """When the job should next look at `account`, from what is stored now."""
+    now = now or timezone.now()
+    if account.platform == Platform.TIKTOK:
+        if account.token_expires_at is None:
+            return now
+        remaining = max(account.token_expires_at - now, timedelta(0))
+        # Stored tokens are fresh: the time left is the lifetime granted. Refresh with a fifth left.
+        return now + remaining * (1 - settings.TIKTOK_REFRESH_REMAINING_FRACTION)
+    candidates = [now + settings.META_TOKEN_CHECK_INTERVAL]
+    for expiry in (account.token_expires_at, account.data_access_expires_at):
+        if expiry is not None:
+            candidates.append(expiry - settings.META_RENEW_BEFORE)
+    return max(min(candidates), now)
 
 
-def ensure_fresh(account) -> None:
-    """Refresh `account`'s token first if it is about to expire. Implemented by the token-refresh issue."""
-    return None
+@receiver(post_init, sender=SocialAccount)
+def _remember_expiry(sender, instance: SocialAccount, **kwargs) -> None:
+    instance._loaded_token_expires_at = instance.token_expires_at
+
+
+@receiver(pre_save, sender=SocialAccount)
+def _schedule_on_new_token(sender, instance: SocialAccount, update_fields=None, **kwargs) -> None:
+    """Whoever stores a token (OAuth callback, refresh, admin) gets the next check scheduled."""
+    if update_fields is not None and "token_expires_at" not in update_fields:
+        return
+    expiry_changed = instance.token_expires_at != getattr(instance, "_loaded_token_expires_at", None)
+    if instance.token_refresh_due_at is None or expiry_changed or instance._state.adding:
+        instance.token_refresh_due_at = compute_refresh_due_at(instance)
+    instance._loaded_token_expires_at = instance.token_expires_at
+
+
+def select_due_account_ids(now=None, account_id: int | None = None) -> list[int]:
+    """Ids of active accounts whose token needs a look now (one query on the status+due index)."""
+    qs = SocialAccount.objects.filter(status=AccountStatus.ACTIVE, token_refresh_due_at__lte=now or timezone.now())
+    if account_id is not None:
+        qs = SocialAccount.objects.filter(pk=account_id).exclude(status=AccountStatus.DISCONNECTED)
+    return list(qs.order_by("token_refresh_due_at").values_list("pk", flat=True))
+
+
+# ---- refresh ------------------------------------------------------------------------------------
+
+def refresh_account_token(account_id: int, force: bool = False) -> SocialAccount:
+    """Refresh or re-validate one account's token. Idempotent and single-flight.
+
+    Two workers never refresh the same account at once: a cache lock (Redis in production) makes the
+    loser wait, and the row lock + re-read makes it use the winner's token instead of spending the
+    (rotating) refresh token again. Raises TransientError (retry), never disconnects on one.
+    """
+    reauth: ReauthRequiredError | None = None
+    with _single_flight(account_id):
+        with transaction.atomic():
+            account = SocialAccount.objects.select_for_update().get(pk=account_id)
+            if account.status == AccountStatus.DISCONNECTED:
+                return account
+            if not force and account.token_refresh_due_at and account.token_refresh_due_at > timezone.now():
+                return account  # another worker refreshed it while we waited
+            try:
+                if account.platform == Platform.TIKTOK:
+                    _refresh_tiktok(account)
+                else:
+                    _check_meta(account)
+            except ReauthRequiredError as error:
+                reauth = error  # recorded below, raised after the commit so the status sticks
+                account.refresh_from_db(fields=["status", "status_reason"])
+            account.token_checked_at = timezone.now()
+            account.token_refresh_due_at = compute_refresh_due_at(account)
+            account.save(update_fields=REFRESH_FIELDS)
+    if reauth is not None:
+        raise reauth
+    return account
+
+
+def ensure_fresh(account: SocialAccount) -> None:
+    """Before a platform call: refresh an expired or nearly expired, refreshable token first.
+
+    Registered as http's token refresher (tokens.apps). Updates `account` in place.
+    """
+    if account.platform != Platform.TIKTOK or not account.pk or not account.has_refresh_token:
+        return
+    if not account.is_token_expired(leeway=settings.TOKEN_PRECALL_LEEWAY):
+        return
+    try:
+        fresh = refresh_account_token(account.pk, force=False)
+    except ReauthRequiredError:
+        account.refresh_from_db(fields=REFRESH_FIELDS)
+        raise
+    if fresh.is_token_expired(leeway=settings.TOKEN_PRECALL_LEEWAY):
+        fresh = refresh_account_token(account.pk, force=True)
+    for name in REFRESH_FIELDS:
+        setattr(account, name, getattr(fresh, name))
+
+
+def _refresh_tiktok(account: SocialAccount) -> None:
+    now = timezone.now()
+    if not account.has_refresh_token or (account.refresh_token_expires_at and account.refresh_token_expires_at <= now):
+        _needs_reauth(account, "Reconnect your TikTok account: its authorisation has run out.")
+    try:
+        grant = tiktok.refresh_access_token(account.refresh_token)
+    except ReauthRequiredError:
+        _needs_reauth(account, "Reconnect your TikTok account: TikTok no longer accepts its authorisation.")
+    account.access_token = grant.access_token
+    if grant.refresh_token:  # TikTok rotates it; never overwrite a stored one with an empty answer
+        account.refresh_token = grant.refresh_token
+        account.refresh_token_expires_at = grant.refresh_expires_at
+    account.token_expires_at = grant.expires_at
+    if grant.scopes:
+        account.scopes = grant.scopes
+    _clear_warning(account)
+    _warn_if_refresh_token_ending(account)
+    logger.info("Refreshed TikTok token for account %s (expires in %d s)", account.pk, grant.expires_in)
+
+
+def _check_meta(account: SocialAccount) -> None:
+    if not account.has_access_token:
+        _needs_reauth(account, f"Reconnect your {account.get_platform_display()} account: no token is stored.")
+    info = meta.debug_token(account.access_token)
+    if not info.is_valid:
+        _needs_reauth(account, f"Reconnect your {account.get_platform_display()} account: Meta says its access was revoked or expired.")
+    if info.type == "USER" and info.expires_at is not None:
+        grant = meta.exchange_long_lived_token(account.access_token)  # renewable while still valid
+        account.access_token, info_expiry = grant.access_token, grant.expires_at
+    else:
+        info_expiry = info.expires_at
+    account.token_expires_at = info_expiry
+    account.data_access_expires_at = info.data_access_expires_at
+    _clear_warning(account)
+    missing = [s for s in account.scopes if info.scopes and s not in info.scopes]
+    if missing:
+        account.scopes = info.scopes
+        _warn(account, f"Permissions were removed on Meta ({', '.join(missing)}); reconnect to grant them again.")
+    _warn_if_meta_ending(account)
+
+
+def _warn_if_meta_ending(account: SocialAccount) -> None:
+    soon = timezone.now() + settings.TOKEN_WARNING_WINDOW
+    if account.token_expires_at and account.token_expires_at <= soon:
+        _warn(account, f"the token ends {account.token_expires_at:%Y-%m-%d %H:%M} UTC and cannot be renewed: reconnect before then.")
+    elif account.data_access_expires_at and account.data_access_expires_at <= timezone.now() + settings.META_RENEW_BEFORE:
+        _warn(account, f"Meta needs the user to log in again before {account.data_access_expires_at:%Y-%m-%d} (data access expiry): reconnect.")
+
+
+def _warn_if_refresh_token_ending(account: SocialAccount) -> None:
+    expiry = account.refresh_token_expires_at
+    if expiry and expiry <= timezone.now() + settings.TOKEN_WARNING_WINDOW:
+        _warn(account, f"TikTok's authorisation ends {expiry:%Y-%m-%d %H:%M} UTC: reconnect before then.")
+
+
+def _warn(account: SocialAccount, text: str) -> None:
+    account.status_reason = f"{WARNING_PREFIX} {text}"[:500]
+
+
+def _clear_warning(account: SocialAccount) -> None:
+    if account.status_reason.startswith(WARNING_PREFIX):
+        account.status_reason = ""
+
+
+def _needs_reauth(account: SocialAccount, reason: str) -> None:
+    """Only an answer that the grant is gone lands here: mark the account once, stop this refresh."""
+    account.mark_needs_reauth(reason)
+    raise ReauthRequiredError(reason, platform=account.platform)
+
+
+class _single_flight:
+    """A per-account lock in the shared cache; waits for the holder rather than refreshing twice."""
+
+    def __init__(self, account_id: int) -> None:
+        self.key = f"token-refresh-lock:{account_id}"
+
+    def __enter__(self):
+        deadline = time.monotonic() + settings.TOKEN_REFRESH_LOCK_WAIT
+        while not cache.add(self.key, 1, timeout=settings.TOKEN_REFRESH_LOCK_TTL):
+            if time.monotonic() > deadline:
+                raise TimeoutError("another worker is still refreshing this account")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        cache.delete(self.key)
+
+
+# ---- reconnect e-mail ---------------------------------------------------------------------------
+
+@receiver(account_needs_reauth)
+def _email_owner(sender, account: SocialAccount, reason: str, **kwargs) -> None:
+    if not settings.NOTIFY_REAUTH_BY_EMAIL or not account.owner.email:
+        return
+    send_mail(
+        subject=f"Reconnect {account} in UniPulse",
+        message=f"{reason}\n\nOpen UniPulse and reconnect the account: {settings.FRONTEND_URL}",
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[account.owner.email],
+        fail_silently=True,
+    )

@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from .api import refresh_account
+
+urlpatterns = [
+    path("accounts/<int:pk>/refresh/", refresh_account, name="account-refresh"),
+]

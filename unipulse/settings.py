@@ -7,6 +7,7 @@ Two ways to run:
 """
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -109,7 +110,6 @@ else:
     # SQLite: wait for a lock rather than failing while the embedded worker writes.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, adopted now
 
 # Cache and Redis
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -264,6 +264,17 @@ RATE_LIMIT_KEY_PREFIX = env.str("RATE_LIMIT_KEY_PREFIX", default="unipulse:rl")
 
 
 # Token refresh
+# TikTok: refresh when this fraction of the lifetime TikTok granted (expires_in) remains.
+TIKTOK_REFRESH_REMAINING_FRACTION = env.float("TIKTOK_REFRESH_REMAINING_FRACTION", default=0.2)
+# Meta: re-check every token with debug_token this often; renew/warn this long before an expiry.
+META_TOKEN_CHECK_INTERVAL = timedelta(hours=env.int("META_TOKEN_CHECK_HOURS", default=24))
+META_RENEW_BEFORE = timedelta(days=env.int("META_RENEW_BEFORE_DAYS", default=7))
+# A token that ends within this window and cannot be renewed gets a warning status reason.
+TOKEN_WARNING_WINDOW = timedelta(hours=24)
+# Before a platform call, refresh a token that expires within this leeway.
+TOKEN_PRECALL_LEEWAY = timedelta(minutes=5)
+TOKEN_REFRESH_LOCK_TTL = 60  # seconds a refresh may hold the per-account lock
+TOKEN_REFRESH_LOCK_WAIT = 30  # seconds a second refresher waits for the first
 
 
 # Logging: platform codes and trace ids only, never tokens (see unipulse.logging_filters).

@@ -50,6 +50,12 @@ def set_token_refresher(refresher: Callable[[Any], None] | None) -> None:
     _token_refresher = refresher
 
 
+def refresh_if_needed(account) -> None:
+    """Refresh `account`'s token first if it is (nearly) expired. Call before reading the token."""
+    if account is not None and _token_refresher is not None:
+        _token_refresher(account)
+
+
 @dataclass
 class ApiResponse:
     data: Any
@@ -78,12 +84,13 @@ def request(
 ) -> ApiResponse:
     """Send one platform call; return the parsed body or raise a typed PlatformError.
 
+    Callers that put `account`'s token in the request call `refresh_if_needed(account)` first
+    (meta.call and tiktok.call do).
+
     `platform` is 'meta' (Graph: Facebook and Instagram) or 'tiktok'. `endpoint` is a short label
     without ids ('page.feed', 'video.list') used for counting and logs. `oauth=True` marks TikTok's
     OAuth endpoints, whose errors are flat rather than the API envelope.
     """
-    if account is not None and _token_refresher is not None:
-        _token_refresher(account)
     ratelimit.check_paused([*pause_keys, *([budget_key] if budget_key else [])], _name(platform, account))
     if budget_key:
         ratelimit.take_budget(budget_key, _name(platform, account))

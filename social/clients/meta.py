@@ -53,6 +53,8 @@ def call(
     object_id: str | None = None,
 ) -> Any:
     """One Graph call as `account` (its token unless `token` is given); returns the parsed body."""
+    if token is None:
+        http.refresh_if_needed(account)
     token = token or account.access_token
     params = dict(params or {})
     data = dict(data) if data is not None else None

@@ -29,6 +29,8 @@ def user_key(account) -> str:
 def call(account, method: str, path: str, *, endpoint: str, params: dict | None = None, json: Any = None,
          token: str | None = None) -> dict:
     """One TikTok API call as `account`; returns the envelope's `data` object."""
+    if token is None:
+        http.refresh_if_needed(account)
     headers = {"Authorization": f"Bearer {token or account.access_token}"}
     if json is not None:
         headers["Content-Type"] = "application/json; charset=UTF-8"

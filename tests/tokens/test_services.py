@@ -1,0 +1,270 @@
+"""Token refresh: scheduling, TikTok rotation, Meta validation, concurrency, outcomes, no leaks."""
+
+import logging
+import threading
+from datetime import timedelta
+
+import pytest
+import responses
+from django.db import connection
+from django.utils import timezone
+
+from social.clients import tiktok
+from social.clients.errors import ReauthRequiredError, TransientError
+from social.models import AccountStatus, SocialAccount
+from tests.conftest import load_fixture
+from tokens import services
+from tokens.actors import token_refresh
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_URL = "https://open.tiktokapis.com/v2/oauth/token/"
+DEBUG_URL = "https://graph.facebook.com/v25.0/debug_token"
+
+
+def make_tiktok(account_factory, **fields):
+    defaults = {"access_token": "act.OLD-ACCESS-1a", "refresh_token": "rft.OLD-REFRESH-2b",
+                "token_expires_at": timezone.now() + timedelta(minutes=10)}
+    defaults.update(fields)
+    return account_factory("tiktok", **defaults)
+
+
+def test_storing_a_tiktok_token_schedules_refresh_with_a_fifth_of_its_lifetime_left(account_factory):
+    before = timezone.now()
+    account = make_tiktok(account_factory, token_expires_at=before + timedelta(hours=2))
+    due = account.token_refresh_due_at
+    assert before + timedelta(minutes=95) <= due <= timezone.now() + timedelta(minutes=97)  # 2 h * 0.8 = 96 min
+
+
+def test_meta_accounts_are_checked_daily_and_before_data_access_ends(account_factory):
+    now = timezone.now()
+    page = account_factory("facebook")
+    assert now + timedelta(hours=23) < page.token_refresh_due_at <= timezone.now() + timedelta(hours=24)
+    ending = account_factory("instagram", data_access_expires_at=now + timedelta(days=3))
+    assert ending.token_refresh_due_at <= timezone.now() + timedelta(seconds=1)  # inside the 7-day window: now
+
+
+def test_selection_picks_exactly_the_accounts_due_now(account_factory, django_assert_num_queries):
+    now = timezone.now()
+    due_tiktok = make_tiktok(account_factory)
+    SocialAccount.objects.filter(pk=due_tiktok.pk).update(token_refresh_due_at=now - timedelta(minutes=1))
+    fresh_tiktok = make_tiktok(account_factory, token_expires_at=now + timedelta(hours=2))
+    due_meta = account_factory("facebook")
+    SocialAccount.objects.filter(pk=due_meta.pk).update(token_refresh_due_at=now - timedelta(hours=1))
+    later_meta = account_factory("facebook")
+    needs_reauth = make_tiktok(account_factory)
+    SocialAccount.objects.filter(pk=needs_reauth.pk).update(status=AccountStatus.NEEDS_REAUTH, token_refresh_due_at=now - timedelta(hours=1))
+    with django_assert_num_queries(1):
+        ids = services.select_due_account_ids()
+    assert sorted(ids) == sorted([due_tiktok.pk, due_meta.pk])
+    assert fresh_tiktok.pk not in ids and later_meta.pk not in ids
+
+
+def test_selection_uses_the_status_and_due_index():
+    if connection.vendor != "postgresql":
+        pytest.skip("EXPLAIN plans are checked on PostgreSQL")
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        qs = SocialAccount.objects.filter(status="active", token_refresh_due_at__lte=timezone.now())
+        plan = qs.explain()
+        cursor.execute("SET enable_seqscan = on")
+    assert "account_status_refresh_due" in plan
+
+
+@responses.activate
+def test_tiktok_refresh_stores_the_rotated_pair_and_both_expiries(account_factory):
+    account = make_tiktok(account_factory)
+    responses.post(TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_ok.json"))
+    services.refresh_account_token(account.pk, force=True)
+    sent = responses.calls[0].request.body
+    assert "grant_type=refresh_token" in sent and "refresh_token=rft.OLD-REFRESH-2b" in sent
+    assert "client_key=test-client-key" in sent
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert fresh.access_token == "act.NEW-ROTATED-ACCESS-9f2"
+    assert fresh.refresh_token == "rft.NEW-ROTATED-REFRESH-4c1"
+    assert timezone.now() + timedelta(seconds=7100) < fresh.token_expires_at <= timezone.now() + timedelta(seconds=7200)
+    assert timezone.now() + timedelta(days=179) < fresh.refresh_token_expires_at <= timezone.now() + timedelta(days=180)
+    assert fresh.token_checked_at is not None
+    assert fresh.token_refresh_due_at > timezone.now() + timedelta(minutes=90)
+
+
+@responses.activate
+def test_a_failed_save_leaves_the_old_pair_intact(account_factory, monkeypatch):
+    """Both tokens and expiries are written in one transaction: all or nothing."""
+    account = make_tiktok(account_factory)
+    responses.post(TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_ok.json"))
+    original_save = SocialAccount.save
+
+    def exploding_save(self, *args, **kwargs):
+        original_save(self, *args, **kwargs)
+        raise RuntimeError("database went away after the write")
+
+    monkeypatch.setattr(SocialAccount, "save", exploding_save)
+    with pytest.raises(RuntimeError):
+        services.refresh_account_token(account.pk, force=True)
+    monkeypatch.undo()
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert (fresh.access_token, fresh.refresh_token) == ("act.OLD-ACCESS-1a", "rft.OLD-REFRESH-2b")
+
+
+@responses.activate
+def test_an_answer_without_a_refresh_token_keeps_the_stored_one(account_factory):
+    account = make_tiktok(account_factory)
+    body = load_fixture("tiktok/tokens_refresh_ok.json") | {"refresh_token": "", "refresh_expires_in": 0}
+    responses.post(TOKEN_URL, json=body)
+    services.refresh_account_token(account.pk, force=True)
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert fresh.refresh_token == "rft.OLD-REFRESH-2b"
+    assert fresh.access_token == "act.NEW-ROTATED-ACCESS-9f2"
+
+
+@responses.activate
+def test_invalid_grant_sets_needs_reauth_once_with_a_reason(account_factory):
+    account = make_tiktok(account_factory)
+    responses.post(TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_invalid_grant.json"), status=400)
+    with pytest.raises(ReauthRequiredError):
+        services.refresh_account_token(account.pk, force=True)
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert fresh.status == AccountStatus.NEEDS_REAUTH
+    assert fresh.status_reason == "Reconnect your TikTok account: TikTok no longer accepts its authorisation."
+    assert fresh.access_token == "act.OLD-ACCESS-1a"
+    assert services.select_due_account_ids() == []  # not picked again
+
+
+@responses.activate
+def test_transient_errors_retry_and_never_disconnect(account_factory):
+    account = make_tiktok(account_factory)
+    SocialAccount.objects.filter(pk=account.pk).update(token_refresh_due_at=timezone.now() - timedelta(minutes=1))
+    responses.post(TOKEN_URL, json={"error": "server_error"}, status=503)
+    with pytest.raises(TransientError):
+        token_refresh(account.pk)  # the actor re-raises, so Dramatiq's Retries middleware backs off
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert fresh.status == AccountStatus.ACTIVE and fresh.status_reason == ""
+    assert fresh.access_token == "act.OLD-ACCESS-1a"
+    assert len(responses.calls) == 1  # a POST is never repeated by the HTTP layer
+
+
+def test_the_actor_skips_an_account_that_is_not_due(account_factory):
+    account = make_tiktok(account_factory, token_expires_at=timezone.now() + timedelta(hours=2))
+    with responses.RequestsMock() as rsps:  # any platform call would fail this test
+        token_refresh(account.pk)
+        assert len(rsps.calls) == 0
+
+
+def test_token_refresh_actor_has_bounded_retries_with_backoff():
+    assert token_refresh.options["max_retries"] == 6
+    assert token_refresh.options["min_backoff"] >= 10_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_refreshes_make_one_platform_call(account_factory):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite's in-memory test database is not shared across threads")
+    account = make_tiktok(account_factory)
+    SocialAccount.objects.filter(pk=account.pk).update(token_refresh_due_at=timezone.now() - timedelta(minutes=1))
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def worker():
+        from django.db import connections
+
+        try:
+            barrier.wait()
+            services.refresh_account_token(account.pk)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    with responses.RequestsMock() as rsps:
+        rsps.post(TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_ok.json"))
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert errors == []
+        assert len(rsps.calls) == 1
+    assert SocialAccount.objects.get(pk=account.pk).refresh_token == "rft.NEW-ROTATED-REFRESH-4c1"
+
+
+@responses.activate
+def test_a_call_with_an_expired_token_refreshes_first_then_uses_the_new_token(account_factory):
+    account = make_tiktok(account_factory, token_expires_at=timezone.now() - timedelta(minutes=1))
+    responses.post(TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_ok.json"))
+    responses.get("https://open.tiktokapis.com/v2/user/info/",
+                  json={"data": {"user": {"open_id": "open-1"}}, "error": {"code": "ok", "message": "", "log_id": "x"}})
+    data = tiktok.call(account, "GET", "v2/user/info/", endpoint="user.info", params={"fields": "open_id"})
+    assert data == {"user": {"open_id": "open-1"}}
+    assert [c.request.url.split("?")[0] for c in responses.calls] == [TOKEN_URL, "https://open.tiktokapis.com/v2/user/info/"]
+    assert responses.calls[1].request.headers["Authorization"] == "Bearer act.NEW-ROTATED-ACCESS-9f2"
+    assert account.access_token == "act.NEW-ROTATED-ACCESS-9f2"
+
+
+@responses.activate
+def test_meta_check_records_data_access_expiry_and_keeps_a_never_expiring_page_token(account_factory):
+    account = account_factory("facebook", external_id="facebook-1")
+    responses.get(DEBUG_URL, json=load_fixture("facebook/tokens_debug_token_page_valid.json"))
+    services.refresh_account_token(account.pk, force=True)
+    request = responses.calls[0].request
+    assert "input_token=" in request.url and "access_token=test-app-id%7Ctest-app-secret" in request.url
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert fresh.token_expires_at is None
+    assert int(fresh.data_access_expires_at.timestamp()) == 1795000000
+    assert fresh.status == AccountStatus.ACTIVE
+
+
+@responses.activate
+def test_meta_check_finds_a_revoked_token_early(account_factory):
+    account = account_factory("facebook")
+    responses.get(DEBUG_URL, json=load_fixture("facebook/tokens_debug_token_invalid.json"))
+    with pytest.raises(ReauthRequiredError):
+        services.refresh_account_token(account.pk, force=True)
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert fresh.status == AccountStatus.NEEDS_REAUTH
+    assert "revoked or expired" in fresh.status_reason
+
+
+@responses.activate
+def test_meta_data_access_ending_soon_sets_a_warning(account_factory):
+    account = account_factory("facebook")
+    body = load_fixture("facebook/tokens_debug_token_page_valid.json")
+    body["data"]["data_access_expires_at"] = int((timezone.now() + timedelta(days=2)).timestamp())
+    responses.get(DEBUG_URL, json=body)
+    services.refresh_account_token(account.pk, force=True)
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert fresh.status == AccountStatus.ACTIVE
+    assert fresh.status_reason.startswith("Expiring: Meta needs the user to log in again before")
+
+
+@responses.activate
+def test_refresh_token_ending_within_a_day_warns(account_factory):
+    account = make_tiktok(account_factory)
+    body = load_fixture("tiktok/tokens_refresh_ok.json") | {"refresh_expires_in": 3600}
+    responses.post(TOKEN_URL, json=body)
+    services.refresh_account_token(account.pk, force=True)
+    assert SocialAccount.objects.get(pk=account.pk).status_reason.startswith("Expiring: TikTok's authorisation ends")
+
+
+@responses.activate
+def test_no_token_appears_in_any_log_line(account_factory, caplog):
+    account = make_tiktok(account_factory)
+    responses.post(TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_ok.json"))
+    with caplog.at_level(logging.DEBUG):
+        services.refresh_account_token(account.pk, force=True)
+        responses.replace(responses.POST, TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_invalid_grant.json"), status=400)
+        with pytest.raises(ReauthRequiredError):
+            services.refresh_account_token(account.pk, force=True)
+    for secret in ("OLD-ACCESS", "OLD-REFRESH", "NEW-ROTATED"):
+        assert secret not in caplog.text
+    assert "Refreshed TikTok token for account" in caplog.text
+
+
+def test_reconnect_email_is_sent_once_when_enabled(account_factory, settings, mailoutbox):
+    settings.NOTIFY_REAUTH_BY_EMAIL = True
+    account = make_tiktok(account_factory)
+    assert account.mark_needs_reauth("Reconnect your TikTok account: test.") is True
+    assert account.mark_needs_reauth("Reconnect your TikTok account: test.") is False
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["alice@example.com"]
+    assert "Reconnect your TikTok account: test." in mailoutbox[0].body
