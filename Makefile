@@ -17,12 +17,18 @@ install: $(STAMP)
 migrate: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 
-run: migrate  ## web + background worker on the embedded defaults (SQLite, in-process broker)
+run: migrate  ## web + background worker + periodic commands; embedded defaults unless DATABASE_URL and REDIS_URL are set
 	@echo ""
 	@echo "UniPulse is starting on http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/, API docs: http://127.0.0.1:8000/api/v1/docs/)"
-	@echo "Create a login with: $(BIN)/python manage.py createsuperuser"
+	@echo "Create a login with: $(BIN)/python manage.py createsuperuser    Stop with Ctrl-C."
 	@echo ""
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
+		echo "Using DATABASE_URL and REDIS_URL: running the Procfile's web, worker and scheduler processes"; \
+		PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=$${DEBUG:-true} PORT=8000 $(BIN)/honcho start -f Procfile web worker scheduler; \
+	else \
+		echo "Embedded mode: SQLite ($(CURDIR)/db.sqlite3), in-process broker and scheduler"; \
+		DEBUG=$${DEBUG:-true} EMBEDDED_SCHEDULER=true $(BIN)/python manage.py runserver 127.0.0.1:8000 --noreload; \
+	fi
 
 test: install  ## the whole suite (uses DATABASE_URL / REDIS_URL when set)
 	$(BIN)/python -m pytest

@@ -9,6 +9,7 @@ django-dramatiq builds the broker from settings.DRAMATIQ_BROKER at start-up:
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 
@@ -43,6 +44,7 @@ def start_embedded_worker() -> dramatiq.Worker | None:
             import_actors()
             _worker = dramatiq.Worker(dramatiq.get_broker(), worker_threads=settings.EMBEDDED_WORKER_THREADS, worker_timeout=100)
             _worker.start()
+            atexit.register(stop_embedded_worker)  # Ctrl-C: let running jobs finish their step
             logger.info("Embedded Dramatiq worker started with %d threads", settings.EMBEDDED_WORKER_THREADS)
     return _worker
 
@@ -56,15 +58,24 @@ def stop_embedded_worker() -> None:
 
 
 def drain_embedded(timeout_ms: int = 600_000) -> None:
-    """In embedded mode, process what this process enqueued before it exits. No-op with Redis."""
-    if not is_embedded():
+    """In embedded mode, process what this process enqueued before it exits. No-op with Redis.
+
+    Also a no-op where this process already runs embedded workers (the web server's scheduler):
+    those workers consume the messages, and waiting here would stall the schedule.
+    """
+    if not is_embedded() or _worker is not None:
         return
     worker = start_embedded_worker()
     broker = dramatiq.get_broker()
-    for queue in list(broker.get_declared_queues()):
-        broker.join(queue, timeout=timeout_ms)
-    if worker is not None:
-        worker.join()
+    try:
+        for queue in list(broker.get_declared_queues()):
+            broker.join(queue, timeout=timeout_ms)
+        if worker is not None:
+            worker.join()
+    except dramatiq.errors.QueueJoinTimeout:
+        logger.warning("Embedded jobs still pending after %d s; they are lost when this process exits", timeout_ms // 1000)
+    finally:
+        stop_embedded_worker()
 
 
 def requeue_later(actor: dramatiq.Actor, args: tuple, delay_seconds: float) -> None:

@@ -147,6 +147,8 @@ else:
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]  # django-dramatiq looks only for `tasks` otherwise
 DRAMATIQ_QUEUES = ["publish", "analytics-sync", "ice-process", "webhook-process", "token-refresh"]
 EMBEDDED_WORKER_THREADS = env.int("EMBEDDED_WORKER_THREADS", default=2)
+# Embedded mode only: also run the periodic commands inside the web process (`make run` sets it).
+EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=False)
 
 # Auth and API
 AUTH_PASSWORD_VALIDATORS = [
@@ -159,8 +161,9 @@ LOGIN_URL = "/admin/login/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: an anonymous API call then gets 401 with WWW-Authenticate, not 403.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "unipulse.pagination.DefaultPagination",
@@ -207,6 +210,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = DEBUG  # gunicorn in development serves static files without collectstatic
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {

@@ -1,0 +1,26 @@
+import threading
+
+from django.core.management.base import BaseCommand
+
+from unipulse import scheduler
+
+
+class Command(BaseCommand):
+    help = "Run the periodic commands (publish_due, refresh_tokens, ...) on their crontab cadence; run one only."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Run every job once and exit.")
+
+    def handle(self, *args, once=False, **options):
+        jobs = scheduler.available_jobs()
+        self.stdout.write("scheduler: " + ", ".join(f"{j.command} ({j.cron})" for j in jobs))
+        if once:
+            ran = scheduler.run_due({}, 0.0)
+            self.stdout.write(f"scheduler: ran {len(ran)} commands")
+            return
+        stop = threading.Event()
+        try:
+            scheduler.run_forever(stop)
+        except KeyboardInterrupt:
+            stop.set()
+            self.stdout.write("scheduler: stopped")
