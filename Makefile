@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint check migrate superuser clean
+.PHONY: install run test lint check migrate superuser clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,8 @@ superuser: migrate
 
 clean:
 	rm -rf $(VENV) *.egg-info
+
+bench: install  ## benchmarks on PostgreSQL + Redis (not part of make test); BENCH_ARGS=--readme writes the table into README.md
+	bash .ci/services
+	DEBUG=true DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/unipulse_bench} \
+		REDIS_URL=$${BENCH_REDIS_URL:-redis://127.0.0.1:6379/9} $(BIN)/python -m benchmarks.run $(BENCH_ARGS)

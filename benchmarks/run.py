@@ -1,0 +1,50 @@
+"""`make bench`: run every benchmark on PostgreSQL + Redis and print one table (optionally into the README).
+
+Each module in BENCHMARKS has `run() -> list[Row]`; each figure stands beside a baseline measured
+in the same run, so the ratios hold on any machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import sys
+import traceback
+
+from benchmarks.common import ROOT, machine, table
+
+BENCHMARKS = [
+    "benchmarks.token_refresh_scan",
+    "benchmarks.worker_memory",
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("only", nargs="*", help="module names to run (default: all)")
+    args = parser.parse_args()
+    rows, failed = [], []
+    for name in BENCHMARKS:
+        if args.only and not any(o in name for o in args.only):
+            continue
+        print(f"running {name} ...", file=sys.stderr)
+        try:
+            rows.extend(importlib.import_module(name).run())
+        except Exception:  # noqa: BLE001 - report and keep going
+            traceback.print_exc()
+            failed.append(name)
+    text = f"Measured on {machine()}.\n\n{table(rows)}\n"
+    print(text)
+    if args.readme and not failed:
+        readme = ROOT / "README.md"
+        content = readme.read_text()
+        block = f"<!-- bench:start -->\n{text}<!-- bench:end -->"
+        content = re.sub(r"<!-- bench:start -->.*?<!-- bench:end -->", lambda _m: block, content, flags=re.S)
+        readme.write_text(content)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
