@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint check migrate superuser clean bench
+.PHONY: install run test lint check migrate superuser clean bench faults
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ run: migrate  ## web + background worker + periodic commands; embedded defaults 
 
 test: install  ## the whole suite (uses DATABASE_URL / REDIS_URL when set)
 	$(BIN)/python -m pytest
+
+faults: install  ## fault suite: private PostgreSQL/Redis servers stopped and restarted under load
+	$(BIN)/python -m pytest -m faults tests/faults
 
 lint: install
 	$(BIN)/ruff check .

@@ -74,7 +74,7 @@ def machine() -> str:
         mem = f", {kb / 1024 / 1024:.0f} GiB"
     except (OSError, StopIteration):
         pass
-    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip().split()[-1:] or ["?"]
+    pg = (subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.split() + ["?"] * 3)[2:3]
     return f"{platform.machine()}, {cpus} cores{mem}, Python {platform.python_version()}, PostgreSQL {pg[0]}"
 
 

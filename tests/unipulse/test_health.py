@@ -39,3 +39,18 @@ def test_healthz_reports_the_embedded_broker_without_redis(client, settings):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["broker"] == "embedded"
+
+
+def test_api_answers_503_not_500_while_the_database_is_down(api_client, monkeypatch):
+    from django.db.utils import OperationalError
+
+    from social import api
+
+    def down(self):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(api.SocialAccountViewSet, "get_queryset", down)
+    response = api_client.get("/api/v1/accounts/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json()["error"]["code"] == "service_unavailable"
