@@ -148,6 +148,11 @@ def complete_oauth(platform: str, params, request_user=None) -> ConnectResult:
         logger.warning("OAuth callback for %s failed: %s %s trace=%s", platform, type(error).__name__,
                        error.error_code, error.trace_id)
         return ConnectResult(platform=platform, error="exchange_failed")
+    except (KeyError, TypeError, ValueError) as error:
+        # A malformed platform answer: the frontend gets an error code, never a stack trace. Only
+        # the exception type is logged, since its text could quote the answer.
+        logger.error("OAuth callback for %s got an unreadable answer (%s)", platform, type(error).__name__)
+        return ConnectResult(platform=platform, error="exchange_failed")
 
 
 def _missing(required: list[str], granted: list[str]) -> list[str]:

@@ -239,3 +239,10 @@ def test_no_token_in_redirects_logs_or_responses(api_client, meta_connect, setti
                  *(a.status_reason for a in SocialAccount.objects.all())):
         for token in TOKENS:
             assert token not in text
+
+
+def test_a_malformed_platform_answer_is_exchange_failed_not_a_500(api_client, meta_connect, settings):
+    meta_connect.replace("GET", f"{GRAPH}/me", json={"name": "no id here"})
+    response = callback(api_client, code="good-code", state=start_oauth(api_client, "facebook"))
+    assert redirect_query(response, settings) == {"error": "exchange_failed", "platform": "facebook"}
+    assert SocialAccount.objects.count() == 0

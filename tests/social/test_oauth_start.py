@@ -70,7 +70,8 @@ def test_each_start_makes_a_new_state(api_client):
 
 def test_anonymous_caller_cannot_start_a_connect(client):
     response = client.get("/api/v1/auth/oauth/facebook")
-    assert response.status_code in (401, 403)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "not_authenticated"
     assert OAuthState.objects.count() == 0
 
 
