@@ -260,16 +260,16 @@ _META_SCOPES = [
     "instagram_basic", "instagram_content_publish", "instagram_manage_comments",
     "instagram_manage_insights", "instagram_manage_messages",
 ]
-FACEBOOK_OAUTH_SCOPES = env.list("FACEBOOK_OAUTH_SCOPES", default=_META_SCOPES)
-INSTAGRAM_OAUTH_SCOPES = env.list("INSTAGRAM_OAUTH_SCOPES", default=_META_SCOPES)
+FACEBOOK_OAUTH_SCOPES = env.list("FACEBOOK_OAUTH_SCOPES", default=[]) or _META_SCOPES  # empty in .env: the default
+INSTAGRAM_OAUTH_SCOPES = env.list("INSTAGRAM_OAUTH_SCOPES", default=[]) or _META_SCOPES  # empty in .env: the default
 # `video.insights` (listed in the product seed) is not a Login Kit scope: TikTok rejects unknown
 # scopes, and video metrics already come with `video.list`. So it is deliberately absent.
-TIKTOK_OAUTH_SCOPES = env.list("TIKTOK_OAUTH_SCOPES", default=[
+TIKTOK_OAUTH_SCOPES = env.list("TIKTOK_OAUTH_SCOPES", default=[]) or [
     "user.info.basic", "user.info.profile", "user.info.stats", "video.list", "video.upload", "video.publish",
-])
+]
 # Fields each Page is subscribed to at connect (Instagram comments/messages flow through the Page's
 # app installation plus the app-level Instagram webhook configured in the App Dashboard).
-META_PAGE_WEBHOOK_FIELDS = env.list("META_PAGE_WEBHOOK_FIELDS", default=["feed", "messages"])
+META_PAGE_WEBHOOK_FIELDS = env.list("META_PAGE_WEBHOOK_FIELDS", default=[]) or ["feed", "messages"]
 OAUTH_STATE_TTL_SECONDS = 600  # the issue fixes it at 10 minutes
 # django-ratelimit rates for the OAuth endpoints, per user (or IP when anonymous).
 OAUTH_INITIATE_RATE = env.str("OAUTH_INITIATE_RATE", default="20/m")
