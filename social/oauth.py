@@ -176,21 +176,32 @@ def connect_meta(user, platform: str, code: str) -> list[int]:
         raise OAuthError("missing_permissions")
     try:
         info = meta.debug_token(grant.access_token)
-        data_access_expires_at = info.data_access_expires_at
-    except PlatformError:  # nice to know, not worth failing a connect for
-        data_access_expires_at = None
+    except PlatformError:  # expiry and per-Page grants are nice to know, not worth failing a connect for
+        info = None
+    data_access_expires_at = info.data_access_expires_at if info else None
+    targets = info.granular_scopes if info else {}
 
     with transaction.atomic():
         accounts = []
         for page in pages:
-            page_account = _upsert_page(user, me.id, page, granted, data_access_expires_at)
+            page_account = _upsert_page(user, me.id, page, _granted_for(granted, targets, page.id),
+                                        data_access_expires_at)
             accounts.append(page_account)
             if page.instagram:
-                accounts.append(_upsert_instagram(user, me.id, page, page_account, granted, data_access_expires_at))
+                accounts.append(_upsert_instagram(user, me.id, page, page_account,
+                                                  _granted_for(granted, targets, page.id, page.instagram.id),
+                                                  data_access_expires_at))
     for account in accounts:
         if account.platform == Platform.FACEBOOK and account.access_token:
             subscribe_page_webhooks(account)
     return [a.pk for a in accounts]
+
+
+def _granted_for(granted: list[str], targets: dict[str, list[str]], *object_ids: str) -> list[str]:
+    """Scopes granted for one Page/IG account: Meta's dialog lets a user grant a permission for
+    some Pages only (debug_token's granular_scopes), which would leave the others failing every post.
+    Page-level scopes of an Instagram account target its Page, Instagram ones the IG id."""
+    return [s for s in granted if s not in targets or any(i in targets[s] for i in object_ids)]
 
 
 def _page_problems(page: meta.PageGrant) -> list[str]:

@@ -116,6 +116,8 @@ class TokenInfo:
     scopes: list[str]
     error_code: int | None = None
     error_subcode: int | None = None
+    # scope -> the Page/IG ids it was granted for; a scope absent here was granted for all of them
+    granular_scopes: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _expiry_from_expires_in(expires_in) -> datetime | None:
@@ -171,6 +173,10 @@ def debug_token(token: str) -> TokenInfo:
         scopes=list(data.get("scopes") or []),
         error_code=error.get("code"),
         error_subcode=error.get("subcode"),
+        granular_scopes={
+            str(g["scope"]): [str(t) for t in g["target_ids"]]
+            for g in data.get("granular_scopes") or [] if g.get("scope") and g.get("target_ids") is not None
+        },
     )
 
 

@@ -50,7 +50,11 @@ def test_facebook_connect_upserts_every_page_across_pagination_and_the_linked_in
     assert (ig.platform, ig.username, ig.name, ig.parent_id, ig.platform_user_id) == (
         "instagram", "bakery.ig", "Bakery IG", page1.pk, FB_USER)
     assert ig.access_token == "EAApage-TOKEN-PAGE1"  # FB-Login path: Instagram calls use the Page token
-    assert page2.access_token == "EAApage-TOKEN-PAGE2" and page2.status_reason == ""
+    assert ig.status_reason == "" and "instagram_content_publish" in ig.scopes
+    # The user granted pages_manage_posts for Pages 1 and 3 only (debug_token's granular_scopes).
+    assert page2.access_token == "EAApage-TOKEN-PAGE2"
+    assert page2.status_reason == "Missing permission: pages_manage_posts. Reconnect and allow it."
+    assert "pages_manage_posts" not in page2.scopes and "pages_show_list" in page2.scopes
     # Page 3's role has neither CREATE_CONTENT nor MODERATE: connected, but says why it cannot post.
     assert "CREATE_CONTENT, MODERATE" in page3.status_reason
     for page in (page1, page2, page3):
@@ -246,3 +250,11 @@ def test_a_malformed_platform_answer_is_exchange_failed_not_a_500(api_client, me
     response = callback(api_client, code="good-code", state=start_oauth(api_client, "facebook"))
     assert redirect_query(response, settings) == {"error": "exchange_failed", "platform": "facebook"}
     assert SocialAccount.objects.count() == 0
+
+
+def test_debug_token_failure_does_not_fail_the_connect(api_client, meta_connect, settings):
+    meta_connect.replace("GET", f"{GRAPH}/debug_token", status=500, json={"error": {"message": "x", "code": 2}})
+    response = callback(api_client, code="good-code", state=start_oauth(api_client, "facebook"))
+    assert redirect_query(response, settings)["result"] == "connected"
+    page2 = SocialAccount.objects.get(external_id="101000000000002")
+    assert page2.status_reason == "" and page2.data_access_expires_at is None
