@@ -112,6 +112,15 @@ class SocialAccount(models.Model):
             self.status, self.status_reason = AccountStatus.NEEDS_REAUTH, reason[:500]
         return bool(changed)
 
+    def mark_blocked(self, until) -> bool:
+        """Record a platform block until `until`; never shortens a longer block already recorded."""
+        changed = SocialAccount.objects.filter(pk=self.pk).filter(
+            models.Q(blocked_until__isnull=True) | models.Q(blocked_until__lt=until)
+        ).update(blocked_until=until, updated_at=timezone.now())
+        if changed:
+            self.blocked_until = until
+        return bool(changed)
+
 
 class OAuthState(models.Model):
     """One OAuth `state` value: random, bound to a user and platform, single-use, short-lived."""

@@ -13,7 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .clients import meta, tiktok
@@ -148,8 +148,8 @@ def complete_oauth(platform: str, params, request_user=None) -> ConnectResult:
         logger.warning("OAuth callback for %s failed: %s %s trace=%s", platform, type(error).__name__,
                        error.error_code, error.trace_id)
         return ConnectResult(platform=platform, error="exchange_failed")
-    except (KeyError, TypeError, ValueError) as error:
-        # A malformed platform answer: the frontend gets an error code, never a stack trace. Only
+    except (KeyError, TypeError, ValueError, IntegrityError) as error:
+        # A malformed platform answer (or a parallel connect of the same account): the frontend gets an error code, never a stack trace. Only
         # the exception type is logged, since its text could quote the answer.
         logger.error("OAuth callback for %s got an unreadable answer (%s)", platform, type(error).__name__)
         return ConnectResult(platform=platform, error="exchange_failed")

@@ -101,6 +101,9 @@ def request(
         _log_error(platform, endpoint, account, error)
         if isinstance(error, ReauthRequiredError) and account is not None and getattr(account, "pk", None):
             account.mark_needs_reauth(error.message)
+        # Recorded wherever it happens; callers about to post check account.is_blocked() first.
+        if isinstance(error, BlockedError) and error.until and account is not None and getattr(account, "pk", None):
+            account.mark_blocked(error.until)
         raise error
     if platform == "tiktok" and response.status_code != 429:
         ratelimit.clear_backoff(pause_keys[0] if pause_keys else "tiktok:app")

@@ -262,3 +262,18 @@ def test_a_reauth_error_marks_the_account_needs_reauth_once(account_factory, moc
     account.refresh_from_db()
     assert account.status_reason == "told the user already"  # the second failure changes nothing
     assert account.updated_at == first_update
+
+
+def test_a_blocked_error_records_blocked_until_on_the_account_and_never_shortens_it(page, mocked_platforms):
+    mocked_platforms.add("GET", SUBS, status=400, json=load_fixture("facebook/errors_368_blocked.json"))
+    with pytest.raises(BlockedError) as caught:
+        facebook.get_page_subscriptions(page)
+    page.refresh_from_db()
+    assert page.blocked_until == caught.value.until and page.is_blocked()
+    later = page.blocked_until + timedelta(days=2)
+    type(page).objects.filter(pk=page.pk).update(blocked_until=later)
+    page.refresh_from_db()
+    with pytest.raises(BlockedError):
+        facebook.get_page_subscriptions(page)
+    page.refresh_from_db()
+    assert page.blocked_until == later
