@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpResponseRedirect, JsonResponse
 from django_ratelimit.core import is_ratelimited
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.views import APIView
 
@@ -22,6 +25,11 @@ class OAuthStartView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={
+        200: inline_serializer("AuthorizationUrl", {"authorization_url": serializers.URLField()}),
+        302: OpenApiResponse(description="Redirect to the platform's consent dialog (browser navigation)."),
+        429: OpenApiResponse(description="Too many connect attempts."),
+    })
     def get(self, request, platform: str):
         if _too_fast(request, "oauth-initiate", settings.OAUTH_INITIATE_RATE):
             return ratelimited_view(request)
@@ -40,6 +48,10 @@ class OAuthCallbackView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(parameters=[], responses={302: OpenApiResponse(
+        OpenApiTypes.NONE,
+        description="Redirect to FRONTEND_URL with result=connected&platform=..&accounts=ids or error=<code>.",
+    )})
     def get(self, request, platform: str):
         if _too_fast(request, "oauth-callback", settings.OAUTH_CALLBACK_RATE):
             return ratelimited_view(request)
