@@ -6,6 +6,7 @@ raises, it returns a `ConnectResult` the view turns into a redirect to the front
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -127,10 +128,8 @@ def complete_oauth(platform: str, params, request_user=None) -> ConnectResult:
     try:
         if params.get("error"):
             # Burn the state so it cannot be replayed, but report the denial either way.
-            try:
+            with contextlib.suppress(OAuthError):
                 consume_state(params.get("state", ""), platform, request_user)
-            except OAuthError:
-                pass
             raise OAuthError("access_denied")
         user = consume_state(params.get("state", ""), platform, request_user)
         code = params.get("code", "")
