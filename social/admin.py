@@ -3,6 +3,8 @@ from django.utils import timezone
 
 from tokens.admin import TokenHealthFilter, refresh_now
 
+from . import services
+from .clients import ratelimit
 from .models import SocialAccount
 
 
@@ -19,15 +21,15 @@ class SocialAccountAdmin(admin.ModelAdmin):
     readonly_fields = [
         "platform", "external_id", "platform_user_id", "scopes", "has_token", "has_refresh",
         "token_expires_at", "refresh_token_expires_at", "data_access_expires_at", "token_refresh_due_at",
-        "token_checked_at", "connected_at",
-        "updated_at", "last_synced_at", "webhook_subscribed_at", "is_sandbox",
+        "token_checked_at", "connected_at", "updated_at", "last_synced_at", "webhook_subscribed_at", "is_sandbox",
+        "remaining_call_budget", "call_counts",
     ]
     fields = [
         "owner", "platform", "external_id", "platform_user_id", "name", "username", "avatar_url", "parent",
         "status", "status_reason", "scopes", "has_token", "has_refresh", "token_expires_at",
         "refresh_token_expires_at", "data_access_expires_at", "token_refresh_due_at", "token_checked_at",
-        "blocked_until", "is_sandbox",
-        "connected_at", "updated_at", "last_synced_at", "webhook_subscribed_at",
+        "blocked_until", "is_sandbox", "connected_at", "updated_at", "last_synced_at", "webhook_subscribed_at",
+        "remaining_call_budget", "call_counts",
     ]
 
     @admin.display(boolean=True, description="Access token")
@@ -37,3 +39,14 @@ class SocialAccountAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="Refresh token")
     def has_refresh(self, obj: SocialAccount) -> bool:
         return obj.has_refresh_token and (obj.refresh_token_expires_at is None or obj.refresh_token_expires_at > timezone.now())
+
+    @admin.display(description="Meta calls left this hour")
+    def remaining_call_budget(self, obj: SocialAccount) -> str:
+        budget = services.get_call_budget(obj)
+        return "—" if budget is None else str(budget)
+
+    @admin.display(description="Platform calls (per endpoint)")
+    def call_counts(self, obj: SocialAccount) -> str:
+        counts = ratelimit.get_call_counts(obj.pk) if obj.pk else {}
+        return ", ".join(f"{endpoint}: {n}" for endpoint, n in sorted(counts.items())) or "none yet"
+

@@ -1,14 +1,23 @@
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
 
+from . import services
 from .models import SocialAccount
 from .serializers import SocialAccountSerializer
 
 
-class SocialAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SocialAccountViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
     """The caller's connected accounts. Another user's account is a 404."""
 
     serializer_class = SocialAccountSerializer
     queryset = SocialAccount.objects.none()
 
     def get_queryset(self):
-        return SocialAccount.objects.for_user(self.request.user).order_by("platform", "name", "id")
+        return services.get_accounts_for_user(self.request.user)
+
+    def destroy(self, request, *args, **kwargs):
+        """Disconnect: revoke where the platform allows it, wipe tokens, keep the row as disconnected."""
+        account = services.disconnect_account(self.get_object())
+        return Response(self.get_serializer(account).data, status=status.HTTP_200_OK)

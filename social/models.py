@@ -121,6 +121,31 @@ class SocialAccount(models.Model):
             account_needs_reauth.send(sender=SocialAccount, account=self, reason=reason)
         return bool(changed)
 
+    def mark_blocked(self, until) -> bool:
+        """Record a platform block until `until`; never shortens a longer block already recorded."""
+        changed = SocialAccount.objects.filter(pk=self.pk).filter(
+            models.Q(blocked_until__isnull=True) | models.Q(blocked_until__lt=until)
+        ).update(blocked_until=until, updated_at=timezone.now())
+        if changed:
+            self.blocked_until = until
+        return bool(changed)
+
+
+class OAuthState(models.Model):
+    """One OAuth `state` value: random, bound to a user and platform, single-use, short-lived."""
+
+    state = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oauth_states")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __repr__(self) -> str:
+        return f"<OAuthState id={self.pk} platform={self.platform} used={self.used_at is not None}>"
+
+    def __str__(self) -> str:
+        return f"OAuth state for {self.platform}"
+
 
 def get_account_for_user(user, account_id: int) -> SocialAccount:
     """The caller's own account, or SocialAccount.DoesNotExist (which the API turns into 404)."""

@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
+from . import services
 from .clients import ratelimit
-from .models import Platform, SocialAccount
+from .models import SocialAccount
 
 
 class SocialAccountSerializer(serializers.ModelSerializer):
@@ -11,6 +12,7 @@ class SocialAccountSerializer(serializers.ModelSerializer):
     has_refresh_token = serializers.BooleanField(read_only=True)
     parent_id = serializers.IntegerField(read_only=True, allow_null=True)
     remaining_call_budget = serializers.SerializerMethodField()
+    call_counts = serializers.SerializerMethodField()
 
     class Meta:
         model = SocialAccount
@@ -19,12 +21,14 @@ class SocialAccountSerializer(serializers.ModelSerializer):
             "status_reason", "has_access_token", "has_refresh_token", "token_expires_at",
             "refresh_token_expires_at", "data_access_expires_at", "parent_id", "blocked_until",
             "is_sandbox", "connected_at", "updated_at", "last_synced_at", "webhook_subscribed_at",
-            "remaining_call_budget",
+            "remaining_call_budget", "call_counts",
         ]
         read_only_fields = fields
 
     def get_remaining_call_budget(self, account: SocialAccount) -> int | None:
         """Meta calls left in the rolling hour for the user behind this account (None for TikTok)."""
-        if account.platform == Platform.TIKTOK:
-            return None
-        return ratelimit.remaining_budget(ratelimit.meta_user_key(account.platform_user_id or f"account-{account.pk}"))
+        return services.get_call_budget(account)
+
+    def get_call_counts(self, account: SocialAccount) -> dict[str, int]:
+        """Platform calls made for this account, per endpoint ('meta:page.feed': 12)."""
+        return ratelimit.get_call_counts(account.pk)

@@ -257,6 +257,28 @@ PLATFORM_HTTP_GET_RETRIES = env.int("PLATFORM_HTTP_GET_RETRIES", default=2)
 RATE_LIMIT_KEY_PREFIX = env.str("RATE_LIMIT_KEY_PREFIX", default="unipulse:rl")
 
 # OAuth and accounts (social)
+# Scopes asked for in Meta's dialog (comma-separated). One Facebook Login grants Pages and the
+# Instagram accounts behind them, so both entry points ask for the same list by default.
+_META_SCOPES = [
+    "pages_show_list", "pages_manage_posts", "pages_read_engagement", "pages_manage_metadata",
+    "pages_manage_engagement", "read_insights", "pages_messaging", "business_management",
+    "instagram_basic", "instagram_content_publish", "instagram_manage_comments",
+    "instagram_manage_insights", "instagram_manage_messages",
+]
+FACEBOOK_OAUTH_SCOPES = env.list("FACEBOOK_OAUTH_SCOPES", default=[]) or _META_SCOPES  # empty in .env: the default
+INSTAGRAM_OAUTH_SCOPES = env.list("INSTAGRAM_OAUTH_SCOPES", default=[]) or _META_SCOPES  # empty in .env: the default
+# `video.insights` (listed in the product seed) is not a Login Kit scope: TikTok rejects unknown
+# scopes, and video metrics already come with `video.list`. So it is deliberately absent.
+TIKTOK_OAUTH_SCOPES = env.list("TIKTOK_OAUTH_SCOPES", default=[]) or [
+    "user.info.basic", "user.info.profile", "user.info.stats", "video.list", "video.upload", "video.publish",
+]
+# Fields each Page is subscribed to at connect (Instagram comments/messages flow through the Page's
+# app installation plus the app-level Instagram webhook configured in the App Dashboard).
+META_PAGE_WEBHOOK_FIELDS = env.list("META_PAGE_WEBHOOK_FIELDS", default=[]) or ["feed", "messages"]
+OAUTH_STATE_TTL_SECONDS = 600  # the issue fixes it at 10 minutes
+# django-ratelimit rates for the OAuth endpoints, per user (or IP when anonymous).
+OAUTH_INITIATE_RATE = env.str("OAUTH_INITIATE_RATE", default="20/m")
+OAUTH_CALLBACK_RATE = env.str("OAUTH_CALLBACK_RATE", default="30/m")
 
 
 # Publishing

@@ -9,6 +9,7 @@ Nothing it raises or logs contains a token, a URL with a query string, or a raw 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -107,6 +108,9 @@ def request(
         _log_error(platform, endpoint, account, error)
         if isinstance(error, ReauthRequiredError) and account is not None and getattr(account, "pk", None):
             account.mark_needs_reauth(error.message)
+        # Recorded wherever it happens; callers about to post check account.is_blocked() first.
+        if isinstance(error, BlockedError) and error.until and account is not None and getattr(account, "pk", None):
+            account.mark_blocked(error.until)
         raise error
     if platform == "tiktok" and response.status_code != 429:
         ratelimit.clear_backoff(pause_keys[0] if pause_keys else "tiktok:app")
@@ -301,11 +305,14 @@ def _safe_text(text: str) -> str:
     return redact(str(text))[:300]
 
 
+# Meta names permissions in snake_case ("(#200) Requires pages_manage_posts permission", sometimes
+# quoted); TikTok names scopes with dots ("... this request: video.publish").
+_PERMISSION_NAME = re.compile(r"\b([a-z]+(?:_[a-z]+)+|(?:user|video|research|artist|portability)(?:\.[a-z]+)+)\b")
+
+
 def _permission_in(text: str) -> str:
-    for word in text.replace(",", " ").replace("(", " ").replace(")", " ").split():
-        if "_" in word and word.strip(".").islower():
-            return word.strip(".")
-    return ""
+    match = _PERMISSION_NAME.search(text)
+    return match.group(1) if match else ""
 
 
 def _log_error(platform: str, endpoint: str, account, error: PlatformError) -> None:

@@ -118,6 +118,8 @@ class TokenInfo:
     scopes: list[str]
     error_code: int | None = None
     error_subcode: int | None = None
+    # scope -> the Page/IG ids it was granted for; a scope absent here was granted for all of them
+    granular_scopes: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _expiry_from_expires_in(expires_in) -> datetime | None:
@@ -173,5 +175,101 @@ def debug_token(token: str) -> TokenInfo:
         scopes=list(data.get("scopes") or []),
         error_code=error.get("code"),
         error_subcode=error.get("subcode"),
+        granular_scopes={
+            str(g["scope"]): [str(t) for t in g["target_ids"]]
+            for g in data.get("granular_scopes") or [] if g.get("scope") and g.get("target_ids") is not None
+        },
     )
+
+
+# Connect-time calls run before any SocialAccount exists, so they take the user token directly and
+# go through http.request with the user's budget key (once /me has told us who the user is).
+def _user_call(token: str, path: str, *, endpoint: str, user_id: str = "", params: dict | None = None) -> Any:
+    return http.request(
+        "meta", "GET", graph_url(path), endpoint=endpoint, params={**(params or {}), **auth_params(token)},
+        budget_key=ratelimit.meta_user_key(user_id) if user_id else None, pause_keys=(ratelimit.META_APP,),
+    ).data
+
+
+@dataclass(frozen=True)
+class MetaUser:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class InstagramAccountInfo:
+    id: str
+    username: str
+    name: str
+    picture_url: str
+
+
+@dataclass(frozen=True)
+class PageGrant:
+    """One Page from /me/accounts: its Page token, the user's tasks on it, its Instagram account."""
+
+    id: str
+    name: str
+    username: str
+    picture_url: str
+    access_token: str = field(repr=False)
+    tasks: list[str]
+    instagram: InstagramAccountInfo | None
+
+
+# Ref: https://developers.facebook.com/docs/graph-api/reference/user/
+def get_me(token: str) -> MetaUser:
+    """The Facebook user a user token belongs to."""
+    body = _user_call(token, "me", endpoint="me", params={"fields": "id,name"})
+    return MetaUser(id=str(body["id"]), name=str(body.get("name") or ""))
+
+
+# Ref: https://developers.facebook.com/docs/graph-api/reference/user/permissions/
+def get_granted_permissions(token: str, user_id: str) -> list[str]:
+    """Permissions the user granted (declined and expired ones left out)."""
+    body = _user_call(token, "me/permissions", endpoint="me.permissions", user_id=user_id)
+    return sorted(p["permission"] for p in body.get("data", []) if p.get("status") == "granted")
+
+
+PAGE_FIELDS = ("id,name,username,access_token,tasks,picture.type(large){url},"
+               "instagram_business_account{id,username,name,profile_picture_url}")
+
+
+# Ref: https://developers.facebook.com/docs/graph-api/reference/user/accounts/
+def list_pages(token: str, user_id: str, max_pages: int = 50) -> list[PageGrant]:
+    """Every Page the user granted, following cursors (never `paging.next`, which carries the token)."""
+    params: dict = {"fields": PAGE_FIELDS, "limit": 100}
+    pages: list[PageGrant] = []
+    for _ in range(max_pages):
+        body = _user_call(token, "me/accounts", endpoint="me.accounts", user_id=user_id, params=params)
+        pages.extend(_page_grant(item) for item in body.get("data", []))
+        paging = body.get("paging") or {}
+        after = (paging.get("cursors") or {}).get("after")
+        if not paging.get("next") or not after:
+            break
+        params = {**params, "after": after}
+    return pages
+
+
+def _page_grant(item: dict) -> PageGrant:
+    ig = item.get("instagram_business_account") or None
+    return PageGrant(
+        id=str(item["id"]), name=str(item.get("name") or ""), username=str(item.get("username") or ""),
+        picture_url=str(((item.get("picture") or {}).get("data") or {}).get("url") or ""),
+        access_token=str(item.get("access_token") or ""), tasks=list(item.get("tasks") or []),
+        instagram=InstagramAccountInfo(
+            id=str(ig["id"]), username=str(ig.get("username") or ""), name=str(ig.get("name") or ""),
+            picture_url=str(ig.get("profile_picture_url") or ""),
+        ) if ig and ig.get("id") else None,
+    )
+
+
+# Ref: https://developers.facebook.com/docs/graph-api/reference/user/permissions/#Deleting
+def revoke_user_permissions(user_id: str) -> bool:
+    """Remove every permission the user gave this app (app token, so no user token is needed)."""
+    body = app_call("DELETE", f"{user_id}/permissions", endpoint="user.permissions.delete", params={
+        "access_token": f"{settings.FACEBOOK_APP_ID}|{settings.FACEBOOK_APP_SECRET}",
+    })
+    return bool(body.get("success")) if isinstance(body, dict) else bool(body)
 

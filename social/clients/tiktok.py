@@ -54,6 +54,56 @@ def oauth_call(path: str, *, endpoint: str, data: dict, account=None) -> dict:
 
 # ==== accounts, OAuth (social app) ================================================================
 
+@dataclass(frozen=True)
+class TikTokProfile:
+    open_id: str
+    display_name: str
+    username: str
+    avatar_url: str
+    follower_count: int | None
+
+
+# Ref: https://developers.tiktok.com/doc/oauth-user-access-token-management
+def exchange_code(code: str, redirect_uri: str) -> TikTokGrant:
+    """Exchange a Login Kit code (single-use) for tokens. Errors come flat, not in the envelope."""
+    body = oauth_call("v2/oauth/token/", endpoint="oauth.token", data={
+        "client_key": settings.TIKTOK_CLIENT_KEY, "client_secret": settings.TIKTOK_CLIENT_SECRET,
+        "code": code, "grant_type": "authorization_code", "redirect_uri": redirect_uri,
+    })
+    return parse_grant(body)
+
+
+def profile_fields(scopes: list[str]) -> list[str]:
+    """User-info fields the granted scopes allow: asking for one more fails the whole call."""
+    fields = ["open_id", "union_id", "avatar_url", "display_name"]
+    if "user.info.profile" in scopes:
+        fields.append("username")
+    if "user.info.stats" in scopes:
+        fields.append("follower_count")
+    return fields
+
+
+# Ref: https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info
+def get_user_info(account, fields: list[str]) -> TikTokProfile:
+    """The account's profile. Raises PermissionMissingError if a field's scope was not granted."""
+    data = call(account, "GET", "v2/user/info/", endpoint="user.info", params={"fields": ",".join(fields)})
+    user = data.get("user") or {}
+    followers = user.get("follower_count")
+    return TikTokProfile(
+        open_id=str(user.get("open_id") or ""), display_name=str(user.get("display_name") or ""),
+        username=str(user.get("username") or ""), avatar_url=str(user.get("avatar_url") or ""),
+        follower_count=int(followers) if followers is not None else None,
+    )
+
+
+# Ref: https://developers.tiktok.com/doc/oauth-user-access-token-management
+def revoke_token(access_token: str) -> None:
+    """Revoke the user's authorisation of this app (TikTok answers an empty object)."""
+    oauth_call("v2/oauth/revoke/", endpoint="oauth.revoke", data={
+        "client_key": settings.TIKTOK_CLIENT_KEY, "client_secret": settings.TIKTOK_CLIENT_SECRET,
+        "token": access_token,
+    })
+
 
 
 # ==== token refresh (tokens app) ==================================================================

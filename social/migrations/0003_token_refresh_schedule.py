@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('social', '0001_initial'),
+        ('social', '0002_oauth_state'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,26 @@
+from django.core.management.base import BaseCommand
+
+from social.models import AccountStatus, Platform, SocialAccount
+from social.services import subscribe_page_webhooks
+
+
+class Command(BaseCommand):
+    help = "Re-subscribe every active Facebook Page (and its Instagram accounts) to the inbox's webhook fields."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="Count the Pages without calling Meta.")
+
+    def handle(self, *args, dry_run: bool = False, **options) -> None:
+        # No queue of its own (the five queues are fixed), and it is one or two calls per Page a day.
+        pages = SocialAccount.objects.filter(platform=Platform.FACEBOOK, status=AccountStatus.ACTIVE).order_by("id")
+        ok = failed = 0
+        for page in pages.iterator():
+            if dry_run or not page.has_access_token:
+                continue
+            if subscribe_page_webhooks(page):
+                ok += 1
+            else:
+                failed += 1
+        total = pages.count()
+        verb = "would subscribe" if dry_run else "subscribed"
+        self.stdout.write(f"subscribe_webhooks: {verb} {total if dry_run else ok} Page(s); {failed} failed.")

@@ -1,0 +1,276 @@
+"""Connecting accounts: OAuth state, authorize URLs and the callbacks' work for each platform.
+
+Views stay thin: they call `build_authorization_url()` and `complete_oauth()`; the latter never
+raises, it returns a `ConnectResult` the view turns into a redirect to the frontend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .clients import meta, tiktok
+from .clients.errors import PlatformError
+from .models import AccountStatus, OAuthState, Platform, SocialAccount
+from .services import join_reasons, subscribe_page_webhooks
+
+logger = logging.getLogger(__name__)
+
+META_PLATFORMS = (Platform.FACEBOOK, Platform.INSTAGRAM)
+
+# What each kind of account needs to do its job; a missing one is named in the status reason.
+REQUIRED_SCOPES = {
+    Platform.FACEBOOK: ["pages_show_list", "pages_manage_posts", "pages_read_engagement", "pages_manage_metadata"],
+    Platform.INSTAGRAM: ["pages_show_list", "instagram_basic", "instagram_content_publish",
+                         "instagram_manage_comments", "instagram_manage_insights"],
+    Platform.TIKTOK: ["user.info.basic", "video.publish", "video.list"],
+}
+# Page tasks a connected Page must allow: publishing (CREATE_CONTENT) and comments (MODERATE).
+REQUIRED_PAGE_TASKS = ("CREATE_CONTENT", "MODERATE")
+
+
+class OAuthError(Exception):
+    """A callback that cannot connect anything; `code` is what the frontend is told."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class ConnectResult:
+    platform: str
+    account_ids: list[int] = field(default_factory=list)
+    error: str = ""
+
+    def redirect_url(self) -> str:
+        """The frontend URL carrying the outcome: ids and codes only, never a token or a message."""
+        if self.error:
+            query = {"error": self.error, "platform": self.platform}
+        else:
+            query = {"result": "connected", "platform": self.platform,
+                     "accounts": ",".join(str(i) for i in self.account_ids)}
+        return f"{settings.FRONTEND_URL}/?{urlencode(query)}"
+
+
+def callback_url(platform: str) -> str:
+    return {
+        Platform.FACEBOOK: settings.FACEBOOK_CALLBACK_URL,
+        Platform.INSTAGRAM: settings.INSTAGRAM_CALLBACK_URL,
+        Platform.TIKTOK: settings.TIKTOK_CALLBACK_URL,
+    }[platform]
+
+
+# ---- state -------------------------------------------------------------------------------------
+
+def create_state(user, platform: str) -> str:
+    """A fresh random state bound to `user` and `platform`; expired ones are swept on the way."""
+    OAuthState.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)).delete()
+    state = secrets.token_urlsafe(32)
+    OAuthState.objects.create(state=state, user=user, platform=platform)
+    return state
+
+
+def consume_state(state: str, platform: str, request_user=None):
+    """Burn a state and return its user, or raise OAuthError('invalid_state').
+
+    Single-use even under a race: the conditional UPDATE lets exactly one caller win. A callback
+    that arrives with a signed-in user must be that user (a state from someone else is refused);
+    one without a session (a token-holding frontend) is bound by the state alone.
+    """
+    if not state:
+        raise OAuthError("invalid_state")
+    row = OAuthState.objects.filter(state=state).select_related("user").first()
+    if row is None:
+        raise OAuthError("invalid_state")
+    fresh_after = timezone.now() - timedelta(seconds=settings.OAUTH_STATE_TTL_SECONDS)
+    won = OAuthState.objects.filter(pk=row.pk, used_at__isnull=True, created_at__gte=fresh_after).update(
+        used_at=timezone.now()
+    )
+    if not won or row.platform != platform:
+        raise OAuthError("invalid_state")
+    if request_user is not None and request_user.is_authenticated and request_user.pk != row.user_id:
+        raise OAuthError("invalid_state")
+    return row.user
+
+
+# ---- authorize URLs ----------------------------------------------------------------------------
+
+def build_authorization_url(user, platform: str) -> str:
+    """The platform's consent-dialog URL with a new state for `user`."""
+    state = create_state(user, platform)
+    if platform == Platform.TIKTOK:
+        # Web Login Kit: no PKCE (TikTok requires it only for desktop/mobile apps).
+        query = {"client_key": settings.TIKTOK_CLIENT_KEY, "response_type": "code",
+                 "scope": ",".join(settings.TIKTOK_OAUTH_SCOPES), "redirect_uri": callback_url(platform),
+                 "state": state}
+        return f"{settings.TIKTOK_AUTH_URL}/v2/auth/authorize/?{urlencode(query)}"
+    scopes = settings.FACEBOOK_OAUTH_SCOPES if platform == Platform.FACEBOOK else settings.INSTAGRAM_OAUTH_SCOPES
+    query = {"client_id": settings.FACEBOOK_APP_ID, "redirect_uri": callback_url(platform), "state": state,
+             "response_type": "code", "scope": ",".join(scopes),
+             # re-ask permissions the user declined last time instead of silently skipping them
+             "auth_type": "rerequest"}
+    return f"{settings.META_OAUTH_DIALOG_URL}/{settings.META_GRAPH_VERSION}/dialog/oauth?{urlencode(query)}"
+
+
+# ---- callbacks ---------------------------------------------------------------------------------
+
+def complete_oauth(platform: str, params, request_user=None) -> ConnectResult:
+    """Finish a consent round-trip. Never raises; nothing is created or changed on any error."""
+    try:
+        if params.get("error"):
+            # Burn the state so it cannot be replayed, but report the denial either way.
+            with contextlib.suppress(OAuthError):
+                consume_state(params.get("state", ""), platform, request_user)
+            raise OAuthError("access_denied")
+        user = consume_state(params.get("state", ""), platform, request_user)
+        code = params.get("code", "")
+        if not code:
+            raise OAuthError("exchange_failed")
+        if platform == Platform.TIKTOK:
+            ids = connect_tiktok(user, code)
+        else:
+            ids = connect_meta(user, platform, code)
+        return ConnectResult(platform=platform, account_ids=ids)
+    except OAuthError as error:
+        logger.info("OAuth callback for %s ended with %s", platform, error.code)
+        return ConnectResult(platform=platform, error=error.code)
+    except PlatformError as error:
+        logger.warning("OAuth callback for %s failed: %s %s trace=%s", platform, type(error).__name__,
+                       error.error_code, error.trace_id)
+        return ConnectResult(platform=platform, error="exchange_failed")
+    except (KeyError, TypeError, ValueError, IntegrityError) as error:
+        # A malformed platform answer (or a parallel connect of the same account): the frontend gets an error code, never a stack trace. Only
+        # the exception type is logged, since its text could quote the answer.
+        logger.error("OAuth callback for %s got an unreadable answer (%s)", platform, type(error).__name__)
+        return ConnectResult(platform=platform, error="exchange_failed")
+
+
+def _missing(required: list[str], granted: list[str]) -> list[str]:
+    return [scope for scope in required if scope not in granted]
+
+
+def _missing_reason(missing: list[str]) -> str:
+    return f"Missing permission: {', '.join(missing)}. Reconnect and allow it." if missing else ""
+
+
+def connect_meta(user, platform: str, code: str) -> list[int]:
+    """Exchange the code, then upsert every granted Page and the Instagram account behind each."""
+    short = meta.exchange_code(code, callback_url(platform))
+    grant = meta.exchange_long_lived_token(short.access_token)
+    me = meta.get_me(grant.access_token)
+    granted = meta.get_granted_permissions(grant.access_token, me.id)
+    if "pages_show_list" not in granted:
+        raise OAuthError("missing_permissions")
+    pages = meta.list_pages(grant.access_token, me.id)
+    if not pages:
+        raise OAuthError("missing_permissions")
+    try:
+        info = meta.debug_token(grant.access_token)
+    except PlatformError:  # expiry and per-Page grants are nice to know, not worth failing a connect for
+        info = None
+    data_access_expires_at = info.data_access_expires_at if info else None
+    targets = info.granular_scopes if info else {}
+
+    with transaction.atomic():
+        accounts = []
+        for page in pages:
+            page_account = _upsert_page(user, me.id, page, _granted_for(granted, targets, page.id),
+                                        data_access_expires_at)
+            accounts.append(page_account)
+            if page.instagram:
+                accounts.append(_upsert_instagram(user, me.id, page, page_account,
+                                                  _granted_for(granted, targets, page.id, page.instagram.id),
+                                                  data_access_expires_at))
+    for account in accounts:
+        if account.platform == Platform.FACEBOOK and account.access_token:
+            subscribe_page_webhooks(account)
+    return [a.pk for a in accounts]
+
+
+def _granted_for(granted: list[str], targets: dict[str, list[str]], *object_ids: str) -> list[str]:
+    """Scopes granted for one Page/IG account: Meta's dialog lets a user grant a permission for
+    some Pages only (debug_token's granular_scopes), which would leave the others failing every post.
+    Page-level scopes of an Instagram account target its Page, Instagram ones the IG id."""
+    return [s for s in granted if s not in targets or any(i in targets[s] for i in object_ids)]
+
+
+def _page_problems(page: meta.PageGrant) -> list[str]:
+    if not page.access_token:
+        return ["Meta returned no Page token for this Page; reconnect and tick it in the Page picker."]
+    if "MANAGE" in page.tasks:
+        return []
+    lacking = [task for task in REQUIRED_PAGE_TASKS if task not in page.tasks]
+    if lacking:
+        return [f"Your role on this Page does not allow {', '.join(lacking)}; ask a Page admin for full access."]
+    return []
+
+
+def _upsert(user, platform: str, external_id: str, values: dict, refresh_token: str = "") -> SocialAccount:
+    """Create or update one account; a reconnect never duplicates nor empties a stored refresh token."""
+    account = SocialAccount.objects.select_for_update().filter(
+        owner=user, platform=platform, external_id=external_id
+    ).first() or SocialAccount(owner=user, platform=platform, external_id=external_id)
+    for name, value in values.items():
+        setattr(account, name, value)
+    if refresh_token:
+        account.refresh_token = refresh_token
+    account.status = AccountStatus.ACTIVE
+    account.blocked_until = None
+    account.save()
+    return account
+
+
+def _upsert_page(user, fb_user_id, page, granted, data_access_expires_at) -> SocialAccount:
+    problems = [_missing_reason(_missing(REQUIRED_SCOPES[Platform.FACEBOOK], granted)), *_page_problems(page)]
+    return _upsert(user, Platform.FACEBOOK, page.id, {
+        "platform_user_id": fb_user_id, "name": page.name, "username": page.username,
+        "avatar_url": page.picture_url, "scopes": granted, "access_token": page.access_token,
+        # A Page token derived from a long-lived user token has no expiry date.
+        "token_expires_at": None, "data_access_expires_at": data_access_expires_at,
+        "status_reason": join_reasons(problems),
+    })
+
+
+def _upsert_instagram(user, fb_user_id, page, page_account, granted, data_access_expires_at) -> SocialAccount:
+    ig = page.instagram
+    problems = [_missing_reason(_missing(REQUIRED_SCOPES[Platform.INSTAGRAM], granted)), *_page_problems(page)]
+    return _upsert(user, Platform.INSTAGRAM, ig.id, {
+        "platform_user_id": fb_user_id, "name": ig.name, "username": ig.username, "avatar_url": ig.picture_url,
+        "scopes": granted, "parent": page_account,
+        # Facebook-Login path: Instagram calls are made with the linked Page's token.
+        "access_token": page.access_token, "token_expires_at": None,
+        "data_access_expires_at": data_access_expires_at, "status_reason": join_reasons(problems),
+    })
+
+
+def connect_tiktok(user, code: str) -> list[int]:
+    """Exchange the code, store both tokens with the lifetimes TikTok sent, fetch the profile."""
+    grant = tiktok.exchange_code(code, callback_url(Platform.TIKTOK))
+    if not grant.open_id:
+        raise OAuthError("exchange_failed")
+    with transaction.atomic():
+        account = _upsert(user, Platform.TIKTOK, grant.open_id, {
+            "platform_user_id": grant.open_id, "scopes": grant.scopes, "access_token": grant.access_token,
+            "token_expires_at": grant.expires_at,
+            "status_reason": _missing_reason(_missing(REQUIRED_SCOPES[Platform.TIKTOK], grant.scopes)),
+            **({"refresh_token_expires_at": grant.refresh_expires_at} if grant.refresh_token else {}),
+        }, refresh_token=grant.refresh_token)
+    try:
+        profile = tiktok.get_user_info(account, tiktok.profile_fields(grant.scopes))
+    except PlatformError as error:  # the account works without its profile; the next sync fills it
+        logger.warning("TikTok profile fetch failed for account %s: %s", account.pk, error.error_code)
+        return [account.pk]
+    account.name = profile.display_name
+    account.username = profile.username
+    account.avatar_url = profile.avatar_url[:2048]
+    account.save(update_fields=["name", "username", "avatar_url", "updated_at"])
+    return [account.pk]

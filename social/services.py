@@ -1,0 +1,100 @@
+"""Accounts: webhook subscriptions and disconnecting (plain functions; see STYLE.md)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .clients import facebook, meta, ratelimit, tiktok
+from .clients.errors import PlatformError
+from .models import AccountStatus, Platform, SocialAccount
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_REASON_PREFIX = "Webhook subscription failed"
+REASON_SEPARATOR = " | "
+
+
+def join_reasons(reasons: list[str]) -> str:
+    return REASON_SEPARATOR.join(r for r in reasons if r)[:500]
+
+
+def get_accounts_for_user(user) -> QuerySet[SocialAccount]:
+    """The caller's own accounts (the one place that narrows accounts to an owner)."""
+    return SocialAccount.objects.for_user(user).order_by("platform", "name", "id")
+
+
+def subscribe_page_webhooks(account: SocialAccount) -> bool:
+    """Install the app on a Page for the inbox's webhook fields and read it back. Never raises.
+
+    Success stamps `webhook_subscribed_at` on the Page and its Instagram accounts (their events
+    flow through the Page's installation); failure leaves a visible status reason instead.
+    """
+    fields = list(settings.META_PAGE_WEBHOOK_FIELDS)
+    try:
+        facebook.subscribe_page_webhooks(account, fields)
+        installed = {s.app_id: s.fields for s in facebook.get_page_subscriptions(account)}
+        got = installed.get(str(settings.FACEBOOK_APP_ID), [])
+        missing = [f for f in fields if f not in got]
+        problem = f"{WEBHOOK_REASON_PREFIX}: Meta did not confirm {', '.join(missing)}." if missing else ""
+    except PlatformError as error:
+        logger.warning("Webhook subscription for account %s failed: %s", account.pk, error.error_code)
+        problem = f"{WEBHOOK_REASON_PREFIX}: {error.message}"
+    for target in [account, *account.children.filter(platform=Platform.INSTAGRAM)]:
+        _record_subscription(target, problem)
+    return not problem
+
+
+def _record_subscription(account: SocialAccount, problem: str) -> None:
+    reasons = [r for r in account.status_reason.split(REASON_SEPARATOR) if r and not r.startswith(WEBHOOK_REASON_PREFIX)]
+    if problem:
+        reasons.append(problem)
+    account.status_reason = join_reasons(reasons)
+    account.webhook_subscribed_at = None if problem else timezone.now()
+    account.save(update_fields=["status_reason", "webhook_subscribed_at", "updated_at"])
+
+
+def disconnect_account(account: SocialAccount) -> SocialAccount:
+    """Revoke where the platform allows it, wipe the tokens, mark disconnected. Idempotent.
+
+    A revoke that fails is logged and does not stop the disconnect: the user asked us to forget
+    the account, and the tokens are gone from our side either way.
+    """
+    token = account.access_token
+    try:
+        if account.platform == Platform.TIKTOK and token:
+            tiktok.revoke_token(token)
+        elif account.platform in (Platform.FACEBOOK, Platform.INSTAGRAM) and _is_last_meta_account(account):
+            # Revoking removes the app for that Facebook user, so only when nothing else of the
+            # owner still depends on the same grant.
+            meta.revoke_user_permissions(account.platform_user_id)
+    except PlatformError as error:
+        logger.warning("Revoking account %s failed: %s", account.pk, error.error_code)
+    account.access_token = ""
+    account.refresh_token = ""
+    account.token_expires_at = None
+    account.refresh_token_expires_at = None
+    account.status = AccountStatus.DISCONNECTED
+    account.status_reason = "Disconnected by the user."
+    account.webhook_subscribed_at = None
+    account.save()
+    return account
+
+
+def _is_last_meta_account(account: SocialAccount) -> bool:
+    if not account.platform_user_id or account.status == AccountStatus.DISCONNECTED:
+        return False
+    return not SocialAccount.objects.filter(
+        owner=account.owner, platform__in=(Platform.FACEBOOK, Platform.INSTAGRAM),
+        platform_user_id=account.platform_user_id, status=AccountStatus.ACTIVE,
+    ).exclude(pk=account.pk).exists()
+
+
+def get_call_budget(account: SocialAccount) -> int | None:
+    """Meta calls left this rolling hour for the user behind the account (None: TikTok, no budget)."""
+    if account.platform == Platform.TIKTOK:
+        return None
+    return ratelimit.remaining_budget(meta.user_budget_key(account))
