@@ -161,6 +161,8 @@ def _classify(platform, response, body, account, object_id, budget_key, pause_ke
 
 # ---- Meta ---------------------------------------------------------------------------------------
 
+# Send API outside the messaging window: Messenger 10/2018278, Instagram 10/2534022.
+MESSAGING_WINDOW_SUBCODES = {2018278, 2534022}
 META_RATE_LIMIT_CODES = {4: "app", 17: "user", 32: "account", 341: "app", 613: "user"}
 META_BUC_CODES = set(range(80000, 80015))
 # Instagram/Facebook subcodes that mean "this account may not post now": never retry a commit on these.
@@ -188,7 +190,11 @@ def classify_meta_error(status, body, headers, account=None, object_id=None, use
     code = _int(err.get("code"))
     subcode = _int(err.get("error_subcode"))
     trace = str(err.get("fbtrace_id") or "")
-    text = _safe_text(err.get("error_user_msg") or err.get("message") or "")
+    # Graph sometimes hides the useful part in error_user_title/msg under a generic message
+    # ("An unknown error occurred", code 1 subcode 99 for "Please reduce the amount of data ...").
+    text = _safe_text(" ".join(
+        str(part) for part in (err.get("error_user_title"), err.get("error_user_msg") or err.get("message")) if part
+    ))
     common = {"platform": "meta", "status": status, "code": code, "subcode": subcode, "trace_id": trace}
 
     if code in (190, 102):
@@ -199,6 +205,10 @@ def classify_meta_error(status, body, headers, account=None, object_id=None, use
         why = META_BLOCKING_SUBCODES.get(subcode, f"{name} temporarily blocked this account for a policy reason")
         hours = 24 if code == 368 or subcode in (2207042, 2207050, 2207051) else 1
         return BlockedError(f"{why}. {text}".strip(), until=timezone.now() + timedelta(hours=hours), **common)
+    if code == 10 and subcode in MESSAGING_WINDOW_SUBCODES:
+        # Not a permission problem: the person last wrote more than 24 h ago (7 days with HUMAN_AGENT).
+        return InvalidRequestError(
+            f"{name} no longer accepts a reply in this conversation: its messaging window has closed.", **common)
     if code == 10 or (code is not None and 200 <= code <= 299):
         return PermissionMissingError(f"{name} permission missing: {text}", permission=_permission_in(text), **common)
     if err.get("is_transient") or code in (1, 2) or status >= 500:

@@ -1,0 +1,36 @@
+"""Graph error details the reference missed (checked against Meta's docs and real payloads)."""
+
+from social.clients.errors import InvalidRequestError, PermissionMissingError, TransientError
+from social.clients.http import classify_meta_error
+
+
+def graph_error(**fields):
+    return {"error": {"type": "OAuthException", "fbtrace_id": "AbCdEf123", **fields}}
+
+
+def test_messenger_out_of_window_is_not_a_missing_permission():
+    body = graph_error(code=10, error_subcode=2018278,
+                       message="(#10) This message is sent outside of allowed window.")
+    error = classify_meta_error(400, body, {})
+    assert isinstance(error, InvalidRequestError) and not isinstance(error, PermissionMissingError)
+    assert error.message == "Meta no longer accepts a reply in this conversation: its messaging window has closed."
+    assert error.error_code == "meta:10/2018278"
+
+
+def test_instagram_out_of_window_subcode_is_recognised_too():
+    body = graph_error(code=10, error_subcode=2534022, message="This message is sent outside of allowed window.")
+    assert "messaging window has closed" in classify_meta_error(400, body, {}).message
+
+
+def test_plain_code_10_stays_a_permission_error():
+    body = graph_error(code=10, message="(#10) Application does not have permission for this action")
+    assert isinstance(classify_meta_error(400, body, {}), PermissionMissingError)
+
+
+def test_reduce_the_amount_of_data_hidden_under_a_generic_message_keeps_its_words():
+    body = graph_error(code=1, error_subcode=99, message="An unknown error occurred",
+                       error_user_title="Please reduce the amount of data you're asking for, then retry your request",
+                       error_user_msg="Please reduce the amount of data you're asking for, then retry your request")
+    error = classify_meta_error(500, body, {})
+    assert isinstance(error, TransientError) and error.code == 1
+    assert "reduce the amount of data" in error.message.lower()
