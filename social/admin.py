@@ -1,20 +1,48 @@
-from django.contrib import admin
-from django.utils import timezone
+"""Staff admin for connected accounts.
 
-from tokens.admin import TokenHealthFilter, refresh_now
+Other apps extend the account page without `social` importing them (arrows point down): their
+admin modules append to `SocialAccountAdmin.actions`, `.list_filter` or `ACCOUNT_PANELS`
+(callables returning safe HTML shown under the form, e.g. analytics' follower chart).
+"""
+
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from . import services
 from .clients import ratelimit
-from .models import SocialAccount
+from .clients.errors import PlatformError
+from .models import AccountStatus, SocialAccount
+
+ACCOUNT_PANELS: list[Callable[[SocialAccount], SafeString]] = []
+
+STATUS_COLOURS = {AccountStatus.ACTIVE: "#1b7f3b", AccountStatus.NEEDS_REAUTH: "#b35c00", AccountStatus.DISCONNECTED: "#777"}
+
+
+@admin.action(description="Disconnect (revoke where possible, wipe tokens)")
+def disconnect(modeladmin, request, queryset):
+    done = 0
+    for account in queryset.exclude(status=AccountStatus.DISCONNECTED):
+        try:
+            services.disconnect_account(account)
+            done += 1
+        except PlatformError as error:
+            modeladmin.message_user(request, f"{account}: {error}", messages.WARNING)
+    modeladmin.message_user(request, f"Disconnected {done} account(s).", messages.SUCCESS)
 
 
 @admin.register(SocialAccount)
 class SocialAccountAdmin(admin.ModelAdmin):
     """Staff view of connected accounts. Token text never appears: only presence and expiry."""
 
-    list_display = ["__str__", "platform", "status", "status_reason", "owner", "token_expires_at", "last_synced_at", "has_token"]
-    list_filter = ["platform", "status", TokenHealthFilter, "is_sandbox"]
-    actions = [refresh_now]
+    list_display = ["__str__", "platform", "status_badge", "status_reason", "owner", "token_expires_at",
+                    "remaining_call_budget", "last_synced_at", "has_token"]
+    list_filter = ["platform", "status", "is_sandbox"]
+    actions = [disconnect]
+    change_form_template = "admin/social/socialaccount/change_form.html"
     search_fields = ["name", "username", "external_id", "owner__username", "owner__email"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner", "parent"]
@@ -31,6 +59,18 @@ class SocialAccountAdmin(admin.ModelAdmin):
         "blocked_until", "is_sandbox", "connected_at", "updated_at", "last_synced_at", "webhook_subscribed_at",
         "remaining_call_budget", "call_counts",
     ]
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: SocialAccount) -> str:
+        colour = STATUS_COLOURS.get(obj.status, "#777")
+        label = obj.get_status_display() + (" · sandbox" if obj.is_sandbox else "")
+        return format_html('<span style="background:{};color:#fff;padding:2px 8px;border-radius:9px;white-space:nowrap">{}</span>',
+                           colour, label)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        account = self.get_object(request, object_id)
+        panels = [panel(account) for panel in ACCOUNT_PANELS] if account else []
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "account_panels": panels})
 
     @admin.display(boolean=True, description="Access token")
     def has_token(self, obj: SocialAccount) -> bool:

@@ -45,3 +45,10 @@ def refresh_now(modeladmin, request, queryset):
         modeladmin.message_user(request, f"Refreshed {done} account(s).", messages.SUCCESS)
     for line in failed:
         modeladmin.message_user(request, line, messages.WARNING)
+
+
+# Extend the account admin from here, so `social` never imports `tokens` (see social.admin).
+from social.admin import SocialAccountAdmin  # noqa: E402
+
+SocialAccountAdmin.list_filter = [*SocialAccountAdmin.list_filter, TokenHealthFilter]
+SocialAccountAdmin.actions = [*SocialAccountAdmin.actions, refresh_now]

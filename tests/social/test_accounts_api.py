@@ -135,3 +135,13 @@ def test_disconnected_accounts_stay_listed_for_the_owner(api_client, account_fac
     account = account_factory("facebook", status=AccountStatus.DISCONNECTED, access_token="")
     assert [r["id"] for r in api_client.get("/api/v1/accounts/").json()["results"]] == [account.pk]
     assert SocialAccount.objects.count() == 1
+
+
+def test_admin_account_page_shows_a_status_badge_and_offers_refresh_and_disconnect(client, django_user_model, account_factory):
+    staff = django_user_model.objects.create_superuser("root2", "root2@example.com", "pw-root-123")
+    client.force_login(staff)
+    account = account_factory("facebook")
+    listing = client.get("/admin/social/socialaccount/").content.decode()
+    assert "border-radius:9px" in listing and ">Active<" in listing
+    assert 'value="disconnect"' in listing and 'value="refresh_now"' in listing
+    assert client.get(f"/admin/social/socialaccount/{account.pk}/change/").status_code == 200

@@ -35,7 +35,8 @@ def object_routes():
 def allowed_methods(pattern) -> list[str]:
     actions = getattr(pattern.callback, "actions", None)
     if actions:
-        return sorted(m.upper() for m in actions)
+        # DRF adds "head" to a viewset's actions after its first GET; HEAD mirrors GET, skip it.
+        return sorted(m.upper() for m in actions if m not in ("head", "options"))
     cls = getattr(pattern.callback, "cls", None) or getattr(pattern.callback, "view_class", None)
     names = getattr(cls, "http_method_names", ["get"])
     return sorted(m.upper() for m in names if m not in ("options", "head", "trace") and hasattr(cls, m))
