@@ -1,0 +1,74 @@
+"""Posts and media API: thin views over publishing.services."""
+
+from __future__ import annotations
+
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import services
+from .models import Post, get_post_for_user
+from .serializers import MediaUploadSerializer, PostInputSerializer, PostSerializer, StoredMediaSerializer
+
+
+class PostViewSet(viewsets.GenericViewSet):
+    serializer_class = PostSerializer
+
+    def get_queryset(self):
+        return services.get_posts_for_user(self.request.user)
+
+    def get_object(self) -> Post:
+        get_post_for_user(self.request.user, self.kwargs["pk"])  # 404 for anyone else's post
+        return self.get_queryset().get(pk=self.kwargs["pk"])
+
+    def list(self, request):
+        q = request.query_params
+        qs = services.filter_posts(self.get_queryset(), status=q.get("status", ""), account=q.get("account", ""),
+                                   platform=q.get("platform", ""), since=q.get("since"), until=q.get("until"))
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(PostSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(PostSerializer(self.get_object()).data)
+
+    def create(self, request):
+        data = self._valid_input(request.data)
+        post = services.create_post(request.user, data)
+        return Response(PostSerializer(self.get_queryset().get(pk=post.pk)).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        post = self.get_object()
+        current = {"text": post.text, "link": post.link, "first_comment": post.first_comment,
+                   "scheduled_at": post.scheduled_at, "media": [{"url": m.url, "type": m.type, "alt_text": m.alt_text}
+                                                               for m in post.media.all()],
+                   "accounts": [t.account_id for t in post.targets.all()],
+                   "options": {t.account.platform: t.options for t in post.targets.all() if t.options}}
+        data = self._valid_input({**current, **request.data})
+        services.update_post(post, data)
+        return Response(PostSerializer(self.get_object()).data)
+
+    def destroy(self, request, pk=None):
+        services.cancel_post(self.get_object())
+        return Response(PostSerializer(self.get_object()).data)
+
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        services.retry_post(self.get_object())
+        return Response(PostSerializer(self.get_object()).data, status=status.HTTP_202_ACCEPTED)
+
+    def _valid_input(self, data) -> dict:
+        serializer = PostInputSerializer(data=data, context={"request": self.request})
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class MediaUploadView(APIView):
+    parser_classes = [MultiPartParser]
+
+    def post(self, request):
+        serializer = MediaUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        stored = services.store_media(request.user, serializer.validated_data["file"])
+        return Response(StoredMediaSerializer(stored).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,35 @@
+"""Business logic of the publishing app (plain functions; see STYLE.md).
+
+- posts: create/edit/cancel/retry posts, schedule due targets, store uploaded media
+- engine: the publish state machine (`publish_target`), shared by the platform runners
+- facebook, instagram, tiktok: each platform's prepare -> poll -> commit
+- validation: per-platform rules checked before anything is queued
+"""
+
+from __future__ import annotations
+
+from .engine import publish_target, send_publish
+from .posts import (
+    cancel_post,
+    create_post,
+    enqueue_due_targets,
+    filter_posts,
+    get_posts_for_user,
+    retry_post,
+    store_media,
+    update_post,
+)
+
+
+def apply_tiktok_publish_event(publish_id: str, event: str, post_id: str | None = None,
+                               reason: str | None = None) -> bool:
+    """Apply a TikTok `post.publish.*` webhook (called by conversations). Returns whether a target matched."""
+    from .tiktok import apply_publish_event
+
+    return apply_publish_event(publish_id, event, post_id=post_id, reason=reason)
+
+
+__all__ = [
+    "apply_tiktok_publish_event", "cancel_post", "create_post", "enqueue_due_targets", "filter_posts",
+    "get_posts_for_user", "publish_target", "retry_post", "send_publish", "store_media", "update_post",
+]
