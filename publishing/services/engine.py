@@ -71,7 +71,9 @@ def publish_target(target_id: int) -> None:
 
 
 def _claim(target_id: int) -> PostTarget | None:
+    """Take the target's lease, or say when to come back (returns None: nothing to do now)."""
     now = timezone.now()
+    come_back_in = None
     with transaction.atomic():
         target = (PostTarget.objects.select_for_update(of=("self",)).select_related("account", "post")
                   .filter(pk=target_id).first())
@@ -83,17 +85,17 @@ def _claim(target_id: int) -> PostTarget | None:
             return None  # finished, cancelled, or not due yet: a stray or duplicate message
         if target.lease_until and target.lease_until > now:
             # Another worker holds it, or was killed holding it: come back when the lease runs out.
-            wait = (target.lease_until - now).total_seconds() + 1
-            transaction.on_commit(lambda: send_publish(target_id, wait))
-            return None
-        if target.account.is_blocked() and not comment_due:
-            wait = (target.account.blocked_until - now).total_seconds() + 1
-            transaction.on_commit(lambda: send_publish(target_id, wait))
-            return None
-        target.lease_until = now + LEASE
-        if target.status == TargetStatus.QUEUED:
-            target.status = TargetStatus.PUBLISHING
-        target.save(update_fields=["lease_until", "status", "updated_at"])
+            come_back_in = (target.lease_until - now).total_seconds()
+        elif target.account.is_blocked() and not comment_due:
+            come_back_in = (target.account.blocked_until - now).total_seconds() + 1
+        else:
+            target.lease_until = now + LEASE
+            if target.status == TargetStatus.QUEUED:
+                target.status = TargetStatus.PUBLISHING
+            target.save(update_fields=["lease_until", "status", "updated_at"])
+    if come_back_in is not None:
+        send_publish(target_id, come_back_in)  # after the lock is released
+        return None
     return target
 
 

@@ -130,14 +130,16 @@ def enqueue_due_targets(now=None, limit: int = 1000) -> list[int]:
     now = now or timezone.now()
     candidates = list(PostTarget.objects.filter(status=TargetStatus.SCHEDULED, scheduled_at__lte=now)
                       .order_by("scheduled_at").values_list("pk", flat=True)[:limit])
-    queued = []
-    for pk in candidates:
-        won = PostTarget.objects.filter(pk=pk, status=TargetStatus.SCHEDULED).update(
-            status=TargetStatus.QUEUED, updated_at=timezone.now())
-        if won:
-            queued.append(pk)
-            transaction.on_commit(lambda pk=pk: send_publish(pk))
+    queued = [pk for pk in candidates if claim_due_target(pk)]
+    for pk in queued:
+        transaction.on_commit(lambda pk=pk: send_publish(pk))
     return queued
+
+
+def claim_due_target(target_id: int) -> bool:
+    """scheduled -> queued in one conditional UPDATE: True only for the one caller that changed it."""
+    return bool(PostTarget.objects.filter(pk=target_id, status=TargetStatus.SCHEDULED).update(
+        status=TargetStatus.QUEUED, updated_at=timezone.now()))
 
 
 # ---- media upload -------------------------------------------------------------------------------
