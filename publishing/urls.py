@@ -3,10 +3,12 @@ from rest_framework.routers import SimpleRouter
 
 from .api import MediaUploadView, PostViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter()
 router.register("posts", PostViewSet, basename="post")
 
 urlpatterns = [
     path("media/", MediaUploadView.as_view(), name="media-upload"),
+    # The issue names the retry route without a trailing slash; both spellings work.
+    path("posts/<int:pk>/retry", PostViewSet.as_view({"post": "retry"}), name="post-retry-noslash"),
     *router.urls,
 ]

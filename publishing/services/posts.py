@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -172,7 +173,7 @@ def store_media(user, upload) -> StoredMedia:
     _, _, media_type, extension, content_type = kind
     limit = settings.MEDIA_MAX_IMAGE_BYTES if media_type == "image" else settings.MEDIA_MAX_VIDEO_BYTES
     if upload.size > limit:
-        raise ValidationError({"file": [f"This {media_type} is larger than {limit // (1024 * 1024)} MB."]})
+        raise ValidationError({"file": [f"This {media_type} is larger than {filesizeformat(limit)}."]})
     name = default_storage.save(f"uploads/{user.pk}/{uuid.uuid4().hex}{extension}", upload)
     url = f"{settings.PUBLIC_BASE_URL}{settings.MEDIA_URL}{name}"
     return StoredMedia(url=url, type=media_type, size=upload.size, content_type=content_type)
