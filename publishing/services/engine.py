@@ -86,7 +86,7 @@ def _claim(target_id: int) -> PostTarget | None:
         if target.lease_until and target.lease_until > now:
             # Another worker holds it, or was killed holding it: come back when the lease runs out.
             come_back_in = (target.lease_until - now).total_seconds()
-        elif target.account.is_blocked() and not comment_due:
+        elif target.account.is_blocked():
             come_back_in = (target.account.blocked_until - now).total_seconds() + 1
         else:
             target.lease_until = now + LEASE
@@ -229,6 +229,12 @@ def post_first_comment(target: PostTarget, create: Callable[[], str], find: Call
     """Post the first comment once. After an unclear outcome, look for it before posting again."""
     if not target.first_comment or target.first_comment_status not in (CommentStatus.PENDING, CommentStatus.UNKNOWN):
         return
+    delay = int((target.options or {}).get("first_comment_delay_seconds") or 0)
+    if target.first_comment_status == CommentStatus.PENDING and delay and target.published_at:
+        due = target.published_at + timedelta(seconds=delay)
+        if due > timezone.now():
+            send_publish(target.pk, (due - timezone.now()).total_seconds())
+            return
     if target.first_comment_status == CommentStatus.UNKNOWN:
         found = find()
         if found:

@@ -25,10 +25,10 @@ def kind_of(media: list) -> str:
     return "photo" if len(media) == 1 else "photos"
 
 
-def message_of(post, media: list) -> str:
+def message_of(post, media: list, link_preview: bool = True) -> str:
     text = post.text.strip()
-    if post.link and media and post.link not in text:
-        # A photo or video post has no link field: the link goes in the text.
+    if post.link and (media or not link_preview) and post.link not in text:
+        # A photo or video post has no link field (and no preview is wanted): the link goes in the text.
         text = f"{text}\n\n{post.link}".strip()
     return text
 
@@ -38,7 +38,8 @@ def run(target: PostTarget) -> None:
     if target.platform_post_id:  # published: only the first comment may be left
         return _first_comment(target)
     media = list(post.media.all())
-    message = message_of(post, media)
+    link_preview = bool((target.options or {}).get("link_preview", True))
+    message = message_of(post, media, link_preview)
     kind = kind_of(media)
 
     if target.commit_started_at:
@@ -58,7 +59,8 @@ def run(target: PostTarget) -> None:
         engine.save_handles(target, step=Step.PREPARED)
 
     if kind == "feed":
-        post_id = engine.commit(target, lambda: client.publish_feed_post(account, message=message, link=post.link)).id
+        post_id = engine.commit(target, lambda: client.publish_feed_post(
+            account, message=message, link=post.link if link_preview else "")).id
     elif kind == "photos":
         post_id = engine.commit(target, lambda: client.publish_feed_post(
             account, message=message, attached_photo_ids=photo_ids)).id

@@ -13,12 +13,12 @@ from datetime import timedelta
 from django.utils import timezone
 
 from social.clients import instagram as client
-from social.clients.errors import BlockedError
+from social.clients.errors import BlockedError, InvalidRequestError
 
 from ..models import MediaType, PostTarget, Step
 from . import engine
 
-KINDS = ("image", "carousel", "reel", "story")
+MEDIA_NOT_READY = 2207027  # code 9007: poll longer before media_publish
 
 
 def kind_of(options: dict, media: list) -> str:
@@ -63,7 +63,12 @@ def run(target: PostTarget) -> None:
         raise BlockedError("Instagram's 24-hour publishing limit for this account is reached; the post waits.",
                            until=timezone.now() + timedelta(hours=1), platform="meta", code="quota")
 
-    media_id = engine.commit(target, lambda: client.publish_container(account, handles["parent"]))
+    try:
+        media_id = engine.commit(target, lambda: client.publish_container(account, handles["parent"]))
+    except InvalidRequestError as error:
+        if error.subcode != MEDIA_NOT_READY:
+            raise
+        return engine.wait_for_poll(target)  # FINISHED yet "not ready": Meta asks to wait a little longer
     engine.mark_published(target, media_id)
     permalink = engine.best_effort("permalink", target, lambda: client.get_media_permalink(account, media_id), "")
     if permalink:
@@ -99,6 +104,8 @@ def _prepare(target: PostTarget, kind: str, media: list, handles: dict) -> bool:
             kwargs["media_type"] = "STORIES"
         elif kind == "reel":
             kwargs.update(media_type="REELS", caption=caption, share_to_feed=target.options.get("share_to_feed", True))
+            if target.options.get("cover_url"):
+                kwargs["cover_url"] = target.options["cover_url"]
         else:
             kwargs.update(caption=caption, alt_text=item.alt_text)
         parent = client.create_container(account, **kwargs)

@@ -47,11 +47,11 @@ class MediaComment:
 # Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
 def create_container(account, *, image_url: str = "", video_url: str = "", media_type: str = "", caption: str = "",
                      is_carousel_item: bool = False, children: list[str] | None = None, alt_text: str = "",
-                     share_to_feed: bool | None = None) -> str:
+                     share_to_feed: bool | None = None, cover_url: str = "") -> str:
     """Create a media container (nothing goes public). Returns the container id."""
     data: dict[str, str] = {}
     for key, value in (("image_url", image_url), ("video_url", video_url), ("media_type", media_type),
-                       ("caption", caption), ("alt_text", alt_text)):
+                       ("caption", caption), ("alt_text", alt_text), ("cover_url", cover_url)):
         if value:
             data[key] = value
     if is_carousel_item:

@@ -298,3 +298,32 @@ def test_published_cancelled_and_failed_targets_ignore_stray_messages(make_targe
             status=status, account=SocialAccount.objects.first())
         publish(target.pk)
     assert len(mocked_platforms.calls) == 0 and sent == []
+
+
+def test_without_link_preview_the_link_goes_in_the_message(make_target, mocked_platforms, sent):
+    target = make_target(link="https://example.com/launch", options={"link_preview": False})
+    mocked_platforms.post(FEED, json=fixture("facebook/publishing_feed.json"))
+    mock_permalink(mocked_platforms)
+
+    publish(target.pk)
+
+    sent_form = form(calls_to(mocked_platforms, "POST", FEED)[0])
+    assert sent_form["message"] == "Hello from UniPulse\n\nhttps://example.com/launch" and "link" not in sent_form
+
+
+def test_first_comment_waits_for_its_delay(make_target, mocked_platforms, sent):
+    target = make_target(first_comment="Later!", options={"first_comment_delay_seconds": 120})
+    mocked_platforms.post(FEED, json=fixture("facebook/publishing_feed.json"))
+    mock_permalink(mocked_platforms)
+    comments = f"{GRAPH}/{POST_ID}/comments"
+    mocked_platforms.post(comments, json=fixture("facebook/publishing_comment.json"))
+
+    publish(target.pk)
+
+    assert calls_to(mocked_platforms, "POST", comments) == []
+    [(target_id, delay)] = sent
+    assert target_id == target.pk and 118_000 <= delay <= 120_000
+    PostTarget.objects.filter(pk=target.pk).update(published_at=timezone.now() - timedelta(minutes=3))
+    publish(target.pk)
+    assert len(calls_to(mocked_platforms, "POST", comments)) == 1
+    assert PostTarget.objects.get(pk=target.pk).first_comment_status == "posted"

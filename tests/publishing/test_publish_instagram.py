@@ -260,3 +260,18 @@ def test_first_comment_on_instagram_is_looked_up_before_a_retry(make_target, moc
     assert len(calls_to(mocked_platforms, "POST", comments)) == 1
     target = PostTarget.objects.get(pk=target.pk)
     assert (target.status, target.first_comment_status, target.first_comment_id) == ("published", "posted", "17858893269000001")
+
+
+def test_media_not_ready_on_publish_waits_and_polls_again(make_target, mocked_platforms, sent, worker):
+    target = make_target("instagram", media=[("https://cdn.example.com/a.jpg", "image")])
+    mock_happy_path(mocked_platforms)
+    mocked_platforms.replace("POST", PUBLISH, status=400, json=fixture("instagram/publishing_error_not_ready.json"))
+    mocked_platforms.add("POST", PUBLISH, json=fixture("instagram/publishing_media_publish.json"))
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert target.status == "publishing" and target.commit_started_at is None and sent == [(target.pk, 20_000)]
+    worker()
+    assert len(calls_to(mocked_platforms, "POST", PUBLISH)) == 2
+    assert PostTarget.objects.get(pk=target.pk).status == "published"
