@@ -46,9 +46,15 @@ class PostTargetAdmin(admin.ModelAdmin):
     list_filter = ["status", "account__platform"]
     search_fields = ["platform_post_id", "publish_id", "last_error_message"]
     list_select_related = ["post", "account"]
-    readonly_fields = ["container_ids", "publish_id", "platform_post_id", "commit_started_at", "lease_until",
+    readonly_fields = ["remote_handles", "publish_id", "platform_post_id", "commit_started_at", "lease_until",
                        "first_comment_id"]
+    exclude = ["container_ids"]
     actions = ["retry_failed", "cancel"]
+
+    @admin.display(description="Remote handles")
+    def remote_handles(self, target: PostTarget) -> dict:
+        # TikTok's upload_url carries an upload token: never shown.
+        return {k: v for k, v in (target.container_ids or {}).items() if k != "upload_url"}
 
     @admin.action(description="Retry (failed targets only)")
     def retry_failed(self, request, queryset):

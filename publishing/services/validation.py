@@ -121,6 +121,12 @@ def _tiktok(text: str, media: list, options: dict, first_comment: str | None, er
                 errors[f"options.tiktok.{flag}"].append("Photo posts have no duet or stitch.")
     if videos and utf16_length(text) > TIKTOK_TITLE_MAX:
         errors["text"].append(f"A TikTok caption is limited to {TIKTOK_TITLE_MAX} characters.")
+    source = options.get("source")
+    if source and source not in ("PULL_FROM_URL", "FILE_UPLOAD"):
+        errors["options.tiktok.source"].append("Choose PULL_FROM_URL or FILE_UPLOAD.")
+    own = f"{settings.PUBLIC_BASE_URL}{settings.MEDIA_URL}"
+    if source == "FILE_UPLOAD" and not (len(videos) == 1 == len(media) and videos[0]["url"].startswith(own)):
+        errors["options.tiktok.source"].append("FILE_UPLOAD sends one video uploaded through /api/v1/media/.")
     if not options.get("privacy_level"):
         errors["options.tiktok.privacy_level"].append("Choose who can see this TikTok post.")
     if first_comment:

@@ -113,6 +113,7 @@ class PublishStatus:
     status: str          # PROCESSING_UPLOAD | PROCESSING_DOWNLOAD | SEND_TO_USER_INBOX | PUBLISH_COMPLETE | FAILED
     fail_reason: str
     post_ids: list[str]  # int64 ids as strings; empty until moderation makes a public post visible
+    uploaded_bytes: int = 0
 
 
 # Ref: https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info
@@ -136,6 +137,39 @@ def init_video_post(account, *, post_info: dict, video_url: str) -> str:
     return str(data["publish_id"])
 
 
+@dataclass(frozen=True)
+class VideoUpload:
+    publish_id: str
+    upload_url: str = field(repr=False)  # carries an upload token: never log it
+
+
+# Ref: https://developers.tiktok.com/doc/content-posting-api-reference-direct-post
+def init_video_upload(account, *, post_info: dict, video_size: int, chunk_size: int, total_chunk_count: int) -> VideoUpload:
+    """Direct Post a video whose bytes we PUT next (FILE_UPLOAD). Nothing is posted until they all arrive."""
+    data = call(account, "POST", "v2/post/publish/video/init/", endpoint="post.video.init", json={
+        "post_info": post_info,
+        "source_info": {"source": "FILE_UPLOAD", "video_size": video_size, "chunk_size": chunk_size,
+                        "total_chunk_count": total_chunk_count},
+    })
+    return VideoUpload(publish_id=str(data["publish_id"]), upload_url=str(data["upload_url"]))
+
+
+# Ref: https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide
+def upload_video_chunk(account, upload_url: str, chunk: bytes, *, first_byte: int, total_size: int,
+                       content_type: str = "video/mp4") -> int:
+    """PUT one chunk (sequentially) to the upload_url exactly as returned. Returns the HTTP status (206, 200, 201)."""
+    last_byte = first_byte + len(chunk) - 1
+    # The upload endpoint answers with an empty body and no envelope; http.request reads an empty body
+    # as {} (no error), whereas expect_json=False is classified as unreadable today (see the report).
+    response = http.request(
+        "tiktok", "PUT", upload_url, endpoint="post.video.upload", account=account, data=chunk,
+        headers={"Content-Type": content_type, "Content-Length": str(len(chunk)),
+                 "Content-Range": f"bytes {first_byte}-{last_byte}/{total_size}"},
+        pause_keys=(user_key(account),),
+    )
+    return response.status
+
+
 # Ref: https://developers.tiktok.com/doc/content-posting-api-reference-photo-post
 def init_photo_post(account, *, post_info: dict, photo_urls: list[str], cover_index: int = 0) -> str:
     """Direct Post photos (PULL_FROM_URL only). Returns publish_id. The commit."""
@@ -154,7 +188,7 @@ def fetch_publish_status(account, publish_id: str) -> PublishStatus:
     # Quirk: the field really is spelt "publicaly_available_post_id"; ids are int64, kept as strings.
     ids = data.get("publicaly_available_post_id") or []
     return PublishStatus(status=str(data.get("status") or ""), fail_reason=str(data.get("fail_reason") or ""),
-                         post_ids=[str(i) for i in ids])
+                         post_ids=[str(i) for i in ids], uploaded_bytes=int(data.get("uploaded_bytes") or 0))
 
 
 # ==== analytics ===================================================================================

@@ -133,6 +133,10 @@ def test_instagram_hashtag_limit_is_a_setting(api_client, account_factory):
      {"media.0.url": ["TikTok photos must be JPEG or WebP."]}),
     ({"media": [IMAGE], "options": {"tiktok": {"privacy_level": "SELF_ONLY", "disable_duet": True}}},
      {"options.tiktok.disable_duet": ["Photo posts have no duet or stitch."]}),
+    ({"media": [VIDEO], "options": {"tiktok": {"privacy_level": "SELF_ONLY", "source": "FILE_UPLOAD"}}},
+     {"options.tiktok.source": ["FILE_UPLOAD sends one video uploaded through /api/v1/media/."]}),
+    ({"media": [VIDEO], "options": {"tiktok": {"privacy_level": "SELF_ONLY", "source": "EMAIL"}}},
+     {"options.tiktok.source": ["Choose PULL_FROM_URL or FILE_UPLOAD."]}),
     ({"media": [VIDEO], "first_comment": "hi", "options": {"tiktok": {"privacy_level": "SELF_ONLY"}}},
      {"first_comment": ["TikTok's API cannot post comments; remove the first comment or the TikTok account."]}),
 ])
@@ -296,3 +300,31 @@ def test_token_never_appears_in_post_responses(api_client, account_factory):
     PostTarget.objects.create(post=post, account=fb, status="failed", last_error_message="Reconnect")
     assert "LEAK-publishing" not in api_client.get(f"/api/v1/posts/{post.pk}/").content.decode()
     assert SocialAccount.objects.get().access_token == "LEAK-publishing-123"
+
+
+def test_admin_shows_targets_with_errors_but_no_upload_token(client, django_user_model, account_factory):
+    staff = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
+    client.force_login(staff)
+    tt = account_factory("tiktok")
+    post = Post.objects.create(owner=tt.owner, text="x")
+    target = PostTarget.objects.create(post=post, account=tt, status="failed", last_error_message="TikTok said no",
+                                       container_ids={"upload_url": "https://up.example/?upload_token=SECRETUP", "size": 3})
+    for url in ("/admin/publishing/posttarget/", f"/admin/publishing/posttarget/{target.pk}/change/",
+                f"/admin/publishing/post/{post.pk}/change/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "SECRETUP" not in response.content.decode()
+    assert "TikTok said no" in client.get(f"/admin/publishing/post/{post.pk}/change/").content.decode()
+
+
+def test_admin_retry_action_requeues_failed_targets(client, django_user_model, account_factory, sent,
+                                                    django_capture_on_commit_callbacks):
+    staff = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
+    client.force_login(staff)
+    fb = account_factory("facebook")
+    post = Post.objects.create(owner=fb.owner, text="x")
+    target = PostTarget.objects.create(post=post, account=fb, status="failed")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/admin/publishing/post/", {"action": "retry_failed", "_selected_action": [post.pk]})
+    assert response.status_code == 302
+    assert PostTarget.objects.get(pk=target.pk).status == "queued" and sent == [(target.pk, 0)]

@@ -204,3 +204,64 @@ def test_failed_webhook_fails_an_unfinished_target_with_its_reason(make_target, 
 def test_webhook_for_an_unknown_publish_id_matches_nothing(db):
     assert services.apply_tiktok_publish_event("v_pub_url~unknown", "post.publish.complete") is False
     assert services.apply_tiktok_publish_event("", "post.publish.complete") is False
+
+
+UPLOAD_URL = "https://open-upload.tiktokapis.com/video/?upload_id=67890&upload_token=Xza123"
+
+
+@pytest.fixture
+def own_video(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.PUBLIC_BASE_URL = "https://app.example.com"
+    (tmp_path / "uploads").mkdir()
+    (tmp_path / "uploads" / "clip.mp4").write_bytes(b"0123456789A")
+    return "https://app.example.com/media/uploads/clip.mp4"
+
+
+def test_our_own_uploaded_video_is_sent_by_file_upload(make_target, mocked_platforms, sent, worker, own_video):
+    target = make_target("tiktok", media=[(own_video, "video")], options={"privacy_level": "SELF_ONLY"})
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init_file_upload.json"))
+    mocked_platforms.put(UPLOAD_URL, status=201, body=b"")
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+
+    publish(target.pk)
+    worker()
+
+    init = body(calls_to(mocked_platforms, "POST", VIDEO_INIT)[0])
+    assert init["source_info"] == {"source": "FILE_UPLOAD", "video_size": 11, "chunk_size": 11, "total_chunk_count": 1}
+    [put] = [c for c in mocked_platforms.calls if c.request.method == "PUT"]
+    assert put.request.url == UPLOAD_URL and put.request.body == b"0123456789A"
+    assert put.request.headers["Content-Range"] == "bytes 0-10/11"
+    assert put.request.headers["Content-Type"] == "video/mp4"
+    target.refresh_from_db()
+    assert (target.status, target.publish_id) == ("published", "v_pub_file~v2-1.7301234567890555555")
+
+
+def test_file_upload_resumes_after_a_timeout_on_the_last_chunk(make_target, mocked_platforms, sent, worker, own_video,
+                                                               monkeypatch):
+    from publishing.services import tiktok as service
+
+    monkeypatch.setattr(service, "SINGLE_CHUNK_MAX", 8)
+    monkeypatch.setattr(service, "CHUNK_SIZE", 4)
+    target = make_target("tiktok", media=[(own_video, "video")], options={"privacy_level": "SELF_ONLY"})
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init_file_upload.json"))
+    mocked_platforms.put(UPLOAD_URL, status=206, body=b"")
+    mocked_platforms.put(UPLOAD_URL, body=requests.exceptions.ReadTimeout())
+    mocked_platforms.put(UPLOAD_URL, status=201, body=b"")
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_uploading.json"))
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+
+    with pytest.raises(TransientError):
+        publish(target.pk)
+    target.refresh_from_db()
+    assert target.container_ids["chunks_done"] == 1 and target.commit_started_at is not None
+    publish(target.pk)
+    worker()
+
+    ranges = [c.request.headers["Content-Range"] for c in mocked_platforms.calls if c.request.method == "PUT"]
+    assert ranges == ["bytes 0-3/11", "bytes 4-10/11", "bytes 4-10/11"]
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
+    target.refresh_from_db()
+    assert target.status == "published"
