@@ -64,6 +64,5 @@ class PostTargetAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel (targets not started)")
     def cancel(self, request, queryset):
-        count = queryset.filter(status__in=[TargetStatus.DRAFT, TargetStatus.SCHEDULED, TargetStatus.QUEUED]).update(
-            status=TargetStatus.CANCELLED)
+        count = services.cancel_targets(queryset)
         self.message_user(request, f"Cancelled {count} target(s).", messages.SUCCESS)

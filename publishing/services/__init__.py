@@ -11,6 +11,7 @@ from __future__ import annotations
 from .engine import publish_target, send_publish
 from .posts import (
     cancel_post,
+    cancel_targets,
     create_post,
     enqueue_due_targets,
     filter_posts,
@@ -30,6 +31,6 @@ def apply_tiktok_publish_event(publish_id: str, event: str, post_id: str | None 
 
 
 __all__ = [
-    "apply_tiktok_publish_event", "cancel_post", "create_post", "enqueue_due_targets", "filter_posts",
+    "apply_tiktok_publish_event", "cancel_post", "cancel_targets", "create_post", "enqueue_due_targets", "filter_posts",
     "get_posts_for_user", "publish_target", "retry_post", "send_publish", "store_media", "update_post",
 ]

@@ -130,11 +130,27 @@ def _run(target: PostTarget, runner: Callable[[PostTarget], None]) -> None:
             mark_failed(target, f"{name} kept failing: {error.message}", error.error_code)
     except PlatformError as error:  # permission missing, invalid request
         _fail_or_keep(target, error.message, error.error_code)
+    except Exception:
+        # A bug or a database error: Dramatiq retries; past its retries the target must not hang in `publishing`.
+        target.attempts += 1
+        _record_error(target, "internal", "Something went wrong on our side while publishing; it has been logged.")
+        if target.attempts > MAX_TEMPORARY_FAILURES and target.status != TargetStatus.PUBLISHED:
+            if has_committed(target):
+                mark_unconfirmed(target, f"We could not confirm whether {name} received the post; check the account.")
+            else:
+                mark_failed(target, target.last_error_message, "internal")
+        raise
+
+
+def has_committed(target: PostTarget) -> bool:
+    """Whether a public-making call may have reached the platform."""
+    return bool(target.commit_started_at) or target.step in (Step.COMMITTED, Step.DONE)
 
 
 def _wait(target: PostTarget, error: PlatformError, seconds: float) -> None:
-    """Rate limited or blocked: not a failure. The target waits (queued) with the reason shown."""
-    if target.status == TargetStatus.PUBLISHING:
+    """Rate limited or blocked: not a failure. The target waits with the reason shown: `queued` while
+    nothing can have gone out (so it may still be cancelled), else it stays `publishing`."""
+    if target.status == TargetStatus.PUBLISHING and not has_committed(target):
         target.status = TargetStatus.QUEUED
     _record_error(target, error.error_code, f"Waiting {int(seconds) // 60 + 1} min: {error.message}")
 

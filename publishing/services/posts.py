@@ -104,9 +104,18 @@ def _write_targets(post: Post, accounts: list, options: dict) -> None:
 
 
 def cancel_post(post: Post) -> int:
-    """Cancel every target that has not started (one conditional UPDATE). Returns how many."""
-    return PostTarget.objects.filter(post=post, status__in=NOT_STARTED).update(
-        status=TargetStatus.CANCELLED, updated_at=timezone.now())
+    """Cancel every target that has not started (one conditional UPDATE). Returns how many.
+
+    A worker holding the row (`publishing`) is never cancelled; a target waiting in `queued` whose
+    commit may have reached the platform is not either.
+    """
+    return cancel_targets(PostTarget.objects.filter(post=post))
+
+
+def cancel_targets(targets: QuerySet[PostTarget]) -> int:
+    return (targets.filter(status__in=NOT_STARTED, commit_started_at__isnull=True)
+            .exclude(step__in=[Step.COMMITTED, Step.DONE])
+            .update(status=TargetStatus.CANCELLED, updated_at=timezone.now()))
 
 
 def retry_post(post: Post) -> list[int]:

@@ -328,3 +328,13 @@ def test_admin_retry_action_requeues_failed_targets(client, django_user_model, a
         response = client.post("/admin/publishing/post/", {"action": "retry_failed", "_selected_action": [post.pk]})
     assert response.status_code == 302
     assert PostTarget.objects.get(pk=target.pk).status == "queued" and sent == [(target.pk, 0)]
+
+
+def test_delete_never_cancels_a_target_whose_commit_may_have_gone_out(api_client, account_factory):
+    tt = account_factory("tiktok")
+    post = Post.objects.create(owner=tt.owner, text="x")
+    # Rate limited while polling TikTok after init: it waits, but the post may already be live.
+    PostTarget.objects.create(post=post, account=tt, status="publishing", step="committed", publish_id="v_pub_1",
+                              commit_started_at=timezone.now())
+    response = api_client.delete(f"/api/v1/posts/{post.pk}/")
+    assert [t["status"] for t in response.json()["targets"]] == ["publishing"]

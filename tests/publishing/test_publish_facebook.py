@@ -327,3 +327,20 @@ def test_first_comment_waits_for_its_delay(make_target, mocked_platforms, sent):
     publish(target.pk)
     assert len(calls_to(mocked_platforms, "POST", comments)) == 1
     assert PostTarget.objects.get(pk=target.pk).first_comment_status == "posted"
+
+
+def test_an_unexpected_error_is_retried_then_fails_the_target_instead_of_hanging(make_target, mocked_platforms, sent,
+                                                                                 monkeypatch):
+    from publishing.services import facebook as service
+
+    target = make_target()
+    monkeypatch.setattr(service.client, "publish_feed_post", lambda *a, **k: (_ for _ in ()).throw(KeyError("id")))
+    for _ in range(5):
+        with pytest.raises(KeyError):
+            publish(target.pk)
+        assert PostTarget.objects.get(pk=target.pk).status == "publishing"
+    with pytest.raises(KeyError):
+        publish(target.pk)
+
+    target.refresh_from_db()
+    assert target.status == "unconfirmed" and target.attempts == 6  # the failing call was the commit

@@ -265,3 +265,15 @@ def test_file_upload_resumes_after_a_timeout_on_the_last_chunk(make_target, mock
     assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
     target.refresh_from_db()
     assert target.status == "published"
+
+
+def test_rate_limit_while_polling_after_init_keeps_the_target_publishing(make_target, mocked_platforms, sent):
+    target = video_target(make_target, status="publishing")
+    PostTarget.objects.filter(pk=target.pk).update(publish_id=PUBLISH_ID, step="committed", commit_started_at=timezone.now())
+    mocked_platforms.post(STATUS, status=429, json=fixture("tiktok/publishing_error_rate_limit.json"),
+                          headers={"Retry-After": "30"})
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert target.status == "publishing" and sent == [(target.pk, 30_000)]
