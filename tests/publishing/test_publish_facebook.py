@@ -334,6 +334,7 @@ def test_an_unexpected_error_is_retried_then_fails_the_target_instead_of_hanging
     from publishing.services import facebook as service
 
     target = make_target()
+    mocked_platforms.get(POSTS, json={"data": []})
     monkeypatch.setattr(service.client, "publish_feed_post", lambda *a, **k: (_ for _ in ()).throw(KeyError("id")))
     for _ in range(5):
         with pytest.raises(KeyError):
