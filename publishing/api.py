@@ -10,7 +10,13 @@ from rest_framework.views import APIView
 
 from . import services
 from .models import Post, get_post_for_user
-from .serializers import MediaUploadSerializer, PostInputSerializer, PostSerializer, StoredMediaSerializer
+from .serializers import (
+    MediaUploadSerializer,
+    PostFilterSerializer,
+    PostInputSerializer,
+    PostSerializer,
+    StoredMediaSerializer,
+)
 
 
 class PostViewSet(viewsets.GenericViewSet):
@@ -24,9 +30,9 @@ class PostViewSet(viewsets.GenericViewSet):
         return self.get_queryset().get(pk=self.kwargs["pk"])
 
     def list(self, request):
-        q = request.query_params
-        qs = services.filter_posts(self.get_queryset(), status=q.get("status", ""), account=q.get("account", ""),
-                                   platform=q.get("platform", ""), since=q.get("since"), until=q.get("until"))
+        filters = PostFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = services.filter_posts(self.get_queryset(), **filters.validated_data)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(PostSerializer(page, many=True).data)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.utils import timezone
 from rest_framework import serializers
 
-from social.models import SocialAccount
+from social.models import Platform, SocialAccount
 
-from .models import MediaType, Post, PostMedia, PostTarget
+from .models import MediaType, Post, PostMedia, PostTarget, TargetStatus
 from .services import validation
 from .services.posts import media_url_errors
 
@@ -88,3 +88,11 @@ class StoredMediaSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=MediaType.choices)
     size = serializers.IntegerField()
     content_type = serializers.CharField()
+
+
+class PostFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TargetStatus.choices, required=False)
+    account = serializers.IntegerField(required=False)
+    platform = serializers.ChoiceField(choices=Platform.choices, required=False)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)

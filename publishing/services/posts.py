@@ -27,7 +27,7 @@ def get_posts_for_user(user) -> QuerySet[Post]:
             .prefetch_related("media", Prefetch("targets", queryset=PostTarget.objects.select_related("account"))))
 
 
-def filter_posts(qs: QuerySet[Post], *, status: str = "", account: str = "", platform: str = "",
+def filter_posts(qs: QuerySet[Post], *, status: str = "", account: int | None = None, platform: str = "",
                  since=None, until=None) -> QuerySet[Post]:
     if status:
         qs = qs.filter(targets__status=status)

@@ -338,3 +338,24 @@ def test_delete_never_cancels_a_target_whose_commit_may_have_gone_out(api_client
                               commit_started_at=timezone.now())
     response = api_client.delete(f"/api/v1/posts/{post.pk}/")
     assert [t["status"] for t in response.json()["targets"]] == ["publishing"]
+
+
+def test_bad_list_filters_are_field_errors(api_client):
+    response = api_client.get("/api/v1/posts/?since=yesterday&platform=myspace")
+    assert response.status_code == 400
+    assert set(fields(response)) == {"since", "platform"}
+
+
+def test_creating_a_post_puts_one_message_on_the_real_publish_queue(api_client, account_factory,
+                                                                    django_capture_on_commit_callbacks):
+    import dramatiq
+
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    fb = account_factory("facebook")
+    with django_capture_on_commit_callbacks(execute=True):
+        target_id = create(api_client, text="Hi", accounts=[fb.pk]).json()["targets"][0]["id"]
+    [message] = list(broker.queues["publish"].queue)
+    decoded = dramatiq.Message.decode(message)
+    assert (decoded.actor_name, decoded.queue_name, list(decoded.args)) == ("publish", "publish", [target_id])
+    broker.flush_all()

@@ -200,7 +200,7 @@ def test_video_commit_timeout_ends_unconfirmed_when_the_page_does_not_show_it(ma
     assert "check the Page" in target.last_error_message
 
 
-def test_error_190_fails_the_target_with_reconnect_and_marks_the_account(make_target, mocked_platforms, sent):
+def test_error_190_fails_the_target_with_reconnect_and_marks_the_account(make_target, mocked_platforms, sent, caplog):
     target = make_target()
     mocked_platforms.post(FEED, status=400, json=fixture("facebook/publishing_error_190.json"))
 
@@ -213,6 +213,7 @@ def test_error_190_fails_the_target_with_reconnect_and_marks_the_account(make_ta
     assert target.commit_started_at is None
     assert SocialAccount.objects.get(pk=target.account_id).status == "needs_reauth"
     assert sent == []
+    assert "meta:190/460" in caplog.text and target.account.access_token not in caplog.text
 
 
 def test_rate_limit_on_the_commit_blocks_the_account_and_waits_without_looping(make_target, mocked_platforms, sent):
