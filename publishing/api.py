@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from rest_framework import status, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from . import services
 from .models import Post, get_post_for_user
@@ -21,6 +21,7 @@ from .serializers import (
 
 class PostViewSet(viewsets.GenericViewSet):
     serializer_class = PostSerializer
+    queryset = Post.objects.none()  # for the schema; get_queryset() narrows to the caller's posts
 
     def get_queryset(self):
         return services.get_posts_for_user(self.request.user)
@@ -39,11 +40,13 @@ class PostViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         return Response(PostSerializer(self.get_object()).data)
 
+    @extend_schema(request=PostInputSerializer, responses={201: PostSerializer})
     def create(self, request):
         data = self._valid_input(request.data)
         post = services.create_post(request.user, data)
         return Response(PostSerializer(self.get_queryset().get(pk=post.pk)).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=PostInputSerializer, responses=PostSerializer)
     def partial_update(self, request, pk=None):
         post = self.get_object()
         current = {"text": post.text, "link": post.link, "first_comment": post.first_comment,
@@ -59,6 +62,7 @@ class PostViewSet(viewsets.GenericViewSet):
         services.cancel_post(self.get_object())
         return Response(PostSerializer(self.get_object()).data)
 
+    @extend_schema(request=None, responses={202: PostSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         services.retry_post(self.get_object())
@@ -70,11 +74,18 @@ class PostViewSet(viewsets.GenericViewSet):
         return serializer.validated_data
 
 
-class MediaUploadView(APIView):
-    parser_classes = [MultiPartParser]
+@extend_schema(exclude=True)
+class PostRetryWithoutSlash(PostViewSet):
+    """`POST /api/v1/posts/{id}/retry` as the issue spells it (the router serves the slashed form)."""
 
+
+class MediaUploadView(generics.GenericAPIView):
+    parser_classes = [MultiPartParser]
+    serializer_class = MediaUploadSerializer
+
+    @extend_schema(responses={201: StoredMediaSerializer})
     def post(self, request):
-        serializer = MediaUploadSerializer(data=request.data)
+        serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         stored = services.store_media(request.user, serializer.validated_data["file"])
         return Response(StoredMediaSerializer(stored).data, status=status.HTTP_201_CREATED)

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .api import MediaUploadView, PostViewSet
+from .api import MediaUploadView, PostRetryWithoutSlash, PostViewSet
 
 router = SimpleRouter()
 router.register("posts", PostViewSet, basename="post")
@@ -9,6 +9,6 @@ router.register("posts", PostViewSet, basename="post")
 urlpatterns = [
     path("media/", MediaUploadView.as_view(), name="media-upload"),
     # The issue names the retry route without a trailing slash; both spellings work.
-    path("posts/<int:pk>/retry", PostViewSet.as_view({"post": "retry"}), name="post-retry-noslash"),
+    path("posts/<int:pk>/retry", PostRetryWithoutSlash.as_view({"post": "retry"}), name="post-retry-noslash"),
     *router.urls,
 ]
