@@ -129,6 +129,9 @@ def _tiktok(text: str, media: list, options: dict, first_comment: str | None, er
         errors["options.tiktok.source"].append("FILE_UPLOAD sends one video uploaded through /api/v1/media/.")
     if not options.get("privacy_level"):
         errors["options.tiktok.privacy_level"].append("Choose who can see this TikTok post.")
+    elif options.get("brand_content_toggle") and options["privacy_level"] == "SELF_ONLY":
+        # TikTok's Direct Post UX guidelines: branded content cannot be private.
+        errors["options.tiktok.privacy_level"].append("Branded content cannot be private (SELF_ONLY) on TikTok.")
     if first_comment:
         errors["first_comment"].append("TikTok's API cannot post comments; remove the first comment or the TikTok account.")
 

@@ -135,6 +135,8 @@ def test_instagram_hashtag_limit_is_a_setting(api_client, account_factory):
      {"options.tiktok.disable_duet": ["Photo posts have no duet or stitch."]}),
     ({"media": [VIDEO], "options": {"tiktok": {"privacy_level": "SELF_ONLY", "source": "FILE_UPLOAD"}}},
      {"options.tiktok.source": ["FILE_UPLOAD sends one video uploaded through /api/v1/media/."]}),
+    ({"media": [VIDEO], "options": {"tiktok": {"privacy_level": "SELF_ONLY", "brand_content_toggle": True}}},
+     {"options.tiktok.privacy_level": ["Branded content cannot be private (SELF_ONLY) on TikTok."]}),
     ({"media": [VIDEO], "options": {"tiktok": {"privacy_level": "SELF_ONLY", "source": "EMAIL"}}},
      {"options.tiktok.source": ["Choose PULL_FROM_URL or FILE_UPLOAD."]}),
     ({"media": [VIDEO], "first_comment": "hi", "options": {"tiktok": {"privacy_level": "SELF_ONLY"}}},

@@ -275,3 +275,26 @@ def test_media_not_ready_on_publish_waits_and_polls_again(make_target, mocked_pl
     worker()
     assert len(calls_to(mocked_platforms, "POST", PUBLISH)) == 2
     assert PostTarget.objects.get(pk=target.pk).status == "published"
+
+
+def test_a_worker_killed_during_media_publish_is_reconciled_on_redelivery(make_target, mocked_platforms, sent):
+    from dramatiq.middleware.time_limit import TimeLimitExceeded
+
+    def worker_dies(request):
+        raise TimeLimitExceeded()
+
+    target = make_target("instagram", media=[("https://cdn.example.com/a.jpg", "image")])
+    mocked_platforms.post(MEDIA, json={"id": CONTAINER})
+    mocked_platforms.get(status_url(), json=fixture("instagram/publishing_status_finished.json"))
+    mocked_platforms.get(status_url(), json=fixture("instagram/publishing_status_published.json"))
+    mocked_platforms.get(LIMIT, json=fixture("instagram/publishing_limit.json"))
+    mocked_platforms.add_callback("POST", PUBLISH, callback=worker_dies)
+    mocked_platforms.get(MEDIA, json={"data": []})  # the feed does not show it yet
+
+    with pytest.raises(TimeLimitExceeded):
+        publish(target.pk)
+    publish(target.pk)
+
+    assert len(calls_to(mocked_platforms, "POST", PUBLISH)) == 1
+    target.refresh_from_db()
+    assert target.status == "published" and target.platform_post_id == ""  # live, id unknown: never re-published

@@ -277,3 +277,21 @@ def test_rate_limit_while_polling_after_init_keeps_the_target_publishing(make_ta
 
     target.refresh_from_db()
     assert target.status == "publishing" and sent == [(target.pk, 30_000)]
+
+
+def test_a_worker_killed_during_init_ends_unconfirmed_without_a_second_init(make_target, mocked_platforms, sent):
+    from dramatiq.middleware.time_limit import TimeLimitExceeded
+
+    def worker_dies(request):
+        raise TimeLimitExceeded()
+
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.add_callback("POST", VIDEO_INIT, callback=worker_dies)
+
+    with pytest.raises(TimeLimitExceeded):
+        publish(target.pk)
+    publish(target.pk)
+
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
+    assert PostTarget.objects.get(pk=target.pk).status == "unconfirmed"
