@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -263,3 +263,11 @@ def post_first_comment(target: PostTarget, create: Callable[[], str], find: Call
 
 def matches_text(candidate: str, expected: str) -> bool:
     return " ".join(candidate.split()) == " ".join(expected.split())
+
+
+def parse_graph_time(value: str) -> datetime | None:
+    """Graph timestamps: '2026-11-25T10:00:05+0000'."""
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    except (TypeError, ValueError):
+        return None

@@ -6,7 +6,7 @@ Ref: https://developers.facebook.com/docs/pages-api/posts
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from social.clients import facebook as client
 
@@ -81,7 +81,7 @@ def _reconcile(target: PostTarget, message: str):
     """The Page's recent post with this message, dated after the commit began; None if there is none."""
     since = target.commit_started_at - RECONCILE_SKEW
     for item in client.list_recent_posts(target.account, limit=10):
-        created = _parse_time(item.created_time)
+        created = engine.parse_graph_time(item.created_time)
         if created and created >= since and engine.matches_text(item.message, message):
             return item
     return None
@@ -98,9 +98,3 @@ def _first_comment(target: PostTarget) -> None:
 
     engine.post_first_comment(target, lambda: client.comment_on_post(account, post_id, target.first_comment), find)
 
-
-def _parse_time(value: str) -> datetime | None:
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-    except (TypeError, ValueError):
-        return None

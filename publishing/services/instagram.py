@@ -138,9 +138,7 @@ def _published_without_answer(target: PostTarget, caption: str) -> None:
 
 
 def _after(timestamp: str, since) -> bool:
-    from .facebook import _parse_time
-
-    when = _parse_time(timestamp)
+    when = engine.parse_graph_time(timestamp)
     return when is None or when >= since - timedelta(minutes=5)
 
 

@@ -92,14 +92,14 @@ def _write_media(post: Post, media: list[dict]) -> None:
 
 def _write_targets(post: Post, accounts: list, options: dict) -> None:
     status = TargetStatus.SCHEDULED if post.scheduled_at else TargetStatus.QUEUED
-    targets = PostTarget.objects.bulk_create(
+    PostTarget.objects.bulk_create(
         PostTarget(post=post, account=a, status=status, scheduled_at=post.scheduled_at,
                    options=options.get(a.platform) or {},
                    first_comment=post.first_comment if a.platform != "tiktok" else "")
         for a in accounts
     )
     if status == TargetStatus.QUEUED:
-        ids = [t.pk for t in targets] or list(post.targets.values_list("pk", flat=True))
+        ids = list(post.targets.values_list("pk", flat=True))
         transaction.on_commit(lambda: [send_publish(pk) for pk in ids])
 
 
