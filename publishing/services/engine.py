@@ -29,7 +29,7 @@ from social.clients.errors import (
     ReauthRequiredError,
     TransientError,
 )
-from social.models import SocialAccount
+from social.models import AccountStatus, SocialAccount
 from unipulse.jobs import QUEUE_POLICY
 
 from ..models import CommentStatus, PostTarget, Step, TargetStatus
@@ -101,6 +101,11 @@ def _claim(target_id: int) -> PostTarget | None:
 
 def _run(target: PostTarget, runner: Callable[[PostTarget], None]) -> None:
     name = PLATFORM_NAMES[target.account.platform]
+    if target.account.status != AccountStatus.ACTIVE and target.status != TargetStatus.PUBLISHED:
+        # Known to need a reconnect: do not spend a call learning it again.
+        if has_committed(target):
+            return mark_unconfirmed(target, f"Reconnect your {name} account to learn whether the post went out.")
+        return mark_failed(target, f"Reconnect your {name} account, then retry this post.", "account_inactive")
     try:
         runner(target)
     except Unconfirmable as why:

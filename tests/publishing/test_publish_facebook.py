@@ -346,3 +346,16 @@ def test_an_unexpected_error_is_retried_then_fails_the_target_instead_of_hanging
 
     target.refresh_from_db()
     assert target.status == "unconfirmed" and target.attempts == 6  # the failing call was the commit
+
+
+def test_an_account_that_needs_reconnecting_fails_without_calling_the_platform(make_target, mocked_platforms, sent,
+                                                                               account_factory):
+    account = account_factory("facebook", external_id=PAGE_ID, status="needs_reauth")
+    target = make_target(account=account)
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert (target.status, target.last_error_code) == ("failed", "account_inactive")
+    assert target.last_error_message == "Reconnect your Facebook account, then retry this post."
+    assert len(mocked_platforms.calls) == 0
