@@ -195,11 +195,18 @@ def mark_unconfirmed(target: PostTarget, message: str) -> None:
 
 
 def mark_published(target: PostTarget, platform_post_id: str, permalink: str = "") -> None:
-    """Status and platform id in one UPDATE: there is no moment where one is saved without the other."""
-    with transaction.atomic():
-        _set(target, status=TargetStatus.PUBLISHED, step=Step.DONE, platform_post_id=platform_post_id[:128],
-             permalink=permalink[:2048], published_at=timezone.now(), last_error_code="", last_error_message="",
-             first_comment_status=CommentStatus.PENDING if target.first_comment else CommentStatus.NONE)
+    """Status and platform id in one UPDATE: there is no moment where one is saved without the other.
+
+    An empty id or permalink never overwrites one already stored (e.g. by a TikTok webhook meanwhile).
+    """
+    fields = {"status": TargetStatus.PUBLISHED, "step": Step.DONE, "published_at": timezone.now(),
+              "last_error_code": "", "last_error_message": "",
+              "first_comment_status": CommentStatus.PENDING if target.first_comment else CommentStatus.NONE}
+    if platform_post_id:
+        fields["platform_post_id"] = platform_post_id[:128]
+    if permalink:
+        fields["permalink"] = permalink[:2048]
+    _set(target, **fields)
 
 
 def commit(target: PostTarget, call: Callable[[], T]) -> T:

@@ -295,3 +295,26 @@ def test_a_worker_killed_during_init_ends_unconfirmed_without_a_second_init(make
 
     assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
     assert PostTarget.objects.get(pk=target.pk).status == "unconfirmed"
+
+
+def test_a_poll_without_post_id_keeps_the_id_a_webhook_already_stored(make_target, mocked_platforms, sent,
+                                                                     monkeypatch):
+    from social.clients import tiktok as client
+
+    target = video_target(make_target, status="publishing")
+    PostTarget.objects.filter(pk=target.pk).update(publish_id=PUBLISH_ID, step="committed")
+    complete = fixture("tiktok/publishing_status_complete.json")
+    complete["data"]["publicaly_available_post_id"] = []
+    mocked_platforms.post(STATUS, json=complete)
+    real_fetch = client.fetch_publish_status
+
+    def webhook_arrives_meanwhile(*args, **kwargs):
+        services.apply_tiktok_publish_event(PUBLISH_ID, "post.publish.publicly_available", post_id="7309")
+        return real_fetch(*args, **kwargs)
+
+    monkeypatch.setattr(client, "fetch_publish_status", webhook_arrives_meanwhile)
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", "7309")
