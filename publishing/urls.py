@@ -1,1 +1,16 @@
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+import unipulse.converters  # noqa: F401  (registers <id:...>)
+
+from .api import MediaUploadView, PostRetryWithoutSlash, PostViewSet
+
+router = SimpleRouter()
+router.register("posts", PostViewSet, basename="post")
+
+urlpatterns = [
+    path("media/", MediaUploadView.as_view(), name="media-upload"),
+    # The issue names the retry route without a trailing slash; both spellings work.
+    path("posts/<id:pk>/retry", PostRetryWithoutSlash.as_view({"post": "retry"}), name="post-retry-noslash"),
+    *router.urls,
+]

@@ -1,6 +1,8 @@
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
+from unipulse.converters import ID_REGEX
+
 from . import services
 from .models import SocialAccount
 from .serializers import SocialAccountSerializer
@@ -10,6 +12,8 @@ class SocialAccountViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     """The caller's connected accounts. Another user's account is a 404."""
+
+    lookup_value_regex = ID_REGEX
 
     serializer_class = SocialAccountSerializer
     queryset = SocialAccount.objects.none()

@@ -282,6 +282,15 @@ OAUTH_CALLBACK_RATE = env.str("OAUTH_CALLBACK_RATE", default="30/m")
 
 
 # Publishing
+# Instagram caption limits (Meta has changed the hashtag cap before; keep it configurable).
+INSTAGRAM_MAX_HASHTAGS = env.int("INSTAGRAM_MAX_HASHTAGS", default=30)
+INSTAGRAM_MAX_MENTIONS = env.int("INSTAGRAM_MAX_MENTIONS", default=20)
+# Container / TikTok status polling: the publish job re-enqueues itself this often, this many times.
+PUBLISH_POLL_DELAY_SECONDS = env.int("PUBLISH_POLL_DELAY_SECONDS", default=20)
+PUBLISH_MAX_POLLS = env.int("PUBLISH_MAX_POLLS", default=45)
+# Upload size limits for POST /api/v1/media/.
+MEDIA_MAX_IMAGE_BYTES = env.int("MEDIA_MAX_IMAGE_BYTES", default=8 * 1024 * 1024)
+MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=512 * 1024 * 1024)
 
 
 # Analytics

@@ -101,7 +101,10 @@ def request(
 
     if platform == "meta":
         ratelimit.apply_meta_usage_headers(response.headers, budget_key)
-    body = _parse_body(response) if expect_json else None
+    if not expect_json and response.status_code < 400:
+        # A raw answer (e.g. TikTok's upload PUT: 201/206 with no envelope) is a success as it stands.
+        return ApiResponse(data=response.content, status=response.status_code, headers=response.headers)
+    body = _parse_body(response)
 
     error = _classify(platform, response, body, account, object_id, budget_key, pause_keys, oauth)
     if error is not None:
@@ -114,7 +117,7 @@ def request(
         raise error
     if platform == "tiktok" and response.status_code != 429:
         ratelimit.clear_backoff(pause_keys[0] if pause_keys else "tiktok:app")
-    return ApiResponse(data=body if expect_json else response.content, status=response.status_code, headers=response.headers)
+    return ApiResponse(data=body, status=response.status_code, headers=response.headers)
 
 
 def _send(platform, method, url, endpoint, account, params, data, json, headers, files, timeout) -> requests.Response:

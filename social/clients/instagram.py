@@ -32,6 +32,111 @@ def get_account_profile(account) -> InstagramProfile:
 
 # ==== publishing ==================================================================================
 
+@dataclass(frozen=True)
+class ContainerStatus:
+    id: str
+    status_code: str  # IN_PROGRESS | FINISHED | PUBLISHED | ERROR | EXPIRED
+    status: str       # human text; on ERROR it carries the error subcode
+
+
+@dataclass(frozen=True)
+class PublishingLimit:
+    quota_usage: int
+    quota_total: int
+
+
+@dataclass(frozen=True)
+class RecentMedia:
+    id: str
+    caption: str
+    timestamp: str
+    permalink: str
+
+
+@dataclass(frozen=True)
+class MediaComment:
+    id: str
+    text: str
+    username: str
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
+def create_container(account, *, image_url: str = "", video_url: str = "", media_type: str = "", caption: str = "",
+                     is_carousel_item: bool = False, children: list[str] | None = None, alt_text: str = "",
+                     share_to_feed: bool | None = None, cover_url: str = "") -> str:
+    """Create a media container (nothing goes public). Returns the container id."""
+    data: dict[str, str] = {}
+    for key, value in (("image_url", image_url), ("video_url", video_url), ("media_type", media_type),
+                       ("caption", caption), ("alt_text", alt_text), ("cover_url", cover_url)):
+        if value:
+            data[key] = value
+    if is_carousel_item:
+        data["is_carousel_item"] = "true"
+    if children:
+        data["children"] = ",".join(children)
+    if share_to_feed is not None:
+        data["share_to_feed"] = "true" if share_to_feed else "false"
+    body = meta.call(account, "POST", f"{account.external_id}/media", endpoint="ig.media.create", data=data)
+    return str(body["id"])
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-container
+def get_container_status(account, container_id: str) -> ContainerStatus:
+    """Read-only. PUBLISHED means it already went out: never publish it again."""
+    body = meta.call(account, "GET", container_id, endpoint="ig.container.status", params={"fields": "status_code,status"})
+    return ContainerStatus(id=str(body.get("id") or container_id), status_code=str(body.get("status_code") or ""),
+                           status=str(body.get("status") or ""))
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/content_publishing_limit
+def get_publishing_limit(account) -> PublishingLimit:
+    """The live rolling-24 h quota (100 today; older docs say 25): read it, never hard-code it."""
+    body = meta.call(account, "GET", f"{account.external_id}/content_publishing_limit",
+                     endpoint="ig.content_publishing_limit", params={"fields": "quota_usage,config"})
+    row = (body.get("data") or [{}])[0]
+    return PublishingLimit(quota_usage=int(row.get("quota_usage") or 0),
+                           quota_total=int((row.get("config") or {}).get("quota_total") or 0))
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media_publish
+def publish_container(account, creation_id: str) -> str:
+    """Make a finished container public. Returns the IG media id. The commit."""
+    body = meta.call(account, "POST", f"{account.external_id}/media_publish", endpoint="ig.media_publish",
+                     data={"creation_id": creation_id})
+    return str(body["id"])
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media
+def get_media_permalink(account, media_id: str) -> str:
+    body = meta.call(account, "GET", media_id, endpoint="ig.media.permalink", params={"fields": "permalink"})
+    return body.get("permalink") or ""
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media#reading
+def list_recent_media(account, limit: int = 10) -> list[RecentMedia]:
+    body = meta.call(account, "GET", f"{account.external_id}/media", endpoint="ig.media.recent",
+                     params={"fields": "id,caption,timestamp,permalink", "limit": str(limit)})
+    return [
+        RecentMedia(id=str(m.get("id") or ""), caption=m.get("caption") or "", timestamp=m.get("timestamp") or "",
+                    permalink=m.get("permalink") or "")
+        for m in body.get("data") or []
+    ]
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments
+def comment_on_media(account, media_id: str, message: str) -> str:
+    """Comment as the account. Returns the comment id. Not idempotent."""
+    body = meta.call(account, "POST", f"{media_id}/comments", endpoint="ig.comments.create", data={"message": message})
+    return str(body["id"])
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments
+def list_media_comments(account, media_id: str) -> list[MediaComment]:
+    body = meta.call(account, "GET", f"{media_id}/comments", endpoint="ig.comments.list",
+                     params={"fields": "id,text,username"})
+    return [MediaComment(id=str(c.get("id") or ""), text=c.get("text") or "", username=c.get("username") or "")
+            for c in body.get("data") or []]
+
 
 
 # ==== analytics ===================================================================================

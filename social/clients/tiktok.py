@@ -149,6 +149,98 @@ def refresh_access_token(refresh_token: str) -> TikTokGrant:
 
 # ==== publishing ==================================================================================
 
+@dataclass(frozen=True)
+class CreatorInfo:
+    username: str
+    nickname: str
+    privacy_level_options: list[str]
+    comment_disabled: bool
+    duet_disabled: bool
+    stitch_disabled: bool
+    max_video_post_duration_sec: int
+
+
+@dataclass(frozen=True)
+class PublishStatus:
+    status: str          # PROCESSING_UPLOAD | PROCESSING_DOWNLOAD | SEND_TO_USER_INBOX | PUBLISH_COMPLETE | FAILED
+    fail_reason: str
+    post_ids: list[str]  # int64 ids as strings; empty until moderation makes a public post visible
+    uploaded_bytes: int = 0
+
+
+# Ref: https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info
+def query_creator_info(account) -> CreatorInfo:
+    """What this creator may post now (privacy levels, disabled interactions). Read-only."""
+    data = call(account, "POST", "v2/post/publish/creator_info/query/", endpoint="post.creator_info")
+    return CreatorInfo(
+        username=str(data.get("creator_username") or ""), nickname=str(data.get("creator_nickname") or ""),
+        privacy_level_options=list(data.get("privacy_level_options") or []),
+        comment_disabled=bool(data.get("comment_disabled")), duet_disabled=bool(data.get("duet_disabled")),
+        stitch_disabled=bool(data.get("stitch_disabled")),
+        max_video_post_duration_sec=int(data.get("max_video_post_duration_sec") or 0),
+    )
+
+
+# Ref: https://developers.tiktok.com/doc/content-posting-api-reference-direct-post
+def init_video_post(account, *, post_info: dict, video_url: str) -> str:
+    """Direct Post a video TikTok pulls from a verified URL. Returns publish_id. The commit."""
+    data = call(account, "POST", "v2/post/publish/video/init/", endpoint="post.video.init",
+                json={"post_info": post_info, "source_info": {"source": "PULL_FROM_URL", "video_url": video_url}})
+    return str(data["publish_id"])
+
+
+@dataclass(frozen=True)
+class VideoUpload:
+    publish_id: str
+    upload_url: str = field(repr=False)  # carries an upload token: never log it
+
+
+# Ref: https://developers.tiktok.com/doc/content-posting-api-reference-direct-post
+def init_video_upload(account, *, post_info: dict, video_size: int, chunk_size: int, total_chunk_count: int) -> VideoUpload:
+    """Direct Post a video whose bytes we PUT next (FILE_UPLOAD). Nothing is posted until they all arrive."""
+    data = call(account, "POST", "v2/post/publish/video/init/", endpoint="post.video.init", json={
+        "post_info": post_info,
+        "source_info": {"source": "FILE_UPLOAD", "video_size": video_size, "chunk_size": chunk_size,
+                        "total_chunk_count": total_chunk_count},
+    })
+    return VideoUpload(publish_id=str(data["publish_id"]), upload_url=str(data["upload_url"]))
+
+
+# Ref: https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide
+def upload_video_chunk(account, upload_url: str, chunk: bytes, *, first_byte: int, total_size: int,
+                       content_type: str = "video/mp4") -> int:
+    """PUT one chunk (sequentially) to the upload_url exactly as returned. Returns the HTTP status (206, 200, 201)."""
+    last_byte = first_byte + len(chunk) - 1
+    # The upload endpoint answers with an empty body and no envelope; http.request reads an empty body
+    # as {} (no error), whereas expect_json=False is classified as unreadable today (see the report).
+    response = http.request(
+        "tiktok", "PUT", upload_url, endpoint="post.video.upload", account=account, data=chunk,
+        headers={"Content-Type": content_type, "Content-Length": str(len(chunk)),
+                 "Content-Range": f"bytes {first_byte}-{last_byte}/{total_size}"},
+        pause_keys=(user_key(account),),
+    )
+    return response.status
+
+
+# Ref: https://developers.tiktok.com/doc/content-posting-api-reference-photo-post
+def init_photo_post(account, *, post_info: dict, photo_urls: list[str], cover_index: int = 0) -> str:
+    """Direct Post photos (PULL_FROM_URL only). Returns publish_id. The commit."""
+    data = call(account, "POST", "v2/post/publish/content/init/", endpoint="post.content.init", json={
+        "media_type": "PHOTO", "post_mode": "DIRECT_POST", "post_info": post_info,
+        "source_info": {"source": "PULL_FROM_URL", "photo_cover_index": cover_index, "photo_images": photo_urls},
+    })
+    return str(data["publish_id"])
+
+
+# Ref: https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status
+def fetch_publish_status(account, publish_id: str) -> PublishStatus:
+    """Read-only status of one publish."""
+    data = call(account, "POST", "v2/post/publish/status/fetch/", endpoint="post.status.fetch",
+                json={"publish_id": publish_id})
+    # Quirk: the field really is spelt "publicaly_available_post_id"; ids are int64, kept as strings.
+    ids = data.get("publicaly_available_post_id") or []
+    return PublishStatus(status=str(data.get("status") or ""), fail_reason=str(data.get("fail_reason") or ""),
+                         post_ids=[str(i) for i in ids], uploaded_bytes=int(data.get("uploaded_bytes") or 0))
 
 
 # ==== analytics ===================================================================================

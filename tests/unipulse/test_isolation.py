@@ -16,7 +16,7 @@ from django.urls.resolvers import URLResolver
 
 pytestmark = pytest.mark.django_db
 
-ID_PARAM = re.compile(r"<int:(pk|id)>|\(\?P<(pk|id)>[^)]*\)")
+ID_PARAM = re.compile(r"<(?:int|id):(pk|id)>|\(\?P<(pk|id)>[^)]*\)")
 
 
 def object_routes():
@@ -50,6 +50,7 @@ def concrete(route: str, object_id: int) -> str:
 # Which object each route is about, by the route's shape; the factory makes one owned by `user`.
 FACTORIES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^api/v1/\^?accounts/"), "account"),
+    (re.compile(r"^api/v1/\^?posts/"), "post"),
 ]
 
 
@@ -58,6 +59,12 @@ def make_object(account_factory):
     def make(kind: str):
         if kind == "account":
             return account_factory("tiktok")
+        if kind == "post":
+            from publishing.models import Post, PostTarget
+
+            post = Post.objects.create(owner=account_factory("facebook").owner, text="Mine only")
+            PostTarget.objects.create(post=post, account=account_factory("facebook"), status="failed")
+            return post
         raise AssertionError(f"no factory for {kind}")
 
     return make

@@ -34,3 +34,23 @@ def test_reduce_the_amount_of_data_hidden_under_a_generic_message_keeps_its_word
     error = classify_meta_error(500, body, {})
     assert isinstance(error, TransientError) and error.code == 1
     assert "reduce the amount of data" in error.message.lower()
+
+
+def test_a_raw_2xx_answer_without_an_envelope_is_a_success(mocked_platforms):
+    from social.clients import http
+
+    mocked_platforms.put("https://open-upload.tiktokapis.com/video/?upload_id=1", status=206, body=b"")
+    response = http.request("tiktok", "PUT", "https://open-upload.tiktokapis.com/video/?upload_id=1",
+                            endpoint="upload.chunk", data=b"x" * 10, expect_json=False)
+    assert response.status == 206 and response.data == b""
+
+
+def test_a_raw_answer_with_an_error_status_is_still_classified(mocked_platforms):
+    import pytest
+
+    from social.clients import http
+
+    mocked_platforms.put("https://open-upload.tiktokapis.com/video/?upload_id=2", status=503, body=b"")
+    with pytest.raises(TransientError):
+        http.request("tiktok", "PUT", "https://open-upload.tiktokapis.com/video/?upload_id=2",
+                     endpoint="upload.chunk", data=b"x", expect_json=False)

@@ -1,0 +1,134 @@
+"""Post (what the user wrote), its ordered media, and one PostTarget per chosen account.
+
+A target carries its own publish state: `status`, `step` (the last finished remote step) and every
+remote handle, saved as soon as it exists, so a retry resumes instead of starting over.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from social.models import SocialAccount
+
+
+class Post(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
+    text = models.TextField(blank=True, default="")
+    link = models.URLField(max_length=2048, blank=True, default="")
+    first_comment = models.TextField(blank=True, default="", help_text="Posted on Facebook and Instagram once live.")
+    scheduled_at = models.DateTimeField(null=True, blank=True, help_text="Empty: publish now.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "created_at"], name="post_owner_created")]
+
+    def __str__(self) -> str:
+        return f"Post {self.pk}: {self.text[:40]}"
+
+
+class MediaType(models.TextChoices):
+    IMAGE = "image", "Image"
+    VIDEO = "video", "Video"
+
+
+class PostMedia(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="media")
+    url = models.URLField(max_length=2048)
+    type = models.CharField(max_length=8, choices=MediaType.choices)
+    alt_text = models.CharField(max_length=1000, blank=True, default="")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.position}"
+
+
+class TargetStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    QUEUED = "queued", "Queued"
+    PUBLISHING = "publishing", "Publishing"
+    PUBLISHED = "published", "Published"
+    UNCONFIRMED = "unconfirmed", "Unconfirmed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+NOT_STARTED = (TargetStatus.DRAFT, TargetStatus.SCHEDULED, TargetStatus.QUEUED)
+FINISHED = (TargetStatus.PUBLISHED, TargetStatus.UNCONFIRMED, TargetStatus.FAILED, TargetStatus.CANCELLED)
+
+
+class Step(models.TextChoices):
+    NONE = "", "Not started"
+    PREPARED = "prepared", "Prepared"     # containers created / photos uploaded
+    READY = "ready", "Ready"               # every container FINISHED
+    COMMITTED = "committed", "Committed"  # the public-making call answered
+    DONE = "done", "Done"
+
+
+class CommentStatus(models.TextChoices):
+    NONE = "", "No first comment"
+    PENDING = "pending", "Pending"
+    UNKNOWN = "unknown", "Unclear: look it up before retrying"
+    POSTED = "posted", "Posted"
+    FAILED = "failed", "Failed"
+
+
+class PostTarget(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="targets")
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="post_targets")
+    status = models.CharField(max_length=16, choices=TargetStatus.choices, default=TargetStatus.DRAFT)
+    step = models.CharField(max_length=16, choices=Step.choices, blank=True, default="")
+    # Copied from the post so publish_due reads one indexed table.
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    options = models.JSONField(default=dict, blank=True, help_text="This platform's options.")
+
+    container_ids = models.JSONField(default=dict, blank=True, help_text="Instagram containers / Facebook photo ids.")
+    publish_id = models.CharField(max_length=128, blank=True, default="", help_text="TikTok publish_id.")
+    platform_post_id = models.CharField(max_length=128, blank=True, default="")
+    permalink = models.URLField(max_length=2048, blank=True, default="")
+
+    attempts = models.PositiveIntegerField(default=0, help_text="Runs that ended in a temporary error.")
+    polls = models.PositiveIntegerField(default=0)
+    last_error_code = models.CharField(max_length=64, blank=True, default="")
+    last_error_message = models.CharField(max_length=1000, blank=True, default="")
+    commit_started_at = models.DateTimeField(null=True, blank=True, help_text="Set just before the public-making call.")
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="A worker is on this target until then.")
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    first_comment = models.TextField(blank=True, default="")
+    first_comment_id = models.CharField(max_length=128, blank=True, default="")
+    first_comment_status = models.CharField(max_length=16, choices=CommentStatus.choices, blank=True, default="")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["post", "account"], name="uniq_target_per_account")]
+        indexes = [
+            # publish_due: WHERE status = 'scheduled' AND scheduled_at <= now
+            models.Index(fields=["status", "scheduled_at"], name="target_status_scheduled"),
+            models.Index(fields=["publish_id"], name="target_publish_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Target {self.pk} ({self.account.platform}, {self.status})"
+
+    @property
+    def platform(self) -> str:
+        return self.account.platform
+
+    def is_due(self) -> bool:
+        return self.status == TargetStatus.SCHEDULED and (self.scheduled_at is None or self.scheduled_at <= timezone.now())
+
+
+def get_post_for_user(user, post_id: int) -> Post:
+    """The caller's own post, or Post.DoesNotExist (the API answers 404)."""
+    return Post.objects.filter(owner=user).get(pk=post_id)

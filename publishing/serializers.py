@@ -1,0 +1,98 @@
+"""Input checks and output shapes for posts and media. Never calls a platform."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from social.models import Platform, SocialAccount
+
+from .models import MediaType, Post, PostMedia, PostTarget, TargetStatus
+from .services import validation
+from .services.posts import media_url_errors
+
+
+class MediaItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PostMedia
+        fields = ["url", "type", "alt_text"]
+
+    def validate_url(self, value: str) -> str:
+        problem = media_url_errors(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    account = serializers.IntegerField(source="account_id")
+    platform = serializers.CharField(source="account.platform")
+    account_name = serializers.CharField(source="account.__str__")
+
+    class Meta:
+        model = PostTarget
+        fields = ["id", "account", "platform", "account_name", "status", "step", "options", "platform_post_id",
+                  "permalink", "attempts", "last_error_code", "last_error_message", "published_at",
+                  "first_comment_status", "first_comment_id"]
+
+
+class PostSerializer(serializers.ModelSerializer):
+    media = MediaItemSerializer(many=True)
+    targets = TargetSerializer(many=True)
+
+    class Meta:
+        model = Post
+        fields = ["id", "text", "link", "first_comment", "scheduled_at", "media", "targets", "created_at", "updated_at"]
+
+
+class PostInputSerializer(serializers.Serializer):
+    text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False, max_length=63206)
+    link = serializers.URLField(required=False, allow_blank=True, default="", max_length=2048)
+    media = MediaItemSerializer(many=True, required=False, default=list)
+    accounts = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), allow_empty=False)
+    scheduled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    options = serializers.DictField(child=serializers.DictField(), required=False, default=dict)
+    first_comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_scheduled_at(self, value):
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("Choose a time in the future, or leave it empty to publish now.")
+        return value
+
+    def validate_accounts(self, ids: list[int]) -> list[SocialAccount]:
+        if len(set(ids)) != len(ids):
+            raise serializers.ValidationError("Each account can be chosen once.")
+        owned = {a.pk: a for a in SocialAccount.objects.for_user(self.context["request"].user).filter(pk__in=ids)}
+        missing = [str(i) for i in ids if i not in owned]
+        if missing:
+            raise serializers.ValidationError(f"Unknown account: {', '.join(missing)}.")
+        accounts = [owned[i] for i in ids]
+        problems = validation.account_errors(accounts)
+        if problems:
+            raise serializers.ValidationError(problems)
+        return accounts
+
+    def validate(self, data: dict) -> dict:
+        errors = validation.content_errors(data, data["accounts"])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
+
+
+class MediaUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+class StoredMediaSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    type = serializers.ChoiceField(choices=MediaType.choices)
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+
+
+class PostFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TargetStatus.choices, required=False)
+    account = serializers.IntegerField(required=False)
+    platform = serializers.ChoiceField(choices=Platform.choices, required=False)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)

@@ -1,0 +1,50 @@
+"""Business logic of the publishing app (plain functions; see STYLE.md).
+
+- posts: create/edit/cancel/retry posts, schedule due targets, store uploaded media
+- engine: the publish state machine (`publish_target`), shared by the platform runners
+- facebook, instagram, tiktok: each platform's prepare -> poll -> commit
+- validation: per-platform rules checked before anything is queued
+"""
+
+from __future__ import annotations
+
+from .engine import publish_target, send_publish
+from .posts import (
+    cancel_post,
+    cancel_targets,
+    create_post,
+    enqueue_due_targets,
+    filter_posts,
+    get_posts_for_user,
+    retry_post,
+    store_media,
+    update_post,
+)
+
+
+def apply_tiktok_publish_event(publish_id: str, event: str, post_id: str | None = None,
+                               reason: str | None = None) -> bool:
+    """Apply a TikTok `post.publish.*` webhook (called by conversations). Returns whether a target matched."""
+    from .tiktok import apply_publish_event
+
+    return apply_publish_event(publish_id, event, post_id=post_id, reason=reason)
+
+
+def get_platform_posts_for_user(user, post_id: int) -> list[tuple[int, int, str]]:
+    """(target id, account id, platform post id) of one of `user`'s posts, for the analytics API.
+
+    Raises LookupError when the post is not the user's (the caller answers 404). Targets not yet
+    published have an empty platform post id.
+    """
+    from ..models import Post, PostTarget
+
+    if not Post.objects.filter(pk=post_id, owner=user).exists():
+        raise LookupError(post_id)
+    return list(PostTarget.objects.filter(post_id=post_id).order_by("pk").values_list("pk", "account_id", "platform_post_id"))
+
+
+__all__ = [
+    "get_platform_posts_for_user",
+    "apply_tiktok_publish_event", "cancel_post", "cancel_targets", "create_post", "enqueue_due_targets", "filter_posts",
+    "get_posts_for_user", "publish_target", "retry_post", "send_publish", "store_media", "update_post",
+]

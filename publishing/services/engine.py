@@ -1,0 +1,285 @@
+"""The publish state machine shared by the three platforms.
+
+One run of `publish_target` (one `publish` message) takes a lease on the target, advances it as far
+as it can (prepare -> poll -> commit -> published), writes every handle and step on the row as soon
+as it exists, then releases the lease. Polling re-enqueues the message with a delay: no worker sleeps.
+
+The commit (the one public-making call) is guarded by `commit_started_at`, saved before the call and
+cleared only when the platform answered with a definite refusal. A run that finds it set without a
+platform post id does not know whether the post went out: it asks the platform (`reconcile`) and
+commits again only when the platform says it did not; when the platform cannot tell, the target
+ends `unconfirmed`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from social.clients.errors import (
+    BlockedError,
+    PlatformError,
+    RateLimitedError,
+    ReauthRequiredError,
+    TransientError,
+)
+from social.models import AccountStatus, SocialAccount
+from unipulse.jobs import QUEUE_POLICY
+
+from ..models import CommentStatus, PostTarget, Step, TargetStatus
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PLATFORM_NAMES = {"facebook": "Facebook", "instagram": "Instagram", "tiktok": "TikTok"}
+# A run never outlives the actor's time limit; a killed worker's lease runs out a minute after it.
+LEASE = timedelta(milliseconds=QUEUE_POLICY["publish"]["time_limit"]) + timedelta(seconds=60)
+MAX_TEMPORARY_FAILURES = QUEUE_POLICY["publish"]["max_retries"]
+
+
+class Unconfirmable(Exception):  # noqa: N818 - control flow, not an error to report
+    """The platform cannot tell whether an ambiguous commit went out."""
+
+
+def send_publish(target_id: int, delay_seconds: float = 0) -> None:
+    """Enqueue one `publish` message for the target (after `delay_seconds`)."""
+    from .. import actors
+
+    if delay_seconds > 0:
+        actors.publish.send_with_options(args=(target_id,), delay=int(delay_seconds * 1000))
+    else:
+        actors.publish.send(target_id)
+
+
+def publish_target(target_id: int) -> None:
+    """Advance one target as far as possible. Safe to call again at any time: it never posts twice."""
+    from . import platforms
+
+    target = _claim(target_id)
+    if target is None:
+        return
+    try:
+        _run(target, platforms.runner_for(target.account.platform))
+    finally:
+        PostTarget.objects.filter(pk=target.pk).update(lease_until=None)
+
+
+def _claim(target_id: int) -> PostTarget | None:
+    """Take the target's lease, or say when to come back (returns None: nothing to do now)."""
+    now = timezone.now()
+    come_back_in = None
+    with transaction.atomic():
+        target = (PostTarget.objects.select_for_update(of=("self",)).select_related("account", "post")
+                  .filter(pk=target_id).first())
+        if target is None:
+            return None
+        comment_due = target.status == TargetStatus.PUBLISHED and target.first_comment_status in (
+            CommentStatus.PENDING, CommentStatus.UNKNOWN)
+        if target.status not in (TargetStatus.QUEUED, TargetStatus.PUBLISHING) and not comment_due:
+            return None  # finished, cancelled, or not due yet: a stray or duplicate message
+        if target.lease_until and target.lease_until > now:
+            # Another worker holds it, or was killed holding it: come back when the lease runs out.
+            come_back_in = (target.lease_until - now).total_seconds()
+        elif target.account.is_blocked():
+            come_back_in = (target.account.blocked_until - now).total_seconds() + 1
+        else:
+            target.lease_until = now + LEASE
+            if target.status == TargetStatus.QUEUED:
+                target.status = TargetStatus.PUBLISHING
+            target.save(update_fields=["lease_until", "status", "updated_at"])
+    if come_back_in is not None:
+        send_publish(target_id, come_back_in)  # after the lock is released
+        return None
+    return target
+
+
+def _run(target: PostTarget, runner: Callable[[PostTarget], None]) -> None:
+    name = PLATFORM_NAMES[target.account.platform]
+    if target.account.status != AccountStatus.ACTIVE and target.status != TargetStatus.PUBLISHED:
+        # Known to need a reconnect: do not spend a call learning it again.
+        if has_committed(target):
+            return mark_unconfirmed(target, f"Reconnect your {name} account to learn whether the post went out.")
+        return mark_failed(target, f"Reconnect your {name} account, then retry this post.", "account_inactive")
+    try:
+        runner(target)
+    except Unconfirmable as why:
+        mark_unconfirmed(target, str(why))
+    except ReauthRequiredError as error:
+        # http.request already marked the account needs_reauth.
+        _fail_or_keep(target, f"Reconnect your {name} account, then retry this post.", error.error_code)
+        raise
+    except RateLimitedError as error:
+        _wait(target, error, error.retry_after)
+        raise  # run_platform_job re-sends the message after retry_after, without spending a retry
+    except BlockedError as error:
+        until = error.until or timezone.now() + timedelta(hours=1)
+        SocialAccount.objects.filter(pk=target.account_id).update(blocked_until=until)
+        _wait(target, error, (until - timezone.now()).total_seconds() + 1)
+        send_publish(target.pk, (until - timezone.now()).total_seconds() + 1)
+    except TransientError as error:
+        target.attempts += 1
+        _record_error(target, error.error_code, error.message)
+        if target.attempts <= MAX_TEMPORARY_FAILURES:
+            raise  # Dramatiq retries with backoff; the next run resumes from the saved step
+        if target.status == TargetStatus.PUBLISHED:
+            _set(target, first_comment_status=CommentStatus.FAILED)
+        elif target.commit_started_at:
+            mark_unconfirmed(target, f"{name} kept failing after we sent the post; check the account before retrying.")
+        else:
+            mark_failed(target, f"{name} kept failing: {error.message}", error.error_code)
+    except PlatformError as error:  # permission missing, invalid request
+        _fail_or_keep(target, error.message, error.error_code)
+    except Exception:
+        # A bug or a database error: Dramatiq retries; past its retries the target must not hang in `publishing`.
+        target.attempts += 1
+        _record_error(target, "internal", "Something went wrong on our side while publishing; it has been logged.")
+        if target.attempts > MAX_TEMPORARY_FAILURES and target.status != TargetStatus.PUBLISHED:
+            if has_committed(target):
+                mark_unconfirmed(target, f"We could not confirm whether {name} received the post; check the account.")
+            else:
+                mark_failed(target, target.last_error_message, "internal")
+        raise
+
+
+def has_committed(target: PostTarget) -> bool:
+    """Whether a public-making call may have reached the platform."""
+    return bool(target.commit_started_at) or target.step in (Step.COMMITTED, Step.DONE)
+
+
+def _wait(target: PostTarget, error: PlatformError, seconds: float) -> None:
+    """Rate limited or blocked: not a failure. The target waits with the reason shown: `queued` while
+    nothing can have gone out (so it may still be cancelled), else it stays `publishing`."""
+    if target.status == TargetStatus.PUBLISHING and not has_committed(target):
+        target.status = TargetStatus.QUEUED
+    _record_error(target, error.error_code, f"Waiting {int(seconds) // 60 + 1} min: {error.message}")
+
+
+def _fail_or_keep(target: PostTarget, message: str, code: str) -> None:
+    if target.status == TargetStatus.PUBLISHED:  # only the first comment failed: the post stays published
+        _set(target, first_comment_status=CommentStatus.FAILED, last_error_code=code[:64],
+             last_error_message=f"First comment: {message}"[:1000])
+    else:
+        mark_failed(target, message, code)
+
+
+# ---- recording ----------------------------------------------------------------------------------
+
+def _set(target: PostTarget, **fields) -> None:
+    for key, value in fields.items():
+        setattr(target, key, value)
+    target.save(update_fields=[*fields, "updated_at"])
+
+
+def _record_error(target: PostTarget, code: str, message: str) -> None:
+    _set(target, status=target.status, attempts=target.attempts, last_error_code=code[:64],
+         last_error_message=message[:1000])
+
+
+def save_handles(target: PostTarget, **fields) -> None:
+    """Write remote handles and the step on the row now, before the next platform call."""
+    _set(target, **fields)
+
+
+def mark_failed(target: PostTarget, message: str, code: str = "") -> None:
+    _set(target, status=TargetStatus.FAILED, last_error_code=code[:64], last_error_message=message[:1000])
+
+
+def mark_unconfirmed(target: PostTarget, message: str) -> None:
+    _set(target, status=TargetStatus.UNCONFIRMED, last_error_code="unconfirmed", last_error_message=message[:1000])
+
+
+def mark_published(target: PostTarget, platform_post_id: str, permalink: str = "") -> None:
+    """Status and platform id in one UPDATE: there is no moment where one is saved without the other.
+
+    An empty id or permalink never overwrites one already stored (e.g. by a TikTok webhook meanwhile).
+    """
+    fields = {"status": TargetStatus.PUBLISHED, "step": Step.DONE, "published_at": timezone.now(),
+              "last_error_code": "", "last_error_message": "",
+              "first_comment_status": CommentStatus.PENDING if target.first_comment else CommentStatus.NONE}
+    if platform_post_id:
+        fields["platform_post_id"] = platform_post_id[:128]
+    if permalink:
+        fields["permalink"] = permalink[:2048]
+    _set(target, **fields)
+
+
+def commit(target: PostTarget, call: Callable[[], T]) -> T:
+    """Run the public-making call. `commit_started_at` is on the row before it leaves.
+
+    A definite refusal (rate limit, block, invalid, reauth) clears it: nothing went out. A timeout,
+    5xx or a killed worker leaves it set, so the next run reconciles instead of posting again.
+    """
+    _set(target, commit_started_at=timezone.now())
+    try:
+        return call()
+    except TransientError as error:
+        if not isinstance(error, RateLimitedError):
+            raise
+        # Rate limited on the commit: park the account until the platform's time, never loop.
+        until = timezone.now() + timedelta(seconds=error.retry_after)
+        SocialAccount.objects.filter(pk=target.account_id).update(blocked_until=until)
+        _set(target, commit_started_at=None)
+        raise
+    except PlatformError:
+        _set(target, commit_started_at=None)
+        raise
+
+
+def wait_for_poll(target: PostTarget, *, committed: bool = False) -> None:
+    """Come back later to read a status again (bounded by PUBLISH_MAX_POLLS)."""
+    name = PLATFORM_NAMES[target.account.platform]
+    if target.polls >= settings.PUBLISH_MAX_POLLS:
+        if committed:
+            raise Unconfirmable(f"{name} was still processing the post after {target.polls} checks; "
+                                "it may still appear. Check the account before retrying.")
+        mark_failed(target, f"{name} was still processing the media after {target.polls} checks.", "poll_timeout")
+        return
+    _set(target, polls=target.polls + 1)
+    send_publish(target.pk, settings.PUBLISH_POLL_DELAY_SECONDS)
+
+
+def best_effort(what: str, target: PostTarget, call: Callable[[], T], default: T) -> T:
+    """A read after a confirmed publish: its failure never fails the target."""
+    try:
+        return call()
+    except PlatformError as error:
+        logger.warning("Target %s: could not read %s after publishing (%s)", target.pk, what, error.error_code)
+        return default
+
+
+def post_first_comment(target: PostTarget, create: Callable[[], str], find: Callable[[], str]) -> None:
+    """Post the first comment once. After an unclear outcome, look for it before posting again."""
+    if not target.first_comment or target.first_comment_status not in (CommentStatus.PENDING, CommentStatus.UNKNOWN):
+        return
+    delay = int((target.options or {}).get("first_comment_delay_seconds") or 0)
+    if target.first_comment_status == CommentStatus.PENDING and delay and target.published_at:
+        due = target.published_at + timedelta(seconds=delay)
+        if due > timezone.now():
+            send_publish(target.pk, (due - timezone.now()).total_seconds())
+            return
+    if target.first_comment_status == CommentStatus.UNKNOWN:
+        found = find()
+        if found:
+            _set(target, first_comment_id=found, first_comment_status=CommentStatus.POSTED)
+            return
+    _set(target, first_comment_status=CommentStatus.UNKNOWN)  # a crash from here on means "look first"
+    comment_id = create()
+    _set(target, first_comment_id=comment_id, first_comment_status=CommentStatus.POSTED)
+
+
+def matches_text(candidate: str, expected: str) -> bool:
+    return " ".join(candidate.split()) == " ".join(expected.split())
+
+
+def parse_graph_time(value: str) -> datetime | None:
+    """Graph timestamps: '2026-11-25T10:00:05+0000'."""
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    except (TypeError, ValueError):
+        return None

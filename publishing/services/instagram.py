@@ -1,0 +1,156 @@
+"""Instagram: image, carousel (children, then the parent), reel, story.
+
+prepare = create containers (ids saved one by one); poll = container status_code, re-enqueued with a
+delay; commit = media_publish, after checking the live 24-hour quota. A container that reports
+PUBLISHED already went out, which makes an ambiguous media_publish safe to reconcile.
+Ref: https://developers.facebook.com/docs/instagram-platform/content-publishing/
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from social.clients import instagram as client
+from social.clients.errors import BlockedError, InvalidRequestError
+
+from ..models import MediaType, PostTarget, Step
+from . import engine
+
+MEDIA_NOT_READY = 2207027  # code 9007: poll longer before media_publish
+
+
+def kind_of(options: dict, media: list) -> str:
+    kind = (options or {}).get("kind") or "feed"
+    if kind == "story":
+        return "story"
+    if kind == "reel" or (len(media) == 1 and media[0].type == MediaType.VIDEO):
+        return "reel"
+    return "carousel" if len(media) > 1 else "image"
+
+
+def run(target: PostTarget) -> None:
+    account, post = target.account, target.post
+    if target.platform_post_id or target.step == Step.DONE:
+        return _first_comment(target)
+    media = list(post.media.all())
+    kind = kind_of(target.options, media)
+    handles = dict(target.container_ids)
+
+    if target.commit_started_at and handles.get("parent"):
+        status = client.get_container_status(account, handles["parent"])
+        if status.status_code == "PUBLISHED":
+            return _published_without_answer(target, post.text)
+        if status.status_code != "FINISHED":
+            return _container_failed(target, status)
+        engine.save_handles(target, commit_started_at=None)  # still FINISHED: it did not go out
+
+    if not handles.get("parent") and not _prepare(target, kind, media, handles):
+        return  # waiting for carousel children
+
+    status = client.get_container_status(account, handles["parent"])
+    if status.status_code == "IN_PROGRESS":
+        return engine.wait_for_poll(target)
+    if status.status_code == "PUBLISHED":
+        return _published_without_answer(target, post.text)
+    if status.status_code != "FINISHED":
+        return _container_failed(target, status)
+    engine.save_handles(target, step=Step.READY)
+
+    limit = client.get_publishing_limit(account)
+    if limit.quota_total and limit.quota_usage >= limit.quota_total:
+        raise BlockedError("Instagram's 24-hour publishing limit for this account is reached; the post waits.",
+                           until=timezone.now() + timedelta(hours=1), platform="meta", code="quota")
+
+    try:
+        media_id = engine.commit(target, lambda: client.publish_container(account, handles["parent"]))
+    except InvalidRequestError as error:
+        if error.subcode != MEDIA_NOT_READY:
+            raise
+        return engine.wait_for_poll(target)  # FINISHED yet "not ready": Meta asks to wait a little longer
+    engine.mark_published(target, media_id)
+    permalink = engine.best_effort("permalink", target, lambda: client.get_media_permalink(account, media_id), "")
+    if permalink:
+        engine.save_handles(target, permalink=permalink)
+    _first_comment(target)
+
+
+def _prepare(target: PostTarget, kind: str, media: list, handles: dict) -> bool:
+    """Create the containers not created yet. False while carousel children are still processing."""
+    account, caption = target.account, target.post.text
+    if kind == "carousel":
+        children = list(handles.get("children", []))
+        for item in media[len(children):]:
+            field = "image_url" if item.type == MediaType.IMAGE else "video_url"
+            extra = {"alt_text": item.alt_text} if item.type == MediaType.IMAGE else {"media_type": "VIDEO"}
+            children.append(client.create_container(account, is_carousel_item=True, **{field: item.url}, **extra))
+            handles["children"] = children
+            engine.save_handles(target, container_ids=handles)
+        for child in children:
+            status = client.get_container_status(account, child)
+            if status.status_code == "IN_PROGRESS":
+                engine.wait_for_poll(target)
+                return False
+            if status.status_code != "FINISHED":
+                _container_failed(target, status)
+                return False
+        parent = client.create_container(account, media_type="CAROUSEL", children=children, caption=caption)
+    else:
+        item = media[0]
+        field = "image_url" if item.type == MediaType.IMAGE else "video_url"
+        kwargs: dict = {field: item.url}
+        if kind == "story":
+            kwargs["media_type"] = "STORIES"
+        elif kind == "reel":
+            kwargs.update(media_type="REELS", caption=caption, share_to_feed=target.options.get("share_to_feed", True))
+            if target.options.get("cover_url"):
+                kwargs["cover_url"] = target.options["cover_url"]
+        else:
+            kwargs.update(caption=caption, alt_text=item.alt_text)
+        parent = client.create_container(account, **kwargs)
+    handles["parent"] = parent
+    engine.save_handles(target, container_ids=handles, step=Step.PREPARED)
+    return True
+
+
+def _container_failed(target: PostTarget, status) -> None:
+    if status.status_code == "EXPIRED":
+        engine.mark_failed(target, "Instagram's media container expired (24 h) before publishing; retry the post.",
+                           "instagram:container_expired")
+    else:
+        engine.mark_failed(target, f"Instagram could not process the media: {status.status or status.status_code}",
+                           "instagram:container_error")
+
+
+def _published_without_answer(target: PostTarget, caption: str) -> None:
+    """The container is PUBLISHED but we never got the media id: find it among the latest media."""
+    since = target.commit_started_at or target.updated_at
+    for item in engine.best_effort("recent media", target, lambda: client.list_recent_media(target.account), []):
+        if engine.matches_text(item.caption, caption) and _after(item.timestamp, since):
+            engine.mark_published(target, item.id, item.permalink)
+            return _first_comment(target)
+    # It is live (the container says so) even though we cannot name it: never publish it again.
+    engine.mark_published(target, "")
+    if target.first_comment:
+        engine.save_handles(target, first_comment_status="failed",
+                            last_error_message="First comment: the Instagram media id is unknown; comment in the app.")
+
+
+def _after(timestamp: str, since) -> bool:
+    when = engine.parse_graph_time(timestamp)
+    return when is None or when >= since - timedelta(minutes=5)
+
+
+def _first_comment(target: PostTarget) -> None:
+    account, media_id = target.account, target.platform_post_id
+    if not media_id:
+        return
+
+    def find() -> str:
+        for comment in client.list_media_comments(account, media_id):
+            if comment.username == account.username and engine.matches_text(comment.text, target.first_comment):
+                return comment.id
+        return ""
+
+    engine.post_first_comment(target, lambda: client.comment_on_media(account, media_id, target.first_comment), find)

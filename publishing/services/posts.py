@@ -1,0 +1,195 @@
+"""Creating, editing, cancelling, retrying and scheduling posts (what the API and cron call)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.db.models.functions import Coalesce
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from unipulse.api_errors import ApiError
+
+from ..models import NOT_STARTED, Post, PostMedia, PostTarget, Step, TargetStatus
+from . import validation
+from .engine import send_publish
+
+
+def get_posts_for_user(user) -> QuerySet[Post]:
+    """The caller's posts with media and targets (and their accounts) prefetched: 3 queries for any page."""
+    return (Post.objects.filter(owner=user)
+            .prefetch_related("media", Prefetch("targets", queryset=PostTarget.objects.select_related("account"))))
+
+
+def filter_posts(qs: QuerySet[Post], *, status: str = "", account: int | None = None, platform: str = "",
+                 since=None, until=None) -> QuerySet[Post]:
+    if status:
+        qs = qs.filter(targets__status=status)
+    if account:
+        qs = qs.filter(targets__account_id=account)
+    if platform:
+        qs = qs.filter(targets__account__platform=platform)
+    if since or until:
+        qs = qs.annotate(when=Coalesce("scheduled_at", "created_at"))
+        qs = qs.filter(when__gte=since) if since else qs
+        qs = qs.filter(when__lt=until) if until else qs
+    return qs.distinct()
+
+
+def _check_platforms(data: dict, accounts: list) -> None:
+    """The rules that need a platform answer (TikTok creator_info); raises ValidationError."""
+    errors: dict[str, list[str]] = {}
+    for account in accounts:
+        if account.platform == "tiktok":
+            for key, messages in validation.tiktok_creator_errors(account, (data.get("options") or {}).get("tiktok") or {}).items():
+                errors.setdefault(key, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def create_post(user, data: dict) -> Post:
+    """Create a post and one target per account; queue now or schedule. Validated data only."""
+    accounts = data["accounts"]
+    _check_platforms(data, accounts)
+    with transaction.atomic():
+        post = Post.objects.create(owner=user, text=data.get("text", ""), link=data.get("link", ""),
+                                   first_comment=data.get("first_comment", ""), scheduled_at=data.get("scheduled_at"))
+        _write_media(post, data.get("media") or [])
+        _write_targets(post, accounts, data.get("options") or {})
+    return post
+
+
+def update_post(post: Post, data: dict) -> Post:
+    """Edit a post while none of its targets has started; targets are rebuilt from the new data."""
+    accounts = data["accounts"]
+    _check_platforms(data, accounts)
+    with transaction.atomic():
+        locked = list(post.targets.select_for_update())
+        if any(t.status not in (TargetStatus.DRAFT, TargetStatus.SCHEDULED) for t in locked):
+            raise ApiError("post_started", "Publishing has started for this post; it can no longer be edited.", 409)
+        for field in ("text", "link", "first_comment", "scheduled_at"):
+            setattr(post, field, data.get(field, "" if field != "scheduled_at" else None))
+        post.save()
+        post.media.all().delete()
+        _write_media(post, data.get("media") or [])
+        post.targets.all().delete()
+        _write_targets(post, accounts, data.get("options") or {})
+    return post
+
+
+def _write_media(post: Post, media: list[dict]) -> None:
+    PostMedia.objects.bulk_create(
+        PostMedia(post=post, url=m["url"], type=m["type"], alt_text=m.get("alt_text", ""), position=i)
+        for i, m in enumerate(media)
+    )
+
+
+def _write_targets(post: Post, accounts: list, options: dict) -> None:
+    status = TargetStatus.SCHEDULED if post.scheduled_at else TargetStatus.QUEUED
+    PostTarget.objects.bulk_create(
+        PostTarget(post=post, account=a, status=status, scheduled_at=post.scheduled_at,
+                   options=options.get(a.platform) or {},
+                   first_comment=post.first_comment if a.platform != "tiktok" else "")
+        for a in accounts
+    )
+    if status == TargetStatus.QUEUED:
+        ids = list(post.targets.values_list("pk", flat=True))
+        transaction.on_commit(lambda: [send_publish(pk) for pk in ids])
+
+
+def cancel_post(post: Post) -> int:
+    """Cancel every target that has not started (one conditional UPDATE). Returns how many.
+
+    A worker holding the row (`publishing`) is never cancelled; a target waiting in `queued` whose
+    commit may have reached the platform is not either.
+    """
+    return cancel_targets(PostTarget.objects.filter(post=post))
+
+
+def cancel_targets(targets: QuerySet[PostTarget]) -> int:
+    return (targets.filter(status__in=NOT_STARTED, commit_started_at__isnull=True)
+            .exclude(step__in=[Step.COMMITTED, Step.DONE])
+            .update(status=TargetStatus.CANCELLED, updated_at=timezone.now()))
+
+
+def retry_post(post: Post) -> list[int]:
+    """Queue the failed targets again from scratch (a failed target never went out). Returns their ids."""
+    with transaction.atomic():
+        ids = list(PostTarget.objects.select_for_update().filter(post=post, status=TargetStatus.FAILED)
+                   .values_list("pk", flat=True))
+        PostTarget.objects.filter(pk__in=ids, status=TargetStatus.FAILED).update(
+            status=TargetStatus.QUEUED, step=Step.NONE, container_ids={}, publish_id="", commit_started_at=None,
+            attempts=0, polls=0, last_error_code="", last_error_message="", lease_until=None,
+            updated_at=timezone.now())
+        transaction.on_commit(lambda: [send_publish(pk) for pk in ids])
+    return ids
+
+
+def enqueue_due_targets(now=None, limit: int = 1000) -> list[int]:
+    """Move due `scheduled` targets to `queued`, each with one conditional UPDATE, and send them.
+
+    Two schedulers running at once both see the row, but only the UPDATE that still finds it
+    `scheduled` changes it, and only that run sends the message.
+    """
+    now = now or timezone.now()
+    candidates = list(PostTarget.objects.filter(status=TargetStatus.SCHEDULED, scheduled_at__lte=now)
+                      .order_by("scheduled_at").values_list("pk", flat=True)[:limit])
+    queued = [pk for pk in candidates if claim_due_target(pk)]
+    for pk in queued:
+        transaction.on_commit(lambda pk=pk: send_publish(pk))
+    return queued
+
+
+def claim_due_target(target_id: int) -> bool:
+    """scheduled -> queued in one conditional UPDATE: True only for the one caller that changed it."""
+    return bool(PostTarget.objects.filter(pk=target_id, status=TargetStatus.SCHEDULED).update(
+        status=TargetStatus.QUEUED, updated_at=timezone.now()))
+
+
+# ---- media upload -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StoredMedia:
+    url: str
+    type: str
+    size: int
+    content_type: str
+
+
+MEDIA_SIGNATURES = [  # (magic bytes at offset, type, extension, content type)
+    (0, b"\xff\xd8\xff", "image", ".jpg", "image/jpeg"),
+    (0, b"\x89PNG\r\n\x1a\n", "image", ".png", "image/png"),
+    (8, b"WEBP", "image", ".webp", "image/webp"),
+    (4, b"ftypqt", "video", ".mov", "video/quicktime"),
+    (4, b"ftyp", "video", ".mp4", "video/mp4"),
+    (0, b"\x1a\x45\xdf\xa3", "video", ".webm", "video/webm"),
+]
+
+
+def store_media(user, upload) -> StoredMedia:
+    """Save an uploaded image or video in default storage; return its public absolute URL."""
+    head = upload.read(16)
+    upload.seek(0)
+    kind = next((sig for sig in MEDIA_SIGNATURES if head[sig[0]:sig[0] + len(sig[1])] == sig[1]), None)
+    if kind is None:
+        raise ValidationError({"file": ["Upload a JPEG, PNG or WebP image, or an MP4, MOV or WebM video."]})
+    _, _, media_type, extension, content_type = kind
+    limit = settings.MEDIA_MAX_IMAGE_BYTES if media_type == "image" else settings.MEDIA_MAX_VIDEO_BYTES
+    if upload.size > limit:
+        raise ValidationError({"file": [f"This {media_type} is larger than {filesizeformat(limit)}."]})
+    name = default_storage.save(f"uploads/{user.pk}/{uuid.uuid4().hex}{extension}", upload)
+    url = f"{settings.PUBLIC_BASE_URL}{settings.MEDIA_URL}{name}"
+    return StoredMedia(url=url, type=media_type, size=upload.size, content_type=content_type)
+
+
+def media_url_errors(url: str) -> str:
+    """'' when the platforms can fetch the URL: https anywhere, or our own public media URL."""
+    if url.startswith("https://") or url.startswith(f"{settings.PUBLIC_BASE_URL}{settings.MEDIA_URL}"):
+        return ""
+    return "Use a public https URL (the platforms download the media from it)."

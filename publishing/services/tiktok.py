@@ -1,0 +1,173 @@
+"""TikTok Direct Post: creator_info, then video (PULL_FROM_URL) or photos; then poll status/fetch.
+
+commit = video/init or content/init (the call after which TikTok posts on its own); its publish_id is
+saved at once. status/fetch is read-only and re-enqueued with a delay until complete or failed.
+TikTok offers no way to find a publish whose init answer was lost, so that case ends `unconfirmed`.
+Ref: https://developers.tiktok.com/doc/content-posting-api-get-started
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from social.clients import tiktok as client
+
+from ..models import MediaType, PostTarget, Step, TargetStatus
+from . import engine
+
+DONE_STATUSES = ("PUBLISH_COMPLETE", "SEND_TO_USER_INBOX")
+MIB = 1024 * 1024
+SINGLE_CHUNK_MAX = 64 * MIB  # Media Transfer Guide: up to 64 MB in one chunk, else 5-64 MB chunks
+CHUNK_SIZE = 10 * MIB
+
+
+def own_media_name(url: str) -> str | None:
+    """The storage name of a file uploaded through POST /api/v1/media/, or None for any other URL."""
+    prefix = f"{settings.PUBLIC_BASE_URL}{settings.MEDIA_URL}"
+    return url[len(prefix):] if url.startswith(prefix) else None
+
+
+def uses_file_upload(options: dict, media: list) -> bool:
+    """FILE_UPLOAD for our own uploads (our domain need not be verified with TikTok), else PULL_FROM_URL."""
+    source = (options or {}).get("source")
+    if source:
+        return source == "FILE_UPLOAD"
+    return len(media) == 1 and media[0].type == MediaType.VIDEO and own_media_name(media[0].url) is not None
+
+
+def chunk_plan(size: int) -> tuple[int, int]:
+    """(chunk_size, total_chunk_count); the last chunk absorbs the remainder."""
+    if size <= SINGLE_CHUNK_MAX:
+        return size, 1
+    return CHUNK_SIZE, size // CHUNK_SIZE
+
+
+def is_photo_post(media: list) -> bool:
+    return bool(media) and all(m.type == MediaType.IMAGE for m in media)
+
+
+def post_info(target: PostTarget, media: list) -> dict:
+    options, text = target.options or {}, target.post.text
+    info = {
+        "privacy_level": options["privacy_level"],
+        "disable_comment": bool(options.get("disable_comment", False)),
+        "brand_content_toggle": bool(options.get("brand_content_toggle", False)),
+        "brand_organic_toggle": bool(options.get("brand_organic_toggle", False)),
+    }
+    if is_photo_post(media):
+        # Photo posts: title up to 90 characters, the full text as the description.
+        info.update(title=text.split("\n", 1)[0][:90], description=text,
+                    auto_add_music=bool(options.get("auto_add_music", True)))
+    else:
+        info.update(title=text, disable_duet=bool(options.get("disable_duet", False)),
+                    disable_stitch=bool(options.get("disable_stitch", False)))
+        if options.get("video_cover_timestamp_ms") is not None:
+            info["video_cover_timestamp_ms"] = int(options["video_cover_timestamp_ms"])
+    return info
+
+
+def run(target: PostTarget) -> None:
+    account = target.account
+    if target.publish_id and target.step == Step.COMMITTED:
+        return _poll(target)
+    if target.publish_id:
+        return _upload(target)
+    if target.commit_started_at:
+        raise engine.Unconfirmable("TikTok did not answer when we sent the post, and TikTok cannot be asked "
+                                   "about it: check the profile before retrying.")
+    media = list(target.post.media.all())
+    info = client.query_creator_info(account)  # required before every Direct Post
+    privacy = (target.options or {}).get("privacy_level")
+    if privacy not in info.privacy_level_options:
+        return engine.mark_failed(target, f"TikTok no longer allows privacy level {privacy} for this account "
+                                  f"(allowed: {', '.join(info.privacy_level_options)}).", "tiktok:privacy_level")
+    body = post_info(target, media)
+    if uses_file_upload(target.options, media):
+        return _init_upload(target, body, media[0])
+    if is_photo_post(media):
+        publish_id = engine.commit(target, lambda: client.init_photo_post(
+            account, post_info=body, photo_urls=[m.url for m in media],
+            cover_index=int(target.options.get("photo_cover_index", 0))))
+    else:
+        publish_id = engine.commit(target, lambda: client.init_video_post(account, post_info=body, video_url=media[0].url))
+    engine.save_handles(target, publish_id=publish_id, step=Step.COMMITTED)
+    engine.wait_for_poll(target, committed=True)
+
+
+def _init_upload(target: PostTarget, body: dict, item) -> None:
+    """FILE_UPLOAD init is a prepare step: TikTok posts nothing until every byte has arrived."""
+    size = default_storage.size(own_media_name(item.url))
+    chunk_size, count = chunk_plan(size)
+    upload = client.init_video_upload(target.account, post_info=body, video_size=size, chunk_size=chunk_size,
+                                      total_chunk_count=count)
+    engine.save_handles(target, publish_id=upload.publish_id, step=Step.PREPARED, container_ids={
+        "upload_url": upload.upload_url, "size": size, "chunk_size": chunk_size, "chunks": count, "chunks_done": 0})
+    _upload(target)
+
+
+def _upload(target: PostTarget) -> None:
+    """PUT the chunks in order, saving progress after each; the last one is the commit."""
+    handles = dict(target.container_ids)
+    size, chunk_size, count = handles["size"], handles["chunk_size"], handles["chunks"]
+    if target.commit_started_at:  # the last chunk's answer was lost: did TikTok get every byte?
+        status = client.fetch_publish_status(target.account, target.publish_id)
+        if status.status != "PROCESSING_UPLOAD" or status.uploaded_bytes >= size:
+            engine.save_handles(target, step=Step.COMMITTED)
+            return _poll(target)
+    item = target.post.media.all()[0]
+    with default_storage.open(own_media_name(item.url), "rb") as source:
+        for index in range(handles["chunks_done"], count):
+            first = index * chunk_size
+            length = size - first if index == count - 1 else chunk_size
+            source.seek(first)
+            chunk = source.read(length)
+            if index == count - 1:  # the last chunk makes TikTok post: guarded like every commit
+                engine.commit(target, lambda chunk=chunk, first=first: _put(target, handles, item, chunk, first))
+            else:
+                _put(target, handles, item, chunk, first)
+            handles["chunks_done"] = index + 1
+            engine.save_handles(target, container_ids=handles)
+    engine.save_handles(target, step=Step.COMMITTED)
+    engine.wait_for_poll(target, committed=True)
+
+
+def _put(target: PostTarget, handles: dict, item, chunk: bytes, first: int) -> int:
+    return client.upload_video_chunk(target.account, handles["upload_url"], chunk, first_byte=first,
+                                     total_size=handles["size"], content_type=_content_type(item.url))
+
+
+def _content_type(url: str) -> str:
+    return {"mov": "video/quicktime", "webm": "video/webm"}.get(url.rsplit(".", 1)[-1].lower(), "video/mp4")
+
+
+def _poll(target: PostTarget) -> None:
+    status = client.fetch_publish_status(target.account, target.publish_id)
+    if status.status in DONE_STATUSES:
+        return engine.mark_published(target, status.post_ids[0] if status.post_ids else "")
+    if status.status == "FAILED":
+        return engine.mark_failed(target, f"TikTok could not publish the post: {status.fail_reason or 'no reason given'}.",
+                                  f"tiktok:{status.fail_reason or 'failed'}")
+    engine.wait_for_poll(target, committed=True)
+
+
+def apply_publish_event(publish_id: str, event: str, post_id: str | None = None, reason: str | None = None) -> bool:
+    """Apply a TikTok `post.publish.*` webhook to its target. Returns whether a target matched. Idempotent."""
+    with transaction.atomic():
+        target = (PostTarget.objects.select_for_update().filter(publish_id=publish_id, account__platform="tiktok")
+                  .first() if publish_id else None)
+        if target is None:
+            return False
+        kind = event.removeprefix("post.publish.")
+        if kind in ("complete", "publicly_available", "inbox_delivered"):
+            if target.status != TargetStatus.PUBLISHED:
+                engine.mark_published(target, post_id or "")
+            elif post_id and not target.platform_post_id:
+                engine.save_handles(target, platform_post_id=post_id)
+        elif kind == "failed" and target.status != TargetStatus.PUBLISHED:
+            engine.mark_failed(target, f"TikTok could not publish the post: {reason or 'no reason given'}.",
+                               f"tiktok:{reason or 'failed'}")
+        elif kind == "no_longer_publicaly_available":  # sic, TikTok's spelling
+            engine.save_handles(target, last_error_message="TikTok says this post is no longer publicly available.")
+    return True

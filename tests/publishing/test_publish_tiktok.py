@@ -1,0 +1,320 @@
+"""TikTok Direct Post: creator_info, video by URL, photos, status polling, FAILED reasons, webhooks."""
+
+from datetime import timedelta
+
+import pytest
+import requests
+from django.utils import timezone
+
+from publishing import services
+from publishing.actors import publish
+from publishing.models import PostTarget
+from social.clients.errors import TransientError
+from social.models import SocialAccount
+
+from .conftest import TIKTOK, body, calls_to, fixture
+
+pytestmark = pytest.mark.django_db
+
+CREATOR = f"{TIKTOK}/creator_info/query/"
+VIDEO_INIT = f"{TIKTOK}/video/init/"
+PHOTO_INIT = f"{TIKTOK}/content/init/"
+STATUS = f"{TIKTOK}/status/fetch/"
+PUBLISH_ID = "v_pub_url~v2-1.7301234567890123456"
+OPTIONS = {"privacy_level": "PUBLIC_TO_EVERYONE", "disable_duet": True, "video_cover_timestamp_ms": 1500}
+
+
+def video_target(make_target, **kw):
+    return make_target("tiktok", media=[("https://media.example.com/v.mp4", "video")], options=dict(OPTIONS), **kw)
+
+
+def test_video_is_pulled_from_url_then_polled_until_complete_with_the_post_id(make_target, mocked_platforms, sent, worker):
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init.json"))
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_processing.json"))
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert (target.status, target.step, target.publish_id) == ("publishing", "committed", PUBLISH_ID)
+    assert sent == [(target.pk, 20_000)]
+    init = body(calls_to(mocked_platforms, "POST", VIDEO_INIT)[0])
+    assert init["source_info"] == {"source": "PULL_FROM_URL", "video_url": "https://media.example.com/v.mp4"}
+    assert init["post_info"]["privacy_level"] == "PUBLIC_TO_EVERYONE"
+    assert init["post_info"]["title"] == "Hello from UniPulse"
+    assert init["post_info"]["disable_duet"] is True and init["post_info"]["video_cover_timestamp_ms"] == 1500
+    auth = calls_to(mocked_platforms, "POST", VIDEO_INIT)[0].request.headers["Authorization"]
+    assert auth == f"Bearer {target.account.access_token}"
+    worker()
+
+    assert [body(c) for c in calls_to(mocked_platforms, "POST", STATUS)] == [{"publish_id": PUBLISH_ID}] * 2
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", "7301234567890123456")
+
+
+def test_photos_are_posted_with_content_init(make_target, mocked_platforms, sent, worker):
+    target = make_target("tiktok", media=[("https://media.example.com/1.jpg", "image"),
+                                          ("https://media.example.com/2.webp", "image")],
+                         options={"privacy_level": "SELF_ONLY"}, text="Title line\nand more words")
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(PHOTO_INIT, json=fixture("tiktok/publishing_photo_init.json"))
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+
+    publish(target.pk)
+    worker()
+
+    init = body(calls_to(mocked_platforms, "POST", PHOTO_INIT)[0])
+    assert (init["media_type"], init["post_mode"]) == ("PHOTO", "DIRECT_POST")
+    assert init["source_info"] == {"source": "PULL_FROM_URL", "photo_cover_index": 0,
+                                   "photo_images": ["https://media.example.com/1.jpg", "https://media.example.com/2.webp"]}
+    assert init["post_info"]["title"] == "Title line"
+    assert init["post_info"]["description"] == "Title line\nand more words"
+    assert "disable_duet" not in init["post_info"]
+    target.refresh_from_db()
+    assert target.status == "published" and target.publish_id == "p_pub_url~v2.7301234567890999999"
+
+
+def test_failed_publish_fails_the_target_with_tiktoks_reason(make_target, mocked_platforms, sent, worker):
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init.json"))
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_failed.json"))
+
+    publish(target.pk)
+    worker()
+
+    target.refresh_from_db()
+    assert target.status == "failed" and target.last_error_code == "tiktok:video_pull_failed"
+    assert target.last_error_message == "TikTok could not publish the post: video_pull_failed."
+
+
+def test_timeout_on_init_ends_unconfirmed_and_never_inits_twice(make_target, mocked_platforms, sent):
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, body=requests.exceptions.ReadTimeout())
+
+    with pytest.raises(TransientError):
+        publish(target.pk)
+    publish(target.pk)
+
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
+    target.refresh_from_db()
+    assert target.status == "unconfirmed" and "check the profile" in target.last_error_message
+
+
+@pytest.mark.parametrize("step", ["creator_info", "status"])
+def test_a_timeout_at_a_read_step_is_retried_and_inits_once(step, make_target, mocked_platforms, sent, worker):
+    target = video_target(make_target)
+    if step == "creator_info":
+        mocked_platforms.post(CREATOR, body=requests.exceptions.ConnectTimeout())
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init.json"))
+    if step == "status":
+        mocked_platforms.post(STATUS, body=requests.exceptions.ReadTimeout())
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+
+    if step == "creator_info":
+        with pytest.raises(TransientError):
+            publish(target.pk)
+        publish(target.pk)
+    else:
+        publish(target.pk)
+        with pytest.raises(TransientError):
+            worker()
+        publish(target.pk)  # Dramatiq's retry
+    worker()
+
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
+    target.refresh_from_db()
+    assert target.status == "published"
+
+
+def test_spam_risk_on_init_blocks_the_account_and_the_target_waits(make_target, mocked_platforms, sent):
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, status=403, json=fixture("tiktok/publishing_error_spam_risk.json"))
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert target.status == "queued" and target.commit_started_at is None
+    assert "spam_risk_too_many_posts" in target.last_error_message
+    assert SocialAccount.objects.get(pk=target.account_id).blocked_until > timezone.now() + timedelta(hours=23)
+    assert len(sent) == 1 and sent[0][1] > 23 * 3600 * 1000
+
+
+def test_rate_limit_requeues_without_counting_a_failure(make_target, mocked_platforms, sent):
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, status=429, json=fixture("tiktok/publishing_error_rate_limit.json"),
+                          headers={"Retry-After": "60"})
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert target.status == "queued" and target.attempts == 0
+    assert sent == [(target.pk, 60_000)]
+
+
+def test_access_token_invalid_fails_with_reconnect(make_target, mocked_platforms, sent):
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, status=401, json=fixture("tiktok/publishing_error_token.json"))
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert target.status == "failed" and target.last_error_message == "Reconnect your TikTok account, then retry this post."
+    assert SocialAccount.objects.get(pk=target.account_id).status == "needs_reauth"
+
+
+def test_privacy_level_no_longer_offered_fails_before_posting(make_target, mocked_platforms, sent):
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info_unaudited.json"))
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert target.status == "failed" and target.last_error_code == "tiktok:privacy_level"
+    assert calls_to(mocked_platforms, "POST", VIDEO_INIT) == []
+
+
+def test_publicly_available_webhook_stores_the_post_id(make_target, sent):
+    target = video_target(make_target, status="publishing")
+    PostTarget.objects.filter(pk=target.pk).update(publish_id=PUBLISH_ID, step="committed")
+
+    assert services.apply_tiktok_publish_event(PUBLISH_ID, "post.publish.complete") is True
+    assert services.apply_tiktok_publish_event(PUBLISH_ID, "post.publish.publicly_available", post_id="7301") is True
+
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", "7301")
+
+
+def test_failed_webhook_fails_an_unfinished_target_with_its_reason(make_target, sent):
+    target = video_target(make_target, status="unconfirmed")
+    PostTarget.objects.filter(pk=target.pk).update(publish_id=PUBLISH_ID)
+
+    assert services.apply_tiktok_publish_event(PUBLISH_ID, "post.publish.failed", reason="spam_risk_text") is True
+
+    target.refresh_from_db()
+    assert target.status == "failed" and target.last_error_code == "tiktok:spam_risk_text"
+
+
+def test_webhook_for_an_unknown_publish_id_matches_nothing(db):
+    assert services.apply_tiktok_publish_event("v_pub_url~unknown", "post.publish.complete") is False
+    assert services.apply_tiktok_publish_event("", "post.publish.complete") is False
+
+
+UPLOAD_URL = "https://open-upload.tiktokapis.com/video/?upload_id=67890&upload_token=Xza123"
+
+
+@pytest.fixture
+def own_video(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.PUBLIC_BASE_URL = "https://app.example.com"
+    (tmp_path / "uploads").mkdir()
+    (tmp_path / "uploads" / "clip.mp4").write_bytes(b"0123456789A")
+    return "https://app.example.com/media/uploads/clip.mp4"
+
+
+def test_our_own_uploaded_video_is_sent_by_file_upload(make_target, mocked_platforms, sent, worker, own_video):
+    target = make_target("tiktok", media=[(own_video, "video")], options={"privacy_level": "SELF_ONLY"})
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init_file_upload.json"))
+    mocked_platforms.put(UPLOAD_URL, status=201, body=b"")
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+
+    publish(target.pk)
+    worker()
+
+    init = body(calls_to(mocked_platforms, "POST", VIDEO_INIT)[0])
+    assert init["source_info"] == {"source": "FILE_UPLOAD", "video_size": 11, "chunk_size": 11, "total_chunk_count": 1}
+    [put] = [c for c in mocked_platforms.calls if c.request.method == "PUT"]
+    assert put.request.url == UPLOAD_URL and put.request.body == b"0123456789A"
+    assert put.request.headers["Content-Range"] == "bytes 0-10/11"
+    assert put.request.headers["Content-Type"] == "video/mp4"
+    target.refresh_from_db()
+    assert (target.status, target.publish_id) == ("published", "v_pub_file~v2-1.7301234567890555555")
+
+
+def test_file_upload_resumes_after_a_timeout_on_the_last_chunk(make_target, mocked_platforms, sent, worker, own_video,
+                                                               monkeypatch):
+    from publishing.services import tiktok as service
+
+    monkeypatch.setattr(service, "SINGLE_CHUNK_MAX", 8)
+    monkeypatch.setattr(service, "CHUNK_SIZE", 4)
+    target = make_target("tiktok", media=[(own_video, "video")], options={"privacy_level": "SELF_ONLY"})
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init_file_upload.json"))
+    mocked_platforms.put(UPLOAD_URL, status=206, body=b"")
+    mocked_platforms.put(UPLOAD_URL, body=requests.exceptions.ReadTimeout())
+    mocked_platforms.put(UPLOAD_URL, status=201, body=b"")
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_uploading.json"))
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+
+    with pytest.raises(TransientError):
+        publish(target.pk)
+    target.refresh_from_db()
+    assert target.container_ids["chunks_done"] == 1 and target.commit_started_at is not None
+    publish(target.pk)
+    worker()
+
+    ranges = [c.request.headers["Content-Range"] for c in mocked_platforms.calls if c.request.method == "PUT"]
+    assert ranges == ["bytes 0-3/11", "bytes 4-10/11", "bytes 4-10/11"]
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
+    target.refresh_from_db()
+    assert target.status == "published"
+
+
+def test_rate_limit_while_polling_after_init_keeps_the_target_publishing(make_target, mocked_platforms, sent):
+    target = video_target(make_target, status="publishing")
+    PostTarget.objects.filter(pk=target.pk).update(publish_id=PUBLISH_ID, step="committed", commit_started_at=timezone.now())
+    mocked_platforms.post(STATUS, status=429, json=fixture("tiktok/publishing_error_rate_limit.json"),
+                          headers={"Retry-After": "30"})
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert target.status == "publishing" and sent == [(target.pk, 30_000)]
+
+
+def test_a_worker_killed_during_init_ends_unconfirmed_without_a_second_init(make_target, mocked_platforms, sent):
+    from dramatiq.middleware.time_limit import TimeLimitExceeded
+
+    def worker_dies(request):
+        raise TimeLimitExceeded()
+
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.add_callback("POST", VIDEO_INIT, callback=worker_dies)
+
+    with pytest.raises(TimeLimitExceeded):
+        publish(target.pk)
+    publish(target.pk)
+
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
+    assert PostTarget.objects.get(pk=target.pk).status == "unconfirmed"
+
+
+def test_a_poll_without_post_id_keeps_the_id_a_webhook_already_stored(make_target, mocked_platforms, sent,
+                                                                     monkeypatch):
+    from social.clients import tiktok as client
+
+    target = video_target(make_target, status="publishing")
+    PostTarget.objects.filter(pk=target.pk).update(publish_id=PUBLISH_ID, step="committed")
+    complete = fixture("tiktok/publishing_status_complete.json")
+    complete["data"]["publicaly_available_post_id"] = []
+    mocked_platforms.post(STATUS, json=complete)
+    real_fetch = client.fetch_publish_status
+
+    def webhook_arrives_meanwhile(*args, **kwargs):
+        services.apply_tiktok_publish_event(PUBLISH_ID, "post.publish.publicly_available", post_id="7309")
+        return real_fetch(*args, **kwargs)
+
+    monkeypatch.setattr(client, "fetch_publish_status", webhook_arrives_meanwhile)
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", "7309")
