@@ -42,8 +42,8 @@ def parse_period(raw_from: str | None, raw_to: str | None) -> tuple[datetime, da
 
 def _parse_bound(value: str, name: str, *, end_of_day: bool) -> datetime:
     try:
-        moment = parse_datetime(value)
-        day = None if moment else parse_date(value)
+        day = parse_date(value)  # first: parse_datetime also reads a bare date, as midnight
+        moment = None if day else parse_datetime(value)
     except ValueError:
         moment = day = None
     if moment is None and day is None:
