@@ -34,6 +34,9 @@ check: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py check
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py makemigrations --check --dry-run
 
+bench: install  ## API calls of one analytics sync vs the per-post approach (mocked platforms)
+	$(BIN)/python benchmarks/analytics_sync.py
+
 superuser: migrate
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py createsuperuser
 

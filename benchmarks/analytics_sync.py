@@ -122,6 +122,22 @@ def per_post_calls(account, post_ids: list[str]) -> int:
     return calls
 
 
+def next_hour_calls(rsps: responses.RequestsMock, account) -> int:
+    """Calls of the next hourly sync: cadence sends only due posts' pages (an hour is moved back in the rows)."""
+    from django.db.models import F
+
+    from analytics.models import SyncRun, TrackedPost
+    from analytics.services import sync_account
+
+    hour = timedelta(hours=1)
+    SyncRun.objects.filter(account=account).update(finished_at=F("finished_at") - hour)
+    TrackedPost.objects.filter(account=account).update(next_sync_at=F("next_sync_at") - hour,
+                                                       last_synced_at=F("last_synced_at") - hour)
+    before = len(rsps.calls)
+    sync_account(account.id)
+    return len(rsps.calls) - before
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=500)
@@ -155,13 +171,16 @@ def main() -> None:
             before = len(rsps.calls)
             baseline = per_post_calls(account, ids)
             assert len(rsps.calls) - before == baseline
-            rows.append((account.platform, synced, calls, calls / synced, baseline, baseline / synced, synced / elapsed))
+            hour_later = next_hour_calls(rsps, account)
+            rows.append((account.platform, synced, calls, calls / synced, baseline, baseline / synced, synced / elapsed,
+                         hour_later))
 
-    header = ("platform", "posts", "batched calls", "calls/post", "per-post calls", "calls/post", "posts/s")
+    header = ("platform", "posts", "batched calls", "calls/post", "per-post calls", "calls/post", "posts/s",
+              "calls 1 h later")
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
-    for platform, synced, calls, ratio, baseline, base_ratio, rate in rows:
-        print(f"| {platform} | {synced} | {calls} | {ratio:.3f} | {baseline} | {base_ratio:.2f} | {rate:,.0f} |")
+    for platform, synced, calls, ratio, baseline, base_ratio, rate, later in rows:
+        print(f"| {platform} | {synced} | {calls} | {ratio:.3f} | {baseline} | {base_ratio:.2f} | {rate:,.0f} | {later} |")
 
 
 if __name__ == "__main__":
