@@ -116,7 +116,7 @@ def save_posts(account: SocialAccount, run: SyncRun, fetched: list[FetchedPost],
             _apply(post, item, now)
             if due and post.pk not in already:
                 snapshots.append(PostMetricSnapshot(tracked_post=post, sync_run=run, captured_at=now,
-                                                    metrics=item.metrics, raw=item.raw))
+                                                    metrics=item.metrics, raw=clean_raw(item.raw)))
         TrackedPost.objects.bulk_update(tracked, POST_FIELDS, batch_size=500)
         PostMetricSnapshot.objects.bulk_create(snapshots, ignore_conflicts=True, batch_size=500)
         SyncRun.objects.filter(pk=run.pk).update(posts_synced=F("posts_synced") + len(snapshots))
@@ -136,12 +136,21 @@ def _apply(post: TrackedPost, item: FetchedPost, now: datetime) -> None:
     post.next_sync_at = next_sync_at(post.published_at, now)
 
 
+def clean_raw(value):
+    """The platform's item without `paging`: Graph's nested paging URLs carry the access token."""
+    if isinstance(value, dict):
+        return {k: clean_raw(v) for k, v in value.items() if k != "paging"}
+    if isinstance(value, list):
+        return [clean_raw(v) for v in value]
+    return value
+
+
 def save_account(account: SocialAccount, run: SyncRun, fetched: FetchedAccount, now: datetime) -> None:
     """One account snapshot per run (a repeat is ignored) and the latest numbers on AccountMetrics."""
     with transaction.atomic():
         AccountMetricSnapshot.objects.bulk_create([AccountMetricSnapshot(
             account=account, sync_run=run, captured_at=now, followers=fetched.followers,
-            metrics=fetched.metrics, raw=fetched.raw,
+            metrics=fetched.metrics, raw=clean_raw(fetched.raw),
         )], ignore_conflicts=True)
         AccountMetrics.objects.update_or_create(account=account, defaults={
             "followers": fetched.followers, "metrics": fetched.metrics, "last_synced_at": now,

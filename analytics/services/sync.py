@@ -115,7 +115,7 @@ def named_rejected_metric(error: PlatformError, metrics: list[str]) -> str | Non
 
 def is_metric_error(error: PlatformError) -> bool:
     text = error.message.lower()
-    return isinstance(error, InvalidRequestError) and error.code == 100 and ("metric" in text or "insights" in text)
+    return isinstance(error, InvalidRequestError) and error.code == 100 and "metric" in text
 
 
 def graph_pages(account: SocialAccount, run: SyncRun, *, fetch: Callable, kind: str, kinds: tuple[str, ...],

@@ -155,3 +155,20 @@ def test_budget_running_out_mid_sync_keeps_the_fetched_page_and_reenqueues_the_r
     assert run.status == SyncRun.Status.DONE and run.posts_synced == 3
     assert PostMetricSnapshot.objects.filter(sync_run=run).count() == 3
     assert AccountMetricSnapshot.objects.count() == 1
+
+
+def test_no_token_is_kept_in_raw_payloads_or_logged(fb_account, mocked_platforms, caplog):
+    token = fb_account.access_token
+    mock_page(mocked_platforms)
+    page = load_fresh("facebook/analytics_published_posts_page2.json")
+    # Graph's nested paging URLs carry the caller's token
+    page["data"][0]["insights"]["paging"] = {"next": f"{GRAPH}/101_1999/insights?access_token={token}&until=2"}
+    mocked_platforms.get(POSTS_URL, status=500, json=load_fixture("facebook/analytics_reduce_data_error.json"),
+                         match=[matchers.query_param_matcher({"limit": "100"}, strict_match=False)])
+    mocked_platforms.get(POSTS_URL, json=page)
+
+    sync_account(fb_account.id)
+
+    raw = PostMetricSnapshot.objects.get().raw
+    assert "paging" not in raw["insights"] and raw["insights"]["data"][0]["name"] == "post_media_view"
+    assert token not in caplog.text
