@@ -21,7 +21,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from social.clients import facebook, instagram, meta, ratelimit, tiktok
-from social.clients.errors import InvalidRequestError, PlatformError, RateLimitedError, TransientError
+from social.clients.errors import (
+    InvalidRequestError,
+    PermissionMissingError,
+    PlatformError,
+    RateLimitedError,
+    TransientError,
+)
 from social.models import AccountStatus, Platform, SocialAccount
 
 from .. import catalogue
@@ -277,11 +283,16 @@ def _instagram_media(media: instagram.IgMedia) -> store.FetchedPost:
 def sync_tiktok(account: SocialAccount, run: SyncRun) -> None:
     now = timezone.now()
     if not run.cursor.get("profile"):
-        stats = tiktok.get_user_stats(account)
-        store.save_account(account, run, store.FetchedAccount(
-            followers=stats.follower_count,
-            metrics={"followers": stats.follower_count, "following": stats.following_count,
-                     "likes": stats.likes_count, "video_count": stats.video_count}, raw=stats.raw), now)
+        try:
+            stats = tiktok.get_user_stats(account)
+        except PermissionMissingError:
+            # follower_count needs user.info.stats; without it the videos are still worth syncing.
+            logger.warning("TikTok account %s did not grant user.info.stats: no follower count", account.pk)
+        else:
+            store.save_account(account, run, store.FetchedAccount(
+                followers=stats.follower_count,
+                metrics={"followers": stats.follower_count, "following": stats.following_count,
+                         "likes": stats.likes_count, "video_count": stats.video_count}, raw=stats.raw), now)
         _save_cursor(run, profile=True)
     state = run.cursor.get("videos") or {}
     if not state.get("done"):

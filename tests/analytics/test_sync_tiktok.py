@@ -78,3 +78,14 @@ def test_a_due_post_found_by_query_gets_its_counts_and_a_snapshot(tt_account, mo
 
     assert TrackedPost.objects.get().views == 360
     assert PostMetricSnapshot.objects.get().metrics["views"] == 360
+
+
+def test_without_the_stats_scope_the_videos_are_still_synced(tt_account, mocked_platforms):
+    mock_list(mocked_platforms)
+    mocked_platforms.replace("GET", INFO_URL, status=401, json={
+        "data": {}, "error": {"code": "scope_not_authorized", "message": "The user did not authorize the scope required for completing this request.", "log_id": "x"}})
+
+    run = sync_account(tt_account.id)
+
+    assert run.status == "done" and TrackedPost.objects.count() == 3
+    assert not AccountMetricSnapshot.objects.exists()
