@@ -37,6 +37,7 @@ from . import store
 logger = logging.getLogger(__name__)
 
 BUDGET_RETRY_SECONDS = 900
+STALE_RUN = timedelta(hours=24)
 
 
 def sync_account(account_id: int) -> SyncRun | None:
@@ -52,22 +53,27 @@ def sync_account(account_id: int) -> SyncRun | None:
         return None
     try:
         SYNCERS[account.platform](account, run)
-    except RateLimitedError:
-        SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.PAUSED, cursor=run.cursor)
+    except TransientError as error:  # rate limit, budget, 5xx: the next delivery resumes at the cursor
+        SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.PAUSED, cursor=run.cursor,
+                                                 error_code=error.error_code[:64])
         raise
-    except PlatformError as error:
+    except PlatformError as error:  # reconnect, permission, invalid: this run ends here
         SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.FAILED, cursor=run.cursor,
                                                  error_code=error.error_code[:64], finished_at=timezone.now())
         raise
     run.status, run.finished_at = SyncRun.Status.DONE, timezone.now()
     run.save(update_fields=["status", "finished_at", "cursor"])
-    SocialAccount.objects.filter(pk=account.pk).update(last_synced_at=run.finished_at)
     return run
 
 
 def _open_run(account: SocialAccount) -> SyncRun | None:
     runs = SyncRun.objects.filter(account=account).order_by("-started_at", "-id")
     unfinished = runs.filter(status__in=[SyncRun.Status.PAUSED, SyncRun.Status.RUNNING]).first()
+    if unfinished is not None and unfinished.started_at < timezone.now() - STALE_RUN:
+        # Its cursor is too old to trust (posts moved on); start over.
+        SyncRun.objects.filter(pk=unfinished.pk).update(status=SyncRun.Status.FAILED, error_code="stale",
+                                                        finished_at=timezone.now())
+        unfinished = None
     if unfinished is not None:
         SyncRun.objects.filter(pk=unfinished.pk).update(status=SyncRun.Status.RUNNING)
         return unfinished
@@ -150,7 +156,7 @@ def graph_pages(account: SocialAccount, run: SyncRun, *, fetch: Callable, kind: 
             store.record_rejected_metric(account.platform, kind, name, error.message)
             rejected.add(name)
             continue
-        keep_going = on_page(page.items)
+        keep_going = on_page(page.items) and page.after != after  # a cursor that does not move ends it
         after = page.after
         _save_cursor(run, **{stage: {"limit": limit, "after": after, "done": not after or not keep_going}})
         if not after or not keep_going:
@@ -306,8 +312,9 @@ def _list_tiktok_videos(account: SocialAccount, run: SyncRun, now: datetime, cur
         page = tiktok.list_videos(account, cursor=cursor)
         fetched = [_tiktok_video(v) for v in page.videos]
         store.save_posts(account, run, [f for f in fetched if not f.published_at or f.published_at >= start], now)
+        done = (not page.has_more or not fetched or page.cursor == cursor
+                or _reached_horizon([f.published_at for f in fetched], horizon))
         cursor = page.cursor
-        done = not page.has_more or not fetched or _reached_horizon([f.published_at for f in fetched], horizon)
         oldest = min((f.published_at for f in fetched if f.published_at), default=None)
         if not done and oldest is not None:
             done = _cheaper_to_query(account, now, oldest, horizon)

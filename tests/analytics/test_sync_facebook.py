@@ -1,5 +1,7 @@
 """Facebook Page sync: one field-expanded listing call per 100 posts, shrink, drop-and-retry, budget."""
 
+import json
+
 import pytest
 from responses import matchers
 
@@ -79,8 +81,8 @@ def test_a_rejected_metric_is_found_dropped_recorded_and_never_requested_again(f
     def listing(request):
         fields = request.params["fields"]
         if "post_clicks" in fields:
-            return 400, {}, __import__("json").dumps(invalid)
-        return 200, {}, __import__("json").dumps(load_fresh("facebook/analytics_published_posts_page2.json"))
+            return 400, {}, json.dumps(invalid)
+        return 200, {}, json.dumps(load_fresh("facebook/analytics_published_posts_page2.json"))
 
     mocked_platforms.add_callback("GET", POSTS_URL, callback=listing)
 
@@ -172,3 +174,42 @@ def test_no_token_is_kept_in_raw_payloads_or_logged(fb_account, mocked_platforms
     raw = PostMetricSnapshot.objects.get().raw
     assert "paging" not in raw["insights"] and raw["insights"]["data"][0]["name"] == "post_media_view"
     assert token not in caplog.text
+
+
+def test_a_platform_outage_pauses_the_run_and_the_retry_resumes_at_the_cursor(fb_account, mocked_platforms):
+    from social.clients.errors import TransientError
+
+    outage = {"error": {"code": 2, "message": "Service temporarily unavailable", "is_transient": True, "fbtrace_id": "T"}}
+    state = {"down": True}
+
+    def listing(request):
+        if "after" not in request.params:
+            return 200, {}, json.dumps(load_fresh("facebook/analytics_published_posts_page1.json"))
+        if state["down"]:
+            return 503, {}, json.dumps(outage)
+        return 200, {}, json.dumps(load_fresh("facebook/analytics_published_posts_page2.json"))
+
+    mock_page(mocked_platforms)
+    mocked_platforms.add_callback("GET", POSTS_URL, callback=listing)
+
+    with pytest.raises(TransientError):
+        sync_account(fb_account.id)  # Dramatiq retries the message with backoff
+
+    run = SyncRun.objects.get()
+    assert run.status == SyncRun.Status.PAUSED and run.error_code == "meta:2"
+    assert TrackedPost.objects.count() == 2
+    state["down"] = False
+    mocked_platforms.calls.reset()
+
+    assert sync_account(fb_account.id) == run
+    assert [query(c).get("after") for c in mocked_platforms.calls] == ["QVFIUnBhZ2UyY3Vyc29y"]
+    assert SyncRun.objects.get().status == SyncRun.Status.DONE and TrackedPost.objects.count() == 3
+
+
+def test_a_cursor_that_does_not_move_ends_the_listing(fb_account, mocked_platforms):
+    mock_page(mocked_platforms)
+    mocked_platforms.get(POSTS_URL, json=load_fresh("facebook/analytics_published_posts_page1.json"))
+
+    sync_account(fb_account.id)
+
+    assert len(post_calls(mocked_platforms)) == 2  # the second answer repeats the cursor: stop, do not loop
