@@ -43,6 +43,7 @@ check: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py check
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py makemigrations --check --dry-run
 
+
 superuser: migrate
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py createsuperuser
 

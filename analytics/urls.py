@@ -1,1 +1,12 @@
-urlpatterns: list = []
+from django.urls import path
+
+import unipulse.converters  # noqa: F401  (registers <id:...>)
+
+from . import api
+
+urlpatterns: list = [
+    path("analytics/accounts/<id:account_id>/", api.account_report, name="analytics-account"),
+    path("analytics/posts/<id:post_id>/", api.post_report, name="analytics-post"),
+    path("analytics/tracked-posts/<id:tracked_post_id>/", api.tracked_post_report, name="analytics-tracked-post"),
+    path("analytics/summary/", api.summary, name="analytics-summary"),
+]

@@ -294,6 +294,16 @@ MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=512 * 1024 * 10
 
 
 # Analytics
+# Posts older than this many days are no longer synced.
+ANALYTICS_WINDOW_DAYS = env.int("ANALYTICS_WINDOW_DAYS", default=90)
+# Cadence by post age: "max_age_hours:interval_hours" pairs; older than the last bracket (and inside the window) uses its interval.
+ANALYTICS_CADENCE = env.str("ANALYTICS_CADENCE", default="24:1,168:6,2160:24")
+# Graph page size for post listings (100 is Graph's maximum; shrinks automatically on "reduce the amount of data").
+ANALYTICS_PAGE_SIZE = env.int("ANALYTICS_PAGE_SIZE", default=100)
+# Meta calls left untouched for publishing and replies: a sync pauses when the user's budget falls to this.
+ANALYTICS_BUDGET_RESERVE = env.int("ANALYTICS_BUDGET_RESERVE", default=20)
+# A second sync of the same account within this many minutes is skipped (duplicate deliveries, double cron).
+ANALYTICS_MIN_SYNC_MINUTES = env.int("ANALYTICS_MIN_SYNC_MINUTES", default=10)
 
 
 # Conversations and webhooks

@@ -207,6 +207,15 @@ def mark_published(target: PostTarget, platform_post_id: str, permalink: str = "
     if permalink:
         fields["permalink"] = permalink[:2048]
     _set(target, **fields)
+    if platform_post_id:
+        _tell_analytics(target.account_id, platform_post_id, fields["published_at"])
+
+
+def _tell_analytics(account_id: int, platform_post_id: str, published_at) -> None:
+    """Mark the post as UniPulse's in analytics (idempotent), after the publish is committed."""
+    from analytics.services import register_published_post
+
+    transaction.on_commit(lambda: register_published_post(account_id, platform_post_id, published_at))
 
 
 def commit(target: PostTarget, call: Callable[[], T]) -> T:

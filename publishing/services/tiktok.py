@@ -165,6 +165,7 @@ def apply_publish_event(publish_id: str, event: str, post_id: str | None = None,
                 engine.mark_published(target, post_id or "")
             elif post_id and not target.platform_post_id:
                 engine.save_handles(target, platform_post_id=post_id)
+                engine._tell_analytics(target.account_id, post_id, target.published_at)
         elif kind == "failed" and target.status != TargetStatus.PUBLISHED:
             engine.mark_failed(target, f"TikTok could not publish the post: {reason or 'no reason given'}.",
                                f"tiktok:{reason or 'failed'}")

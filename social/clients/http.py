@@ -136,7 +136,8 @@ def _send(platform, method, url, endpoint, account, params, data, json, headers,
             # The exception text carries the URL (and maybe a token in its query): never keep it.
             failure = TransientError(f"Could not reach {name} ({endpoint}).", platform=platform)
         else:
-            if response.status_code < 500 or attempt == attempts:
+            # Graph's "reduce the amount of data" is a 500 that the same request will hit again.
+            if response.status_code < 500 or attempt == attempts or b"reduce the amount of data" in response.content.lower():
                 return response
             failure = None
         if attempt == attempts:

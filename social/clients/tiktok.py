@@ -245,3 +245,77 @@ def fetch_publish_status(account, publish_id: str) -> PublishStatus:
 
 # ==== analytics ===================================================================================
 
+@dataclass(frozen=True)
+class TikTokVideo:
+    id: str
+    create_time: int | None  # epoch seconds
+    title: str
+    share_url: str
+    view_count: int | None
+    like_count: int | None
+    comment_count: int | None
+    share_count: int | None
+    raw: dict = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class VideoPage:
+    videos: list[TikTokVideo]
+    cursor: int | None   # epoch milliseconds; pass it back while has_more
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class TikTokUserStats:
+    follower_count: int | None
+    following_count: int | None
+    likes_count: int | None
+    video_count: int | None
+    raw: dict = field(default_factory=dict, repr=False)
+
+
+VIDEO_FIELDS = "id,title,video_description,create_time,share_url,duration,view_count,like_count,comment_count,share_count"
+VIDEO_LIST_MAX = 20
+VIDEO_QUERY_MAX_IDS = 20
+
+
+def _video(item: dict) -> TikTokVideo:
+    # cover_image_url expires within hours: never requested, so never stored.
+    return TikTokVideo(
+        id=str(item["id"]), create_time=item.get("create_time"),
+        title=item.get("title") or item.get("video_description") or "", share_url=item.get("share_url") or "",
+        view_count=item.get("view_count"), like_count=item.get("like_count"),
+        comment_count=item.get("comment_count"), share_count=item.get("share_count"), raw=item,
+    )
+
+
+# Ref: https://developers.tiktok.com/doc/tiktok-api-v2-video-list
+def list_videos(account, *, cursor: int | None = None, max_count: int = VIDEO_LIST_MAX) -> VideoPage:
+    """One page (≤20) of the user's public videos, newest first, with their counts. One call."""
+    payload: dict = {"max_count": min(max_count, VIDEO_LIST_MAX)}
+    if cursor:
+        payload["cursor"] = cursor
+    data = call(account, "POST", "v2/video/list/", endpoint="video.list", params={"fields": VIDEO_FIELDS}, json=payload)
+    return VideoPage(videos=[_video(v) for v in data.get("videos") or []], cursor=data.get("cursor"),
+                     has_more=bool(data.get("has_more")))
+
+
+# Ref: https://developers.tiktok.com/doc/tiktok-api-v2-video-query
+def query_videos(account, video_ids: list[str]) -> list[TikTokVideo]:
+    """Counts for up to 20 known videos. One call; raises ValueError for more than 20 ids."""
+    if len(video_ids) > VIDEO_QUERY_MAX_IDS:
+        raise ValueError(f"TikTok's video query takes at most {VIDEO_QUERY_MAX_IDS} ids per call.")
+    data = call(account, "POST", "v2/video/query/", endpoint="video.query", params={"fields": VIDEO_FIELDS},
+                json={"filters": {"video_ids": list(video_ids)}})
+    return [_video(v) for v in data.get("videos") or []]
+
+
+# Ref: https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info
+def get_user_stats(account) -> TikTokUserStats:
+    """follower_count and the other counters (scope user.info.stats). One call."""
+    data = call(account, "GET", "v2/user/info/", endpoint="user.info",
+                params={"fields": "open_id,follower_count,following_count,likes_count,video_count"})
+    user = data.get("user") or {}
+    return TikTokUserStats(follower_count=user.get("follower_count"), following_count=user.get("following_count"),
+                           likes_count=user.get("likes_count"), video_count=user.get("video_count"), raw=user)
+

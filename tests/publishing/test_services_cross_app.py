@@ -16,3 +16,16 @@ def test_platform_posts_for_the_owner_and_lookup_error_for_anyone_else(user, oth
     assert get_platform_posts_for_user(user, post.pk) == [(a.pk, fb.pk, "1_2"), (b.pk, tt.pk, "")]
     with pytest.raises(LookupError):
         get_platform_posts_for_user(other_user, post.pk)
+
+
+def test_a_published_target_is_tracked_by_analytics_as_unipulse(user, account_factory, django_capture_on_commit_callbacks):
+    from analytics.models import TrackedPost
+    from publishing.services.engine import mark_published
+
+    post = Post.objects.create(owner=user, text="hi")
+    target = PostTarget.objects.create(post=post, account=account_factory("facebook"), status="publishing")
+    with django_capture_on_commit_callbacks(execute=True):
+        mark_published(target, "111_222", "https://facebook.com/111_222")
+    tracked = TrackedPost.objects.get(account=target.account, platform_post_id="111_222")
+    assert tracked.source == TrackedPost.Source.UNIPULSE
+    assert tracked.published_at is not None

@@ -16,7 +16,7 @@ from django.urls.resolvers import URLResolver
 
 pytestmark = pytest.mark.django_db
 
-ID_PARAM = re.compile(r"<(?:int|id):(pk|id)>|\(\?P<(pk|id)>[^)]*\)")
+ID_PARAM = re.compile(r"<(?:int|id):(\w*(?:pk|id))>|\(\?P<(\w*(?:pk|id))>[^)]*\)")
 
 
 def object_routes():
@@ -51,6 +51,9 @@ def concrete(route: str, object_id: int) -> str:
 FACTORIES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^api/v1/\^?accounts/"), "account"),
     (re.compile(r"^api/v1/\^?posts/"), "post"),
+    (re.compile(r"^api/v1/analytics/accounts/"), "account"),
+    (re.compile(r"^api/v1/analytics/posts/"), "post"),
+    (re.compile(r"^api/v1/analytics/tracked-posts/"), "tracked_post"),
 ]
 
 
@@ -65,6 +68,11 @@ def make_object(account_factory):
             post = Post.objects.create(owner=account_factory("facebook").owner, text="Mine only")
             PostTarget.objects.create(post=post, account=account_factory("facebook"), status="failed")
             return post
+        if kind == "tracked_post":
+            from analytics.models import TrackedPost
+
+            account = account_factory("instagram")
+            return TrackedPost.objects.create(account=account, platform="instagram", platform_post_id="1789")
         raise AssertionError(f"no factory for {kind}")
 
     return make

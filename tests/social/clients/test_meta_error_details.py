@@ -54,3 +54,16 @@ def test_a_raw_answer_with_an_error_status_is_still_classified(mocked_platforms)
     with pytest.raises(TransientError):
         http.request("tiktok", "PUT", "https://open-upload.tiktokapis.com/video/?upload_id=2",
                      endpoint="upload.chunk", data=b"x", expect_json=False)
+
+
+def test_reduce_the_amount_of_data_is_not_repeated_by_the_http_layer(mocked_platforms, account_factory):
+    import pytest
+
+    from social.clients import meta
+
+    account = account_factory("facebook", external_id="555")
+    mocked_platforms.get("https://graph.facebook.com/v25.0/555/published_posts", status=500, json=graph_error(
+        code=1, message="Please reduce the amount of data you're asking for, then retry your request"))
+    with pytest.raises(TransientError):
+        meta.call(account, "GET", "555/published_posts", endpoint="page.published_posts")
+    assert len(mocked_platforms.calls) == 1

@@ -1,0 +1,67 @@
+"""Admin: read-only views of what analytics synced (snapshots are append-only history)."""
+
+from django.contrib import admin
+
+from .models import (
+    AccountMetrics,
+    AccountMetricSnapshot,
+    PostMetricSnapshot,
+    RejectedMetric,
+    SyncRun,
+    TrackedPost,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TrackedPost)
+class TrackedPostAdmin(ReadOnlyAdmin):
+    list_display = ("platform_post_id", "account", "product_type", "source", "published_at", "views", "likes",
+                    "comments", "last_synced_at", "next_sync_at")
+    list_filter = ("platform", "source", "product_type")
+    search_fields = ("platform_post_id", "caption")
+    list_select_related = ("account",)
+    date_hierarchy = "published_at"
+
+
+@admin.register(PostMetricSnapshot)
+class PostMetricSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ("tracked_post", "sync_run", "captured_at")
+    list_filter = ("tracked_post__platform",)
+    list_select_related = ("tracked_post",)
+    raw_id_fields = ("tracked_post", "sync_run")
+    date_hierarchy = "captured_at"
+
+
+@admin.register(AccountMetricSnapshot)
+class AccountMetricSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ("account", "followers", "captured_at")
+    list_filter = ("account__platform",)
+    list_select_related = ("account",)
+    date_hierarchy = "captured_at"
+
+
+@admin.register(AccountMetrics)
+class AccountMetricsAdmin(ReadOnlyAdmin):
+    list_display = ("account", "followers", "last_synced_at")
+    list_filter = ("account__platform",)
+    list_select_related = ("account",)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = ("id", "account", "status", "posts_synced", "started_at", "finished_at", "error_code")
+    list_filter = ("status", "account__platform")
+    list_select_related = ("account",)
+
+
+@admin.register(RejectedMetric)
+class RejectedMetricAdmin(ReadOnlyAdmin):
+    list_display = ("metric", "platform", "graph_version", "kind", "times", "last_seen")
+    list_filter = ("platform", "graph_version", "kind")

@@ -1,0 +1,48 @@
+"""Analytics API: thin views over analytics.services (reads only; syncing happens on the queue)."""
+
+from __future__ import annotations
+
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from unipulse.api_errors import ApiError
+
+from . import services
+from .services import InvalidPeriodError
+
+
+def _period(request: Request):
+    try:
+        return services.parse_period(request.query_params.get("from"), request.query_params.get("to"))
+    except InvalidPeriodError as error:
+        raise ApiError("invalid_period", str(error), 400) from None
+
+
+@api_view(["GET"])
+def account_report(request: Request, account_id: int) -> Response:
+    """Follower series and post totals of one of the caller's accounts for ?from=&to=."""
+    start, end = _period(request)
+    return Response(services.get_account_report_for_user(request.user, account_id, start, end))
+
+
+@api_view(["GET"])
+def post_report(request: Request, post_id: int) -> Response:
+    """Each target of a publishing post (by its id) with its metric series."""
+    try:
+        return Response(services.get_post_targets_for_user(request.user, post_id))
+    except LookupError:
+        raise ApiError("not_found", "Not found.", 404) from None
+
+
+@api_view(["GET"])
+def tracked_post_report(request: Request, tracked_post_id: int) -> Response:
+    """One tracked post (published with UniPulse or elsewhere) with its metric series."""
+    return Response(services.get_tracked_post_for_user(request.user, tracked_post_id))
+
+
+@api_view(["GET"])
+def summary(request: Request) -> Response:
+    """Per-platform and per-account totals of the caller's posts published in ?from=&to=."""
+    start, end = _period(request)
+    return Response(services.get_summary_for_user(request.user, start, end))

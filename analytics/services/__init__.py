@@ -1,0 +1,73 @@
+"""Business logic of the analytics app (plain functions; see STYLE.md).
+
+sync.py: fetching metrics from the platforms; store.py: writing them; reports.py: reading them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from ..models import TrackedPost
+from .reports import (
+    get_account_report_for_user,
+    get_post_targets_for_user,
+    get_summary_for_user,
+    get_tracked_post_for_user,
+)
+from .sync import sync_account
+
+__all__ = [
+    "get_account_report_for_user", "get_post_targets_for_user", "get_summary_for_user",
+    "InvalidPeriodError", "get_tracked_post_for_user", "parse_period", "register_published_post", "sync_account",
+]
+
+DEFAULT_PERIOD_DAYS = 30
+
+
+class InvalidPeriodError(ValueError):
+    """`from`/`to` are not dates, or `from` is after `to`. The message is safe to show."""
+
+
+def parse_period(raw_from: str | None, raw_to: str | None) -> tuple[datetime, datetime]:
+    """Parse ?from=&to= (dates or ISO datetimes, UTC). Default: the last 30 days. Raises InvalidPeriodError."""
+    end = _parse_bound(raw_to, "to", end_of_day=True) if raw_to else timezone.now()
+    start = _parse_bound(raw_from, "from", end_of_day=False) if raw_from else end - timedelta(days=DEFAULT_PERIOD_DAYS)
+    if start > end:
+        raise InvalidPeriodError("`from` must not be after `to`.")
+    return start, end
+
+
+def _parse_bound(value: str, name: str, *, end_of_day: bool) -> datetime:
+    try:
+        day = parse_date(value)  # first: parse_datetime also reads a bare date, as midnight
+        moment = None if day else parse_datetime(value)
+    except ValueError:
+        moment = day = None
+    if moment is None and day is None:
+        raise InvalidPeriodError(f"`{name}` must be a date (YYYY-MM-DD) or an ISO 8601 date-time, not {value[:40]!r}.")
+    if moment is None:
+        moment = datetime.combine(day, time.max if end_of_day else time.min)
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
+
+
+def register_published_post(account_id: int, platform_post_id: str, published_at: datetime | None = None) -> None:
+    """Track a post UniPulse just published (source=unipulse), due at the next sync. Idempotent.
+
+    For publishing to call after a target goes live; analytics never imports publishing's models.
+    """
+    post, created = TrackedPost.objects.get_or_create(
+        account_id=account_id, platform_post_id=platform_post_id,
+        defaults={"source": TrackedPost.Source.UNIPULSE, "published_at": published_at or timezone.now(),
+                  "platform": _platform_of(account_id)},
+    )
+    if not created and post.source != TrackedPost.Source.UNIPULSE:
+        TrackedPost.objects.filter(pk=post.pk).update(source=TrackedPost.Source.UNIPULSE)
+
+
+def _platform_of(account_id: int) -> str:
+    from social.models import SocialAccount
+
+    return SocialAccount.objects.values_list("platform", flat=True).get(pk=account_id)

@@ -1,0 +1,188 @@
+"""Writing what a sync fetched: bulk, idempotent per sync run, cadence by post age."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from social.models import SocialAccount
+
+from ..models import (
+    COUNTERS,
+    AccountMetrics,
+    AccountMetricSnapshot,
+    PostMetricSnapshot,
+    RejectedMetric,
+    SyncRun,
+    TrackedPost,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FetchedPost:
+    """One post as a platform listed it, in our vocabulary."""
+
+    platform_post_id: str
+    published_at: datetime | None
+    counters: dict                       # views, reach, likes, comments, shares, saves (None: not given)
+    metrics: dict                        # everything we derived, by our metric key
+    raw: dict
+    media_type: str = ""
+    product_type: str = ""
+    caption: str = ""
+    permalink: str = ""
+
+
+@dataclass
+class FetchedAccount:
+    followers: int | None
+    metrics: dict
+    raw: dict = field(default_factory=dict)
+
+
+# ---- cadence ------------------------------------------------------------------------------------
+
+def cadence() -> list[tuple[timedelta, timedelta]]:
+    """ANALYTICS_CADENCE "24:1,168:6,2160:24" -> [(max age, interval), ...], youngest first."""
+    brackets = []
+    for pair in settings.ANALYTICS_CADENCE.split(","):
+        age, interval = pair.split(":")
+        brackets.append((timedelta(hours=float(age)), timedelta(hours=float(interval))))
+    return sorted(brackets)
+
+
+def window_start(now: datetime) -> datetime:
+    return now - timedelta(days=settings.ANALYTICS_WINDOW_DAYS)
+
+
+def next_sync_at(published_at: datetime | None, now: datetime) -> datetime | None:
+    """When a post is next due: often while young, less later, never once outside the window."""
+    if published_at is None:
+        return now + cadence()[-1][1]
+    if published_at < window_start(now):
+        return None
+    age = now - published_at
+    brackets = cadence()
+    interval = next((step for max_age, step in brackets if age <= max_age), brackets[-1][1])
+    # Never step past the window's end: the last snapshot lands inside it.
+    return now + interval
+
+
+def parse_time(value) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
+
+
+# ---- writes -------------------------------------------------------------------------------------
+
+POST_FIELDS = ("media_type", "product_type", "caption", "permalink", "published_at", *COUNTERS,
+               "latest_metrics", "last_synced_at", "next_sync_at")
+
+
+def save_posts(account: SocialAccount, run: SyncRun, fetched: list[FetchedPost], now: datetime) -> int:
+    """Upsert tracked posts and add one snapshot per due post for this run. Bulk; safe to repeat.
+
+    Returns how many snapshots this call added (a repeat within the same run adds none).
+    """
+    if not fetched:
+        return 0
+    by_id = {p.platform_post_id: p for p in fetched}
+    with transaction.atomic():
+        TrackedPost.objects.bulk_create(
+            [TrackedPost(account=account, platform=account.platform, platform_post_id=pid) for pid in by_id],
+            ignore_conflicts=True,
+        )
+        tracked = list(TrackedPost.objects.filter(account=account, platform_post_id__in=list(by_id)))
+        already = set(PostMetricSnapshot.objects.filter(sync_run=run, tracked_post__in=tracked)
+                      .values_list("tracked_post_id", flat=True))
+        snapshots = []
+        for post in tracked:
+            item = by_id[post.platform_post_id]
+            due = post.last_synced_at is None or (post.next_sync_at is not None and post.next_sync_at <= now)
+            _apply(post, item, now)
+            if due and post.pk not in already:
+                snapshots.append(PostMetricSnapshot(tracked_post=post, sync_run=run, captured_at=now,
+                                                    metrics=item.metrics, raw=clean_raw(item.raw)))
+        TrackedPost.objects.bulk_update(tracked, POST_FIELDS, batch_size=500)
+        PostMetricSnapshot.objects.bulk_create(snapshots, ignore_conflicts=True, batch_size=500)
+        SyncRun.objects.filter(pk=run.pk).update(posts_synced=F("posts_synced") + len(snapshots))
+    return len(snapshots)
+
+
+def _apply(post: TrackedPost, item: FetchedPost, now: datetime) -> None:
+    post.media_type = item.media_type or post.media_type
+    post.product_type = item.product_type or post.product_type
+    post.caption = item.caption or post.caption
+    post.permalink = item.permalink or post.permalink
+    post.published_at = item.published_at or post.published_at
+    for name in COUNTERS:
+        setattr(post, name, item.counters.get(name))
+    post.latest_metrics = item.metrics
+    post.last_synced_at = now
+    post.next_sync_at = next_sync_at(post.published_at, now)
+
+
+def clean_raw(value):
+    """The platform's item without `paging`: Graph's nested paging URLs carry the access token."""
+    if isinstance(value, dict):
+        return {k: clean_raw(v) for k, v in value.items() if k != "paging"}
+    if isinstance(value, list):
+        return [clean_raw(v) for v in value]
+    return value
+
+
+def save_account(account: SocialAccount, run: SyncRun, fetched: FetchedAccount, now: datetime) -> None:
+    """One account snapshot per run (a repeat is ignored) and the latest numbers on AccountMetrics."""
+    with transaction.atomic():
+        AccountMetricSnapshot.objects.bulk_create([AccountMetricSnapshot(
+            account=account, sync_run=run, captured_at=now, followers=fetched.followers,
+            metrics=fetched.metrics, raw=clean_raw(fetched.raw),
+        )], ignore_conflicts=True)
+        AccountMetrics.objects.update_or_create(account=account, defaults={
+            "followers": fetched.followers, "metrics": fetched.metrics, "last_synced_at": now,
+        })
+
+
+def record_rejected_metric(platform: str, kind: str, metric: str, message: str) -> None:
+    """Remember a metric Graph refused, so it is not requested again and the catalogue can be fixed."""
+    logger.warning("Graph rejected insights metric %s for %s %s (%s); dropped", metric, platform, kind,
+                   settings.META_GRAPH_VERSION)
+    row, created = RejectedMetric.objects.get_or_create(
+        platform=platform, graph_version=settings.META_GRAPH_VERSION, kind=kind, metric=metric,
+        defaults={"message": message[:300]},
+    )
+    if not created:
+        RejectedMetric.objects.filter(pk=row.pk).update(times=F("times") + 1, last_seen=timezone.now())
+
+
+def rejected_metrics(platform: str) -> set[str]:
+    return set(RejectedMetric.objects.filter(platform=platform, graph_version=settings.META_GRAPH_VERSION)
+               .values_list("metric", flat=True))
+
+
+def sync_horizon(account: SocialAccount, now: datetime) -> datetime:
+    """How far back listing must page: to the oldest due post, or the whole window on a first sync."""
+    start = window_start(now)
+    posts = TrackedPost.objects.filter(account=account, published_at__gte=start)
+    if not posts.exists():
+        return start
+    oldest_due = (posts.filter(next_sync_at__lte=now) | posts.filter(last_synced_at__isnull=True)) \
+        .order_by("published_at").values_list("published_at", flat=True).first()
+    if oldest_due is not None:
+        return oldest_due
+    newest = posts.order_by("-published_at").values_list("published_at", flat=True).first()
+    return newest or start

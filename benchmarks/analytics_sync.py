@@ -1,0 +1,187 @@
+"""Benchmark: API calls of one full analytics sync vs the per-post approach, on mocked platforms.
+
+One account per platform holding 500 posts in the sync window. Platforms are mocked with `responses`
+(no network), so "posts/s" measures our side: parsing and bulk writes to an in-memory SQLite.
+Run: `make bench` (or .venv/bin/python benchmarks/analytics_sync.py [--posts N]). Not part of `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.update({
+    "DJANGO_SETTINGS_MODULE": "unipulse.settings", "DEBUG": "true", "DATABASE_URL": "sqlite://:memory:",
+    "REDIS_URL": "", "META_CALLS_PER_HOUR": "1000000", "ANALYTICS_BUDGET_RESERVE": "0", "LOG_LEVEL": "ERROR",
+    "FACEBOOK_APP_SECRET": "bench-secret",
+})
+
+import django  # noqa: E402
+
+django.setup()
+
+import responses  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+GRAPH = f"{settings.META_GRAPH_URL}/{settings.META_GRAPH_VERSION}"
+TIKTOK = settings.TIKTOK_API_URL
+NOW = datetime.now(tz=UTC)
+
+
+def _ages(n: int) -> list[datetime]:
+    step = timedelta(days=settings.ANALYTICS_WINDOW_DAYS - 2) / n  # all inside the window, newest first
+    return [NOW - step * (i + 1) for i in range(n)]
+
+
+def _insights(names: list[str], seed: int) -> dict:
+    return {"data": [{"name": n, "period": "lifetime", "values": [{"value": seed * 3 + i}], "title": n, "id": f"x/{n}"}
+                     for i, n in enumerate(names)]}
+
+
+def _metrics(fields: str) -> list[str]:
+    return fields.split("insights.metric(")[1].rstrip(")").split(",") if "insights.metric(" in fields else []
+
+
+def _graph_page(items: list[dict], request, base: str) -> tuple[int, dict, str]:
+    q = {k: v[0] for k, v in parse_qs(urlparse(request.url).query).items()}
+    start, limit = int(q.get("after", 0)), int(q.get("limit", 25))
+    page = items[start:start + limit]
+    metrics = _metrics(q.get("fields", ""))
+    data = [{**item, "insights": _insights(metrics, i)} for i, item in enumerate(page)]
+    body: dict = {"data": data, "paging": {"cursors": {"before": str(start), "after": str(start + limit)}}}
+    if start + limit < len(items):
+        body["paging"]["next"] = f"{base}?after={start + limit}"
+    return 200, {}, json.dumps(body)
+
+
+def mock_platforms(rsps: responses.RequestsMock, n: int) -> None:
+    fb_posts = [{"id": f"101_{i}", "created_time": t.strftime("%Y-%m-%dT%H:%M:%S+0000"), "message": f"post {i}",
+                 "permalink_url": f"https://www.facebook.com/101/posts/{i}", "status_type": "added_photos",
+                 "shares": {"count": i % 7},
+                 "reactions": {"data": [], "summary": {"total_count": i}},
+                 "comments": {"data": [], "summary": {"total_count": i % 11}}} for i, t in enumerate(_ages(n))]
+    ig_media = [{"id": f"179{i:014d}", "caption": f"media {i}", "media_type": "VIDEO" if i % 3 == 0 else "IMAGE",
+                 "media_product_type": "REELS" if i % 3 == 0 else "FEED",
+                 "timestamp": t.strftime("%Y-%m-%dT%H:%M:%S+0000"), "permalink": f"https://www.instagram.com/p/{i}/",
+                 "like_count": i, "comments_count": i % 9} for i, t in enumerate(_ages(n))]
+    videos = [{"id": f"744{i:016d}", "title": f"video {i}", "create_time": int(t.timestamp()),
+               "share_url": f"https://www.tiktok.com/@b/video/{i}", "view_count": 100 * i, "like_count": i,
+               "comment_count": i % 5, "share_count": i % 3} for i, t in enumerate(_ages(n))]
+    by_id = {v["id"]: v for v in videos}
+
+    rsps.add_callback("GET", f"{GRAPH}/101/published_posts", callback=lambda r: _graph_page(fb_posts, r, "fb"))
+    rsps.add_callback("GET", f"{GRAPH}/17841400000000001/media", callback=lambda r: _graph_page(ig_media, r, "ig"))
+    rsps.get(f"{GRAPH}/17841400000000001/stories", json={"data": []})
+    rsps.get(f"{GRAPH}/101", json={"followers_count": 1520, "fan_count": 1433, "id": "101"})
+    rsps.get(f"{GRAPH}/17841400000000001", json={"followers_count": 8421, "follows_count": 310, "media_count": n})
+    ok = {"code": "ok", "message": "", "log_id": "bench"}
+    rsps.get(f"{TIKTOK}/v2/user/info/", json={"data": {"user": {"follower_count": 15234}}, "error": ok})
+
+    def video_list(request):
+        cursor = json.loads(request.body).get("cursor") or 10 ** 15
+        older = [v for v in videos if v["create_time"] * 1000 < cursor][:20]
+        more = len([v for v in videos if v["create_time"] * 1000 < cursor]) > 20
+        next_cursor = older[-1]["create_time"] * 1000 if older else 0
+        return 200, {}, json.dumps({"data": {"videos": older, "cursor": next_cursor, "has_more": more}, "error": ok})
+
+    def video_query(request):
+        ids = json.loads(request.body)["filters"]["video_ids"]
+        return 200, {}, json.dumps({"data": {"videos": [by_id[i] for i in ids if i in by_id]}, "error": ok})
+
+    rsps.add_callback("POST", f"{TIKTOK}/v2/video/list/", callback=video_list)
+    rsps.add_callback("POST", f"{TIKTOK}/v2/video/query/", callback=video_query)
+    # The per-post approach: one insights call and one engagement call per post (Graph).
+    rsps.add_callback("GET", re.compile(rf"{GRAPH}/(101_\d+|179\d+)/insights"),
+                      callback=lambda r: (200, {}, json.dumps(_insights(["post_media_view"], 1))))
+    rsps.add_callback("GET", re.compile(rf"{GRAPH}/(101_\d+|179\d+)"),
+                      callback=lambda r: (200, {}, json.dumps({"id": "x", "shares": {"count": 1}})))
+
+
+def per_post_calls(account, post_ids: list[str]) -> int:
+    """What the seed did: for each post, GET /{id}/insights and GET /{id}?fields=engagement (TikTok: a query per id)."""
+    from social.clients import meta, tiktok
+
+    calls = 0
+    for pid in post_ids:
+        if account.platform == "tiktok":
+            tiktok.query_videos(account, [pid])
+            calls += 1
+            continue
+        meta.call(account, "GET", f"{pid}/insights", endpoint="bench.insights", params={"metric": "post_media_view"})
+        meta.call(account, "GET", pid, endpoint="bench.engagement", params={"fields": "shares,likes.summary(true)"})
+        calls += 2
+    return calls
+
+
+def next_hour_calls(rsps: responses.RequestsMock, account) -> int:
+    """Calls of the next hourly sync: cadence sends only due posts' pages (an hour is moved back in the rows)."""
+    from django.db.models import F
+
+    from analytics.models import SyncRun, TrackedPost
+    from analytics.services import sync_account
+
+    hour = timedelta(hours=1)
+    SyncRun.objects.filter(account=account).update(finished_at=F("finished_at") - hour)
+    TrackedPost.objects.filter(account=account).update(next_sync_at=F("next_sync_at") - hour,
+                                                       last_synced_at=F("last_synced_at") - hour)
+    before = len(rsps.calls)
+    sync_account(account.id)
+    return len(rsps.calls) - before
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=500)
+    n = parser.parse_args().posts
+
+    call_command("migrate", verbosity=0)
+    from django.contrib.auth import get_user_model
+
+    from analytics.models import PostMetricSnapshot, TrackedPost
+    from analytics.services import sync_account
+    from social.models import SocialAccount
+
+    owner = get_user_model().objects.create_user("bench")
+    accounts = [
+        SocialAccount.objects.create(owner=owner, platform="facebook", external_id="101", platform_user_id="u1", access_token="t1"),
+        SocialAccount.objects.create(owner=owner, platform="instagram", external_id="17841400000000001",
+                                     platform_user_id="u2", access_token="t2"),
+        SocialAccount.objects.create(owner=owner, platform="tiktok", external_id="open-1", access_token="t3"),
+    ]
+    rows = []
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        mock_platforms(rsps, n)
+        for account in accounts:
+            before = len(rsps.calls)
+            started = time.perf_counter()
+            sync_account(account.id)
+            elapsed = time.perf_counter() - started
+            calls = len(rsps.calls) - before
+            synced = PostMetricSnapshot.objects.filter(tracked_post__account=account).count()
+            ids = list(TrackedPost.objects.filter(account=account).values_list("platform_post_id", flat=True))
+            before = len(rsps.calls)
+            baseline = per_post_calls(account, ids)
+            assert len(rsps.calls) - before == baseline
+            hour_later = next_hour_calls(rsps, account)
+            rows.append((account.platform, synced, calls, calls / synced, baseline, baseline / synced, synced / elapsed,
+                         hour_later))
+
+    header = ("platform", "posts", "batched calls", "calls/post", "per-post calls", "calls/post", "posts/s",
+              "calls 1 h later")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for platform, synced, calls, ratio, baseline, base_ratio, rate, later in rows:
+        print(f"| {platform} | {synced} | {calls} | {ratio:.3f} | {baseline} | {base_ratio:.2f} | {rate:,.0f} | {later} |")
+
+
+if __name__ == "__main__":
+    main()

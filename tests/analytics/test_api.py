@@ -1,0 +1,142 @@
+"""Analytics API: constant query counts, another user's data is a 404, bad dates are a 400."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+import publishing.services
+from analytics.models import AccountMetrics, AccountMetricSnapshot, PostMetricSnapshot, SyncRun, TrackedPost
+
+
+def make_history(account, posts: int, syncs: int = 2):
+    """`posts` tracked posts and `syncs` runs, each with an account snapshot and one snapshot per post."""
+    now = timezone.now()
+    tracked = TrackedPost.objects.bulk_create([
+        TrackedPost(account=account, platform=account.platform, platform_post_id=f"{account.external_id}_{i}",
+                    published_at=now - timedelta(days=i % 20, hours=1), views=100 + i, likes=10, comments=2, shares=1)
+        for i in range(posts)
+    ])
+    tracked = list(TrackedPost.objects.filter(account=account))
+    for n in range(syncs):
+        run = SyncRun.objects.create(account=account, status=SyncRun.Status.DONE)
+        at = now - timedelta(hours=syncs - n)
+        AccountMetricSnapshot.objects.create(account=account, sync_run=run, captured_at=at, followers=1000 + n)
+        PostMetricSnapshot.objects.bulk_create([
+            PostMetricSnapshot(tracked_post=t, sync_run=run, captured_at=at, metrics={"views": 10 * n}) for t in tracked
+        ])
+    AccountMetrics.objects.create(account=account, followers=1000 + syncs - 1, last_synced_at=now)
+    return tracked
+
+
+@pytest.mark.parametrize("posts", [2, 30])
+def test_account_report_takes_the_same_number_of_queries_for_any_size(api_client, account_factory, posts,
+                                                                      django_assert_max_num_queries):
+    account = account_factory("facebook")
+    make_history(account, posts, syncs=posts // 2)
+
+    with django_assert_max_num_queries(3):
+        response = api_client.get(f"/api/v1/analytics/accounts/{account.id}/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["posts"]["posts"] == posts
+    assert body["posts"]["views"] == sum(100 + i for i in range(posts))
+    assert len(body["followers"]["series"]) == posts // 2
+
+
+@pytest.mark.parametrize("accounts", [1, 6])
+def test_summary_takes_the_same_number_of_queries_for_any_size(api_client, account_factory, accounts,
+                                                               django_assert_max_num_queries):
+    made = [account_factory(platform) for platform in (["facebook", "instagram", "tiktok"] * accounts)[:accounts * 2]]
+    for account in made:
+        make_history(account, 3, syncs=1)
+
+    with django_assert_max_num_queries(2):
+        response = api_client.get("/api/v1/analytics/summary/")
+
+    body = response.json()
+    assert response.status_code == 200
+    assert len(body["accounts"]) == len(made)
+    assert sum(p["totals"]["posts"] for p in body["platforms"]) == 3 * len(made)
+    assert body["accounts"][0]["totals"] == {"posts": 3, "views": 303, "reach": 0, "likes": 30, "comments": 6,
+                                             "shares": 3, "saves": 0}
+    assert body["accounts"][0]["followers"] == 1000
+
+
+def test_summary_counts_only_posts_published_in_the_period(api_client, account_factory):
+    account = account_factory("instagram")
+    make_history(account, 20, syncs=1)  # published 0..19 days ago
+    today = timezone.now().date()
+    response = api_client.get(f"/api/v1/analytics/summary/?from={today - timedelta(days=4)}&to={today}")
+    assert response.json()["platforms"][0]["totals"]["posts"] == 5
+
+
+@pytest.mark.parametrize("posts", [1, 25])
+def test_tracked_post_report_takes_the_same_number_of_queries_for_any_history(api_client, account_factory, posts,
+                                                                             django_assert_max_num_queries):
+    account = account_factory("tiktok")
+    tracked = make_history(account, 1, syncs=posts)[0]
+    with django_assert_max_num_queries(2):
+        response = api_client.get(f"/api/v1/analytics/tracked-posts/{tracked.id}/")
+    assert response.status_code == 200
+    assert [point["metrics"]["views"] for point in response.json()["series"]] == [10 * n for n in range(posts)]
+
+
+@pytest.mark.parametrize("targets", [1, 3])
+def test_post_report_lists_each_target_series_in_constant_queries(api_client, account_factory, monkeypatch, targets,
+                                                                 django_assert_max_num_queries, user):
+    accounts = [account_factory(p) for p in ["facebook", "instagram", "tiktok"][:targets]]
+    tracked = [make_history(a, 1, syncs=2)[0] for a in accounts]
+    calls = []
+
+    def platform_posts(caller, post_id):
+        calls.append((caller, post_id))
+        return [(900 + i, t.account_id, t.platform_post_id) for i, t in enumerate(tracked)]
+
+    monkeypatch.setattr(publishing.services, "get_platform_posts_for_user", platform_posts, raising=False)
+
+    with django_assert_max_num_queries(2):
+        response = api_client.get("/api/v1/analytics/posts/77/")
+
+    assert response.status_code == 200
+    assert calls == [(user, 77)]
+    body = response.json()
+    assert [t["target_id"] for t in body["targets"]] == [900 + i for i in range(targets)]
+    assert all(len(t["tracked"]["series"]) == 2 for t in body["targets"])
+
+
+def test_a_post_publishing_does_not_know_for_the_caller_is_a_404(api_client, monkeypatch):
+    def platform_posts(caller, post_id):
+        raise LookupError(post_id)
+
+    monkeypatch.setattr(publishing.services, "get_platform_posts_for_user", platform_posts, raising=False)
+    response = api_client.get("/api/v1/analytics/posts/5/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_another_users_account_and_tracked_post_are_a_404(other_client, account_factory):
+    account = account_factory("facebook")
+    tracked = make_history(account, 1, syncs=1)[0]
+    assert other_client.get(f"/api/v1/analytics/accounts/{account.id}/").status_code == 404
+    assert other_client.get(f"/api/v1/analytics/tracked-posts/{tracked.id}/").status_code == 404
+    summary = other_client.get("/api/v1/analytics/summary/").json()
+    assert summary["accounts"] == [] and summary["platforms"] == []
+
+
+@pytest.mark.parametrize("query, message", [
+    ("from=yesterday", "`from` must be a date (YYYY-MM-DD) or an ISO 8601 date-time, not 'yesterday'."),
+    ("to=2026-13-01", "`to` must be a date (YYYY-MM-DD) or an ISO 8601 date-time, not '2026-13-01'."),
+    ("from=2026-11-10&to=2026-11-01", "`from` must not be after `to`."),
+])
+def test_bad_dates_are_a_400_that_says_what_is_wrong(api_client, account_factory, query, message):
+    account = account_factory("facebook")
+    for url in (f"/api/v1/analytics/accounts/{account.id}/?{query}", f"/api/v1/analytics/summary/?{query}"):
+        response = api_client.get(url)
+        assert response.status_code == 400
+        assert response.json()["error"] == {"code": "invalid_period", "message": message, "fields": {}}
+
+
+def test_the_analytics_api_needs_a_login(client):
+    assert client.get("/api/v1/analytics/summary/").status_code in (401, 403)

@@ -1,0 +1,69 @@
+"""Instagram sync: media and stories with counters and insights in the listing calls; followers."""
+
+from responses import matchers
+
+from analytics.models import AccountMetrics, PostMetricSnapshot, TrackedPost
+from analytics.services import sync_account
+from tests.conftest import load_fixture
+
+from .conftest import GRAPH, load_fresh, query
+
+IG = "17841400000000001"
+LISTED_METRICS = "views,reach,likes,comments,shares,saved,total_interactions"
+STORY_METRICS = "views,reach,shares,total_interactions,profile_visits,follows,replies"
+
+
+def mock_instagram(mocked_platforms):
+    mocked_platforms.get(f"{GRAPH}/{IG}", json=load_fixture("instagram/analytics_profile.json"))
+    mocked_platforms.get(f"{GRAPH}/{IG}/media", json=load_fresh("instagram/analytics_media_page2.json"),
+                         match=[matchers.query_param_matcher({"after": "QVFIUmlnMnBhZ2U"}, strict_match=False)])
+    mocked_platforms.get(f"{GRAPH}/{IG}/media", json=load_fresh("instagram/analytics_media_page1.json"))
+    mocked_platforms.get(f"{GRAPH}/{IG}/stories", json=load_fresh("instagram/analytics_stories.json"))
+
+
+def test_instagram_sync_reads_counters_and_insights_of_every_media_type_in_the_listing_calls(ig_account, mocked_platforms):
+    mock_instagram(mocked_platforms)
+
+    sync_account(ig_account.id)
+
+    urls = [c.request.url.split("?")[0] for c in mocked_platforms.calls]
+    assert urls == [f"{GRAPH}/{IG}", f"{GRAPH}/{IG}/media", f"{GRAPH}/{IG}/media", f"{GRAPH}/{IG}/stories"]
+    media = query(mocked_platforms.calls[1])
+    assert media["fields"] == ("id,caption,media_type,media_product_type,timestamp,permalink,like_count,comments_count,"
+                               f"insights.metric({LISTED_METRICS})")
+    assert media["limit"] == "100"
+    assert query(mocked_platforms.calls[2])["after"] == "QVFIUmlnMnBhZ2U"
+    assert query(mocked_platforms.calls[3])["fields"].endswith(f"insights.metric({STORY_METRICS})")
+
+    reel = TrackedPost.objects.get(platform_post_id="17900000000000003")
+    assert (reel.product_type, reel.views, reel.reach, reel.likes, reel.comments, reel.shares, reel.saves) == (
+        "REELS", 10450, 7710, 311, 18, 44, 29)
+    album = TrackedPost.objects.get(platform_post_id="17900000000000002")
+    assert (album.media_type, album.product_type, album.likes, album.saves) == ("CAROUSEL_ALBUM", "FEED", 95, 12)
+    story = TrackedPost.objects.get(platform_post_id="17900000000000009")
+    assert story.product_type == "STORY" and story.latest_metrics["replies"] == 4
+    assert PostMetricSnapshot.objects.count() == 4
+    assert AccountMetrics.objects.get(account=ig_account).metrics == {"followers": 8421, "follows": 310, "media_count": 212}
+
+
+def test_instagram_listing_stops_at_the_oldest_due_post(ig_account, mocked_platforms):
+    mock_instagram(mocked_platforms)
+    sync_account(ig_account.id)
+    # An hour later only the reel (first day: hourly) is due; the album and the image are daily.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analytics.models import SyncRun
+
+    SyncRun.objects.update(finished_at=timezone.now() - timedelta(hours=1))
+    TrackedPost.objects.filter(platform_post_id="17900000000000003").update(next_sync_at=timezone.now())
+    TrackedPost.objects.filter(product_type="STORY").update(next_sync_at=timezone.now() + timedelta(hours=1))
+    mocked_platforms.calls.reset()
+
+    sync_account(ig_account.id)
+
+    media_calls = [c for c in mocked_platforms.calls if "/media" in c.request.url]
+    assert len(media_calls) == 1  # page 1 already reaches the oldest due post
+    assert PostMetricSnapshot.objects.filter(tracked_post__platform_post_id="17900000000000003").count() == 2
+    assert PostMetricSnapshot.objects.filter(tracked_post__platform_post_id="17900000000000002").count() == 1
