@@ -145,14 +145,18 @@ def _direct_message(account: SocialAccount, messaging: dict) -> bool:
 
 def route_meta_deauth(payload: dict) -> bool:
     """Meta's deauthorize callback (signed_request already verified): the user removed the app."""
-    user_id = str(payload.get("user_id") or "")
-    if not user_id:
+    user_id, page_id = str(payload.get("user_id") or ""), str(payload.get("profile_id") or "")
+    if user_id and user_id != "0":
+        accounts = SocialAccount.objects.filter(platform__in=[Platform.FACEBOOK, Platform.INSTAGRAM],
+                                                platform_user_id=user_id)
+        reason = "The Facebook user removed UniPulse from their apps."
+    elif page_id:  # the app was removed from a Page (user_id is then 0)
+        accounts = SocialAccount.objects.filter(platform=Platform.FACEBOOK, external_id=page_id)
+        reason = "UniPulse was removed from this Page's apps."
+    else:
         return IGNORED
-    changed = SocialAccount.objects.filter(
-        platform__in=[Platform.FACEBOOK, Platform.INSTAGRAM], platform_user_id=user_id,
-    ).exclude(status=AccountStatus.DISCONNECTED).update(
-        status=AccountStatus.DISCONNECTED, status_reason="The Facebook user removed UniPulse from their apps.",
-        updated_at=timezone.now())
+    changed = accounts.exclude(status=AccountStatus.DISCONNECTED).update(
+        status=AccountStatus.DISCONNECTED, status_reason=reason, updated_at=timezone.now())
     return HANDLED if changed else IGNORED
 
 

@@ -205,3 +205,13 @@ def test_a_routing_failure_marks_the_event_failed_and_raises_for_a_retry(deliver
     event = WebhookEvent.objects.get()
     assert (event.status, event.attempts) == ("failed", 1)
     assert "database went away" in event.error
+
+
+def test_meta_deauthorize_for_a_page_disconnects_only_that_page(page, ig_account):
+    from conversations.services.routing import route_meta_deauth
+
+    assert route_meta_deauth({"algorithm": "HMAC-SHA256", "user_id": "0", "profile_id": page.external_id}) is True
+    page.refresh_from_db()
+    ig_account.refresh_from_db()
+    assert (page.status, ig_account.status) == (AccountStatus.DISCONNECTED, AccountStatus.ACTIVE)
+    assert page.status_reason == "UniPulse was removed from this Page's apps."
