@@ -97,3 +97,12 @@ def deliver(sent_events, post_meta, post_tiktok):
         sent_events.clear()
         return response.status_code
     return run
+
+
+@pytest.fixture(autouse=True)
+def drained(monkeypatch):
+    """Commands call drain_embedded(); record it instead of starting worker threads inside a test."""
+    calls: list[bool] = []
+    for module in ("process_webhooks", "sync_conversations"):
+        monkeypatch.setattr(f"conversations.management.commands.{module}.drain_embedded", lambda: calls.append(True))
+    return calls

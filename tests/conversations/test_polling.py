@@ -125,7 +125,8 @@ def test_tiktok_and_inactive_accounts_are_not_polled(account_factory, mocked_pla
     assert len(mocked_platforms.calls) == 0
 
 
-def test_sync_conversations_enqueues_active_facebook_and_instagram_accounts(account_factory, monkeypatch, capsys):
+def test_sync_conversations_enqueues_active_facebook_and_instagram_accounts(account_factory, monkeypatch, capsys,
+                                                                           drained):
     sent = []
     monkeypatch.setattr(ice_process, "send", lambda account_id: sent.append(account_id))
     facebook = account_factory("facebook")
@@ -135,3 +136,4 @@ def test_sync_conversations_enqueues_active_facebook_and_instagram_accounts(acco
     call_command("sync_conversations")
     assert sent == [facebook.id, instagram.id]
     assert capsys.readouterr().out.strip() == "sync_conversations: 2 account(s) enqueued"
+    assert drained == [True]  # embedded mode: the enqueued polls run before the command exits
