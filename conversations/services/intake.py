@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ..models import WebhookEvent
@@ -22,19 +22,34 @@ def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = ""
 
     Meta and TikTok repeat deliveries; the sha256 of the raw body makes a repeat one row. A batch holds
     many entries, so per-entry de-duplication happens later, at upsert by external id.
+    One statement for a new delivery (INSERT ... ON CONFLICT DO NOTHING RETURNING id), autocommitted.
     """
     dedupe_key = hashlib.sha256(raw_body).hexdigest()
-    kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
-    with transaction.atomic():
-        # INSERT ... ON CONFLICT (dedupe_key) DO NOTHING
-        WebhookEvent.objects.bulk_create([WebhookEvent(
-            platform=platform, topic=topic[:64], body=raw_body.decode("utf-8", errors="replace"),
-            headers=kept, dedupe_key=dedupe_key,
-        )], ignore_conflicts=True)
+    event_id = _insert_unless_duplicate({
+        "platform": platform, "topic": topic[:64], "body": raw_body.decode("utf-8", errors="replace"),
+        "headers": {name: headers[name] for name in KEPT_HEADERS if name in headers}, "dedupe_key": dedupe_key,
+        "received_at": timezone.now(), "status": WebhookEvent.Status.RECEIVED, "error": "", "attempts": 0,
+    })
+    if event_id is None:  # a repeat: enqueue again only if the first copy is still waiting
         event_id, status = WebhookEvent.objects.filter(dedupe_key=dedupe_key).values_list("id", "status").get()
-        if status == WebhookEvent.Status.RECEIVED:
-            transaction.on_commit(lambda: enqueue_webhook_event(event_id))
+        if status != WebhookEvent.Status.RECEIVED:
+            return event_id
+    transaction.on_commit(lambda: enqueue_webhook_event(event_id))
     return event_id
+
+
+def _insert_unless_duplicate(values: dict) -> int | None:
+    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id (PostgreSQL and SQLite >= 3.35)."""
+    fields = [WebhookEvent._meta.get_field(name) for name in values]
+    quote = connection.ops.quote_name
+    # Only names from the model's own metadata are interpolated; every value is a parameter.
+    table, columns = quote(WebhookEvent._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT ({quote('dedupe_key')}) DO NOTHING RETURNING {quote('id')}"  # noqa: S608, E501
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [field.get_db_prep_save(values[field.name], connection) for field in fields])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def enqueue_webhook_event(event_id: int) -> bool:
