@@ -125,7 +125,7 @@ def main() -> None:
          "--workers", str(args.workers), "--log-level", "warning"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{args.port}"
     try:
-        for _ in range(100):
+        for _ in range(300):  # gunicorn can take a while to boot on a busy machine
             try:
                 requests.post(f"{base}/bench/bare", timeout=1)
                 break
