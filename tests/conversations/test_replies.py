@@ -100,7 +100,7 @@ def test_a_retry_with_the_same_idempotency_key_never_sends_twice(page, user, moc
     assert Message.objects.count() == 1
 
 
-def test_a_platform_refusal_is_recorded_on_the_message_and_raised(page, user, mocked_platforms):
+def test_a_platform_refusal_is_recorded_on_the_message_and_raised(page, user, mocked_platforms, caplog):
     thread = make_thread(page, kind="dm", participant_id=PSID)
     mocked_platforms.post(f"{GRAPH}/{PAGE_ID}/messages", status=400,
                           json=load_fixture("facebook/conversations_send_outside_window.json"))
@@ -109,6 +109,7 @@ def test_a_platform_refusal_is_recorded_on_the_message_and_raised(page, user, mo
     message = Message.objects.get()
     assert message.status == "failed" and message.error
     assert page.access_token not in message.error
+    assert page.access_token not in caplog.text
     assert send_agent_reply(thread, "Late answer", "key-1", user).pk == message.pk  # no second send
     assert len(mocked_platforms.calls) == 1
 

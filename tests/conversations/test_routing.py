@@ -215,3 +215,15 @@ def test_meta_deauthorize_for_a_page_disconnects_only_that_page(page, ig_account
     ig_account.refresh_from_db()
     assert (page.status, ig_account.status) == (AccountStatus.DISCONNECTED, AccountStatus.ACTIVE)
     assert page.status_reason == "UniPulse was removed from this Page's apps."
+
+
+def test_an_instagram_comment_by_the_account_itself_is_stored_as_outbound(post_meta, sent_events, ig_account):
+    from .conftest import IG_ID
+
+    post_meta({"object": "instagram", "entry": [{"id": IG_ID, "time": 1789463925, "changes": [{"field": "comments", "value": {
+        "from": {"id": IG_ID, "username": "maison.lumiere"}, "media": {"id": "18023456789012345", "media_product_type": "FEED"},
+        "id": "17865432109877777", "parent_id": "17865432109876543", "text": "Étretat, indeed!"}}]}]})
+    webhook_process(sent_events[0])
+    message = Message.objects.get()
+    assert (message.direction, message.status) == ("out", "sent")
+    assert message.conversation.unread_count == 0
