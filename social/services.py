@@ -48,6 +48,14 @@ def subscribe_page_webhooks(account: SocialAccount) -> bool:
     return not problem
 
 
+def subscribe_account_webhooks(account: SocialAccount) -> bool:
+    """Re-subscribe the Page behind an account (an Instagram account's events flow through its Page)."""
+    page = account.parent if account.platform == Platform.INSTAGRAM else account
+    if page is None or page.platform != Platform.FACEBOOK:
+        return False
+    return subscribe_page_webhooks(page)
+
+
 def _record_subscription(account: SocialAccount, problem: str) -> None:
     reasons = [r for r in account.status_reason.split(REASON_SEPARATOR) if r and not r.startswith(WEBHOOK_REASON_PREFIX)]
     if problem:

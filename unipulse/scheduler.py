@@ -27,7 +27,7 @@ class Job:
 SCHEDULE = [
     Job("publish_due", 60, "* * * * *"),
     Job("process_webhooks", 300, "*/5 * * * *"),
-    Job("sync_conversations", 300, "*/5 * * * *"),
+    Job("sync_conversations", 900, "*/15 * * * *"),
     Job("refresh_tokens", 900, "*/15 * * * *"),
     Job("sync_analytics", 3600, "0 * * * *"),
     Job("subscribe_webhooks", 86400, "30 3 * * *"),

@@ -307,7 +307,12 @@ ANALYTICS_MIN_SYNC_MINUTES = env.int("ANALYTICS_MIN_SYNC_MINUTES", default=10)
 
 
 # Conversations and webhooks
-
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+TIKTOK_WEBHOOK_TOLERANCE_SECONDS = env.int("TIKTOK_WEBHOOK_TOLERANCE_SECONDS", default=300)
+WEBHOOK_RESEND_AFTER_SECONDS = env.int("WEBHOOK_RESEND_AFTER_SECONDS", default=30)
+META_HUMAN_AGENT_ENABLED = env.bool("META_HUMAN_AGENT_ENABLED", default=False)
+INBOX_POLL_RECENT_POSTS = env.int("INBOX_POLL_RECENT_POSTS", default=10)
+INBOX_WEBHOOK_QUIET_HOURS = env.int("INBOX_WEBHOOK_QUIET_HOURS", default=6)
 
 # Token refresh
 # TikTok: refresh when this fraction of the lifetime TikTok granted (expires_in) remains.

@@ -54,6 +54,8 @@ FACTORIES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^api/v1/analytics/accounts/"), "account"),
     (re.compile(r"^api/v1/analytics/posts/"), "post"),
     (re.compile(r"^api/v1/analytics/tracked-posts/"), "tracked_post"),
+    (re.compile(r"^api/v1/\^?conversations/"), "conversation"),
+    (re.compile(r"^api/v1/\^?messages/"), "message"),
 ]
 
 
@@ -68,6 +70,17 @@ def make_object(account_factory):
             post = Post.objects.create(owner=account_factory("facebook").owner, text="Mine only")
             PostTarget.objects.create(post=post, account=account_factory("facebook"), status="failed")
             return post
+        if kind in ("conversation", "message"):
+            from django.utils import timezone
+
+            from conversations.models import Conversation, Message
+
+            account = account_factory("facebook")
+            conversation = Conversation.objects.create(account=account, kind="comment", thread_key="c:1_2",
+                                                       platform_post_id="1", root_comment_id="1_2")
+            message = Message.objects.create(conversation=conversation, account=account, external_id="1_2",
+                                             direction="in", text="Mine only", created_at=timezone.now())
+            return conversation if kind == "conversation" else message
         if kind == "tracked_post":
             from analytics.models import TrackedPost
 

@@ -1,0 +1,171 @@
+"""Webhook ingestion under load: deliveries/s and latency vs a bare Django view, same server, same run.
+
+Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL). Starts gunicorn on loopback with
+benchmarks.bench_settings, drives it from this (separate) process with real Meta signatures, then
+lets one Dramatiq worker drain `webhook-process` and checks every accepted delivery was stored once
+and processed exactly once. Not part of `make test`.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/unipulse_bench REDIS_URL=redis://127.0.0.1:6379/9 \\
+        .venv/bin/python benchmarks/webhook_ingest.py --seconds 10 --concurrency 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_SECRET = "bench-app-secret"  # noqa: S105
+
+
+def server_env() -> dict:
+    env = dict(os.environ)
+    env.update(DJANGO_SETTINGS_MODULE="benchmarks.bench_settings", DEBUG="false", FACEBOOK_APP_ID="bench-app", FACEBOOK_APP_SECRET=APP_SECRET,
+               META_WEBHOOK_VERIFY_TOKEN="bench-verify",
+               SECRET_KEY=secrets.token_urlsafe(40), ENCRYPTION_KEY=secrets.token_urlsafe(32),
+               ALLOWED_HOSTS="127.0.0.1", PYTHONPATH=str(ROOT))
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        if not env.get(name):
+            sys.exit(f"{name} must be set: the benchmark measures the production path (PostgreSQL + Redis).")
+    return env
+
+
+def delivery(n: int) -> tuple[bytes, dict]:
+    body = json.dumps({"object": "page", "entry": [{"id": "bench-page", "time": int(time.time()), "changes": [
+        {"field": "feed", "value": {"item": "comment", "verb": "add", "comment_id": f"1_{n}", "post_id": "bench_1",
+                                    "parent_id": "bench_1", "from": {"id": "9", "name": "Bench"}, "message": f"#{n}",
+                                    "created_time": int(time.time())}}]}]}).encode()
+    signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.lock, self.n = threading.Lock(), 0
+
+    def next(self) -> int:
+        with self.lock:
+            self.n += 1
+            return self.n
+
+
+def drive(url: str, seconds: float, concurrency: int, rate: float | None, counter: Counter) -> tuple[list[float], int]:
+    """Closed loop at `concurrency` (rate=None), or paced to `rate` requests/s overall. Returns latencies, non-200s."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+    interval = concurrency / rate if rate else 0.0
+
+    def worker() -> None:
+        session = requests.Session()
+        next_at = time.perf_counter()
+        while time.perf_counter() < deadline:
+            body, headers = delivery(counter.next())
+            started = time.perf_counter()
+            ok = session.post(url, data=body, headers=headers, timeout=10).status_code == 200
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed) if ok else None
+                errors[0] += 0 if ok else 1
+            if interval:
+                next_at += interval
+                time.sleep(max(0.0, next_at - time.perf_counter()))
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors[0]
+
+
+def p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 100 else max(values) * 1000
+
+
+def manage(*args: str, env: dict) -> str:
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"manage.py {args[0]} failed:\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def count_rows(env: dict) -> dict:
+    code = ("from conversations.models import WebhookEvent as W; from django.db.models import Count, Max;"
+            "import json; print(json.dumps({'rows': W.objects.count(), 'by_status': dict(W.objects.values_list('status')"
+            ".annotate(n=Count('id'))), 'max_attempts': W.objects.aggregate(m=Max('attempts'))['m']}))")
+    return json.loads(manage("shell", "-c", code, env=env).strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    env = server_env()
+    manage("migrate", "--noinput", env=env)
+    manage("shell", "-c", "from conversations.models import WebhookEvent; WebhookEvent.objects.all().delete()", env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "unipulse.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
+         "--workers", str(args.workers), "--log-level", "warning"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(300):  # gunicorn can take a while to boot on a busy machine
+            try:
+                requests.post(f"{base}/bench/bare", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        counter = Counter()
+        drive(f"{base}/bench/bare", 1, args.concurrency, None, counter)  # warm-up
+        rows = []
+        for name, path in (("bare Django view", "/bench/bare"), ("POST /api/v1/webhooks/meta", "/api/v1/webhooks/meta")):
+            lat, errors = drive(base + path, args.seconds, args.concurrency, None, counter)
+            peak = len(lat) / args.seconds
+            half, _ = drive(base + path, args.seconds, args.concurrency, peak / 2, counter)
+            rows.append((name, peak, p(lat, 50), p(lat, 99), p(half, 99), errors))
+            if path.endswith("meta"):
+                accepted = len(lat) + len(half)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+    worker = subprocess.Popen([sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "4",
+                               "--queues", "webhook-process"], cwd=ROOT, env=env)
+    try:
+        for _ in range(600):
+            stats = count_rows(env)
+            if not stats["by_status"].get("received"):
+                break
+            time.sleep(1)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+    print("| Endpoint | Peak deliveries/s | p50 at peak (ms) | p99 at peak (ms) | p99 at half of peak (ms) | non-200 |")
+    print("|---|---|---|---|---|---|")
+    for name, peak, p50, p99, half99, errors in rows:
+        print(f"| {name} | {peak:.0f} | {p50:.1f} | {p99:.1f} | {half99:.1f} | {errors} |")
+    print(f"\nwebhook deliveries accepted: {accepted}; rows stored: {stats['rows']}; by status: {stats['by_status']}; "
+          f"max attempts: {stats['max_attempts']}")
+    exactly_once = stats["rows"] == accepted and stats["max_attempts"] == 1 and not stats["by_status"].get("received")
+    print("every accepted delivery stored once and processed exactly once:", "yes" if exactly_once else "NO")
+
+
+if __name__ == "__main__":
+    main()

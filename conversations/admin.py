@@ -1,0 +1,52 @@
+from django.contrib import admin, messages
+
+from . import services
+from .models import Conversation, InboxSyncState, Message, WebhookEvent
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "platform", "topic", "status", "attempts", "received_at", "processed_at", "error"]
+    list_filter = ["status", "platform", "topic", "received_at"]
+    search_fields = ["dedupe_key", "topic", "error"]
+    readonly_fields = [f.name for f in WebhookEvent._meta.fields]
+    actions = ["process_again"]
+    date_hierarchy = "received_at"
+
+    @admin.action(description="Process again")
+    def process_again(self, request, queryset):
+        sent = services.reprocess_webhook_events(list(queryset.values_list("id", flat=True)))
+        self.message_user(request, f"{sent} webhook event(s) sent for processing.", messages.SUCCESS)
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    fields = ["created_at", "direction", "author_name", "text", "status", "is_hidden", "is_deleted", "origin"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["id", "account", "kind", "participant_name", "snippet", "unread_count", "last_message_at"]
+    list_filter = ["kind", "account__platform"]
+    search_fields = ["participant_name", "snippet", "thread_key"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account"]
+    inlines = [MessageInline]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "conversation", "direction", "author_name", "status", "origin", "created_at", "is_hidden"]
+    list_filter = ["direction", "status", "origin", "is_hidden", "is_deleted"]
+    search_fields = ["external_id", "text", "author_name"]
+    raw_id_fields = ["conversation", "account", "sent_by"]
+
+
+@admin.register(InboxSyncState)
+class InboxSyncStateAdmin(admin.ModelAdmin):
+    list_display = ["account", "last_polled_at", "last_webhook_at", "missed_by_webhooks"]
+    raw_id_fields = ["account"]

@@ -1,0 +1,81 @@
+from django.db.models import Exists, OuterRef, Q
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from unipulse.converters import ID_REGEX
+
+from . import services
+from .models import Conversation, Message
+from .serializers import ConversationSerializer, MessageSerializer, ReplySerializer
+
+TRUE_VALUES = {"1", "true", "yes"}
+
+
+class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's inbox. Filters: account, platform, kind (comment|dm), unread, search. Another user's is a 404."""
+
+    lookup_value_regex = ID_REGEX
+
+    serializer_class = ConversationSerializer
+    queryset = Conversation.objects.none()
+
+    def get_queryset(self):
+        qs = Conversation.objects.filter(account__owner=self.request.user).select_related("account")
+        params = self.request.query_params
+        if params.get("account", "").isdigit():
+            qs = qs.filter(account_id=int(params["account"]))
+        if params.get("platform"):
+            qs = qs.filter(account__platform=params["platform"])
+        if params.get("kind"):
+            qs = qs.filter(kind=params["kind"])
+        if "unread" in params:
+            qs = qs.filter(unread_count__gt=0) if params["unread"].lower() in TRUE_VALUES else qs.filter(unread_count=0)
+        if params.get("search"):
+            term = params["search"]
+            text_match = Message.objects.filter(conversation=OuterRef("pk"), text__icontains=term)
+            qs = qs.filter(Q(participant_name__icontains=term) | Q(snippet__icontains=term) | Exists(text_match))
+        return qs.order_by("-last_message_at", "-id")
+
+    @action(detail=True, methods=["get"])
+    def messages(self, request, pk=None):
+        messages = Message.objects.filter(conversation=self.get_object()).order_by("created_at", "id")
+        page = self.paginate_queryset(messages)
+        return self.get_paginated_response(MessageSerializer(page, many=True).data)
+
+    @action(detail=True, methods=["post"])
+    def reply(self, request, pk=None):
+        conversation = self.get_object()  # ownership first: another user's conversation is a 404, whatever the body
+        body = ReplySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        message = services.send_agent_reply(conversation, body.validated_data["text"],
+                                            body.validated_data["idempotency_key"], request.user)
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        conversation = services.mark_conversation_read(self.get_object())
+        return Response(ConversationSerializer(conversation).data)
+
+
+class MessageViewSet(viewsets.GenericViewSet):
+    """Moderate one comment: hide or unhide it on the platform."""
+
+    lookup_value_regex = ID_REGEX
+
+    serializer_class = MessageSerializer
+    queryset = Message.objects.none()
+
+    def get_object(self):
+        return get_object_or_404(
+            Message.objects.filter(account__owner=self.request.user).select_related("conversation", "account"),
+            pk=self.kwargs["pk"])
+
+    @action(detail=True, methods=["post"])
+    def hide(self, request, pk=None):
+        return Response(MessageSerializer(services.set_message_hidden(self.get_object(), True)).data)
+
+    @action(detail=True, methods=["post"])
+    def unhide(self, request, pk=None):
+        return Response(MessageSerializer(services.set_message_hidden(self.get_object(), False)).data)

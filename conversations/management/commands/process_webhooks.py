@@ -1,0 +1,18 @@
+from django.core.management.base import BaseCommand
+
+from conversations import services
+from unipulse.broker import drain_embedded
+
+
+class Command(BaseCommand):
+    help = "Enqueue every stored webhook event still waiting to be processed (e.g. after a broker outage)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dry-run", action="store_true", help="Only count the events.")
+
+    def handle(self, *args, dry_run: bool = False, **options):
+        event_ids = services.get_stale_received_event_ids()
+        sent = 0 if dry_run else sum(services.enqueue_webhook_event(event_id) for event_id in event_ids)
+        if not dry_run:
+            drain_embedded()
+        self.stdout.write(f"process_webhooks: {len(event_ids)} waiting, {sent} enqueued")

@@ -1,0 +1,22 @@
+"""Business logic of the conversations app (plain functions; see STYLE.md).
+
+intake: store a verified delivery, enqueue it · routing: route it into the inbox / publishing / accounts ·
+inbox: upsert by external id · polling: incremental fetch for what webhooks missed · replies: agent replies.
+"""
+
+from .inbox import mark_conversation_read, upsert_item
+from .intake import (
+    enqueue_webhook_event,
+    get_stale_received_event_ids,
+    reprocess_webhook_events,
+    store_webhook_event,
+)
+from .polling import sync_account_inbox
+from .replies import OutsideMessagingWindowError, send_agent_reply, set_message_hidden
+from .routing import process_webhook_event
+
+__all__ = [
+    "OutsideMessagingWindowError", "enqueue_webhook_event", "get_stale_received_event_ids", "mark_conversation_read",
+    "process_webhook_event", "reprocess_webhook_events", "send_agent_reply", "set_message_hidden",
+    "store_webhook_event", "sync_account_inbox", "upsert_item",
+]

@@ -1,0 +1,110 @@
+"""Upsert comments and messages by external id: a webhook and a poll of the same item make one row."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from ..models import Conversation, InboxSyncState, Message
+from ..sources.base import InboxItem
+
+logger = logging.getLogger(__name__)
+
+
+def upsert_item(account, item: InboxItem, origin: str) -> tuple[Message, bool]:
+    """Create or update one message; returns (message, created). Idempotent."""
+    existing = Message.objects.filter(account=account, external_id=item.external_id).first()
+    if existing is not None:
+        _update_existing(existing, item)
+        return existing, False
+    conversation = _get_or_create_conversation(account, item)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                conversation=conversation, account=account, external_id=item.external_id,
+                parent_external_id=item.parent_id, direction=item.direction, author_id=item.author_id,
+                author_name=item.author_name, text=item.text, attachments=item.attachments,
+                created_at=item.created_at, is_hidden=bool(item.hidden), is_deleted=item.deleted,
+                status=Message.Status.RECEIVED if item.direction == "in" else Message.Status.SENT, origin=origin,
+            )
+    except IntegrityError:  # a concurrent webhook/poll stored it first
+        return Message.objects.get(account=account, external_id=item.external_id), False
+    _touch_conversation(conversation, message, item)
+    return message, True
+
+
+def _update_existing(message: Message, item: InboxItem) -> None:
+    changes = {}
+    if item.text and item.text != message.text and not item.deleted:
+        changes["text"] = item.text
+    if item.hidden is not None and item.hidden != message.is_hidden:
+        changes["is_hidden"] = item.hidden
+    if item.deleted and not message.is_deleted:
+        changes["is_deleted"] = True
+    if changes:
+        Message.objects.filter(pk=message.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(message, name, value)
+
+
+def _get_or_create_conversation(account, item: InboxItem) -> Conversation:
+    if item.kind == Conversation.Kind.DM:
+        key, fields = f"dm:{item.participant_id}", {"participant_id": item.participant_id,
+                                                      "participant_name": item.participant_name}
+    else:
+        root = _root_comment_id(account, item)
+        if item.parent_id and root != item.external_id:
+            parent = Message.objects.filter(account=account, external_id=item.parent_id).select_related("conversation").first()
+            if parent is not None:
+                return parent.conversation
+        key, fields = f"c:{root}", {"platform_post_id": item.post_id, "root_comment_id": root}
+        if item.direction == "in":
+            fields.update(participant_id=item.author_id, participant_name=item.author_name)
+    conversation, created = Conversation.objects.get_or_create(
+        account=account, thread_key=key[:200], defaults={"kind": item.kind, **fields})
+    if not created and item.kind == Conversation.Kind.DM and item.participant_name and not conversation.participant_name:
+        Conversation.objects.filter(pk=conversation.pk).update(participant_name=item.participant_name)
+    return conversation
+
+
+def _root_comment_id(account, item: InboxItem) -> str:
+    # A top-level comment's parent is the post (Facebook sends parent_id = post id); replies point at a comment.
+    if not item.parent_id or item.parent_id == item.post_id:
+        return item.external_id
+    return item.parent_id
+
+
+def _touch_conversation(conversation: Conversation, message: Message, item: InboxItem) -> None:
+    updates = {"last_message_at": Greatest(F("last_message_at"), message.created_at)}
+    if conversation.last_message_at is None:
+        updates["last_message_at"] = message.created_at
+    if conversation.last_message_at is None or message.created_at >= conversation.last_message_at:
+        updates["snippet"] = (message.text or "")[:200]
+    if item.direction == "in":
+        updates["unread_count"] = F("unread_count") + 1
+        updates["last_inbound_at"] = (message.created_at if conversation.last_inbound_at is None
+                                      else Greatest(F("last_inbound_at"), message.created_at))
+    Conversation.objects.filter(pk=conversation.pk).update(**updates)
+
+
+def mark_item_deleted(account, external_id: str) -> bool:
+    return bool(Message.objects.filter(account=account, external_id=external_id).update(is_deleted=True))
+
+
+def mark_item_hidden(account, external_id: str, hidden: bool) -> bool:
+    return bool(Message.objects.filter(account=account, external_id=external_id).update(is_hidden=hidden))
+
+
+def record_webhook_seen(account) -> None:
+    state, _ = InboxSyncState.objects.get_or_create(account=account)
+    InboxSyncState.objects.filter(pk=state.pk).update(last_webhook_at=timezone.now())
+
+
+def mark_conversation_read(conversation: Conversation) -> Conversation:
+    Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
+    conversation.unread_count = 0
+    return conversation

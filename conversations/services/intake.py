@@ -1,0 +1,79 @@
+"""Store a verified webhook delivery once, and hand it to the queue after the commit."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ..models import WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Hub-Signature-256", "TikTok-Signature", "X-Forwarded-For")
+
+
+def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = "") -> int:
+    """Insert the delivery unless the same body was stored before; enqueue it after commit. Returns its id.
+
+    Meta and TikTok repeat deliveries; the sha256 of the raw body makes a repeat one row. A batch holds
+    many entries, so per-entry de-duplication happens later, at upsert by external id.
+    One statement for a new delivery (INSERT ... ON CONFLICT DO NOTHING RETURNING id), autocommitted.
+    """
+    dedupe_key = hashlib.sha256(raw_body).hexdigest()
+    event_id = _insert_unless_duplicate({
+        "platform": platform, "topic": topic[:64], "body": raw_body.decode("utf-8", errors="replace"),
+        "headers": {name: headers[name] for name in KEPT_HEADERS if name in headers}, "dedupe_key": dedupe_key,
+        "received_at": timezone.now(), "status": WebhookEvent.Status.RECEIVED, "error": "", "attempts": 0,
+    })
+    if event_id is None:  # a repeat: enqueue again only if the first copy is still waiting
+        event_id, status = WebhookEvent.objects.filter(dedupe_key=dedupe_key).values_list("id", "status").get()
+        if status != WebhookEvent.Status.RECEIVED:
+            return event_id
+    transaction.on_commit(lambda: enqueue_webhook_event(event_id))
+    return event_id
+
+
+def _insert_unless_duplicate(values: dict) -> int | None:
+    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id (PostgreSQL and SQLite >= 3.35)."""
+    fields = [WebhookEvent._meta.get_field(name) for name in values]
+    quote = connection.ops.quote_name
+    # Only names from the model's own metadata are interpolated; every value is a parameter.
+    table, columns = quote(WebhookEvent._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT ({quote('dedupe_key')}) DO NOTHING RETURNING {quote('id')}"  # noqa: S608, E501
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [field.get_db_prep_save(values[field.name], connection) for field in fields])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def enqueue_webhook_event(event_id: int) -> bool:
+    """Send to `webhook-process`. A broker outage is logged, not raised: the row stays `received`
+    and `manage.py process_webhooks` sends it later."""
+    from ..actors import webhook_process
+
+    try:
+        webhook_process.send(event_id)
+    except Exception as error:  # any broker failure (Redis down, timeout): the stored row is the safety net
+        logger.warning("webhook event %s stored but not enqueued (%s); process_webhooks will resend it",
+                       event_id, type(error).__name__)
+        return False
+    return True
+
+
+def get_stale_received_event_ids(older_than: timedelta | None = None) -> list[int]:
+    older_than = older_than if older_than is not None else timedelta(seconds=settings.WEBHOOK_RESEND_AFTER_SECONDS)
+    cutoff = timezone.now() - older_than
+    return list(WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lte=cutoff)
+                .order_by("id").values_list("id", flat=True))
+
+
+def reprocess_webhook_events(event_ids: list[int]) -> int:
+    """Admin "process again": back to received, then enqueue. Returns how many were sent."""
+    WebhookEvent.objects.filter(pk__in=event_ids).update(status=WebhookEvent.Status.RECEIVED, error="")
+    return sum(enqueue_webhook_event(event_id) for event_id in event_ids)

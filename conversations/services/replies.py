@@ -1,0 +1,105 @@
+"""Agent replies and comment moderation: one service used by the API and by any automation."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from social.clients.errors import PlatformError
+from unipulse.api_errors import ApiError
+
+from ..models import Conversation, Message
+from ..sources import NoInboxSourceError, get_source
+
+logger = logging.getLogger(__name__)
+
+# Ref: https://developers.facebook.com/docs/messenger-platform/policy/policy-overview#24hours_window
+STANDARD_WINDOW = timedelta(hours=24)
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+
+
+class OutsideMessagingWindowError(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__("outside_messaging_window", message, 409)
+
+
+def send_agent_reply(conversation: Conversation, text: str, idempotency_key: str, user=None) -> Message:
+    """Reply in a comment thread or DM thread. A repeat with the same idempotency key returns the first
+    attempt's message and never sends again. Raises OutsideMessagingWindowError or a PlatformError."""
+    existing = Message.objects.filter(conversation=conversation, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    account = conversation.account
+    try:
+        source = get_source(account.platform)
+    except NoInboxSourceError as error:
+        raise ApiError("unsupported_platform", str(error), 422) from None
+    tag = messaging_tag(conversation) if conversation.kind == Conversation.Kind.DM else None
+    message = _create_sending(conversation, text, idempotency_key, user)
+    if message.status != Message.Status.SENDING or message.external_id:
+        return message  # a concurrent request with the same key won the insert
+    try:
+        if conversation.kind == Conversation.Kind.DM:
+            external_id = source.send_direct_message(account, conversation, text, tag)
+        else:
+            external_id = source.reply_to_comment(account, conversation, text)
+    except PlatformError as error:
+        Message.objects.filter(pk=message.pk).update(status=Message.Status.FAILED, error=str(error)[:500])
+        raise
+    _mark_sent(message, external_id)
+    return message
+
+
+def messaging_tag(conversation: Conversation) -> str | None:
+    """None inside the 24 h window; "HUMAN_AGENT" within 7 days when the app has that feature; else raises."""
+    last_inbound = conversation.last_inbound_at
+    now = timezone.now()
+    if last_inbound is not None and now - last_inbound <= STANDARD_WINDOW:
+        return None
+    if settings.META_HUMAN_AGENT_ENABLED and last_inbound is not None and now - last_inbound <= HUMAN_AGENT_WINDOW:
+        return "HUMAN_AGENT"
+    limit = "7 days (human agent)" if settings.META_HUMAN_AGENT_ENABLED else "24 hours"
+    raise OutsideMessagingWindowError(
+        f"The last message from this person is more than {limit} old; the platform only allows a reply after "
+        "they write again.")
+
+
+def _create_sending(conversation: Conversation, text: str, idempotency_key: str, user) -> Message:
+    try:
+        with transaction.atomic():
+            return Message.objects.create(
+                conversation=conversation, account_id=conversation.account_id, direction=Message.Direction.OUTBOUND,
+                author_id=conversation.account.external_id, author_name=conversation.account.name, text=text,
+                created_at=timezone.now(), status=Message.Status.SENDING, origin=Message.Origin.AGENT,
+                idempotency_key=idempotency_key, sent_by=user,
+            )
+    except IntegrityError:
+        return Message.objects.get(conversation=conversation, idempotency_key=idempotency_key)
+
+
+def _mark_sent(message: Message, external_id: str) -> None:
+    with transaction.atomic():
+        # The echo webhook may have arrived before the Send API answered: keep one row, ours.
+        Message.objects.filter(account_id=message.account_id, external_id=external_id).exclude(pk=message.pk).delete()
+        Message.objects.filter(pk=message.pk).update(status=Message.Status.SENT, external_id=external_id, error="")
+        Conversation.objects.filter(pk=message.conversation_id).update(
+            last_message_at=Greatest(F("last_message_at"), message.created_at), snippet=message.text[:200])
+        Conversation.objects.filter(pk=message.conversation_id, last_message_at__isnull=True).update(
+            last_message_at=message.created_at)
+    message.status, message.external_id, message.error = Message.Status.SENT, external_id, ""
+
+
+def set_message_hidden(message: Message, hidden: bool) -> Message:
+    """Hide or unhide a comment on the platform, then record it. Raises a PlatformError."""
+    if message.conversation.kind != Conversation.Kind.COMMENT or not message.external_id:
+        raise ApiError("not_a_comment", "Only comments can be hidden.", 422)
+    get_source(message.account.platform).set_comment_hidden(message.account, message.external_id, hidden)
+    Message.objects.filter(pk=message.pk).update(is_hidden=hidden)
+    message.is_hidden = hidden
+    return message

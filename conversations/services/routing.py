@@ -1,0 +1,210 @@
+"""Route one stored webhook delivery: Meta feed/comments/messages into the inbox, TikTok events to
+publishing and accounts. Every handler is safe to run twice (upsert by external id)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from social.models import AccountStatus, Platform, SocialAccount
+
+from ..models import Message, WebhookEvent
+from ..sources.base import InboxItem
+from . import inbox
+
+logger = logging.getLogger(__name__)
+
+HANDLED, IGNORED = True, False
+META_OBJECT_PLATFORM = {"page": Platform.FACEBOOK, "instagram": Platform.INSTAGRAM}
+TIKTOK_DEAUTH_REASONS = {0: "unknown reason", 1: "the user disconnected UniPulse", 2: "the account was deleted",
+                         3: "the account's age changed", 4: "the account was banned", 5: "the developer revoked access"}
+
+
+def process_webhook_event(event_id: int) -> None:
+    """Route a stored delivery once; a processed or ignored event is left alone. Raises to let the actor retry."""
+    event = WebhookEvent.objects.filter(pk=event_id).first()
+    if event is None or event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
+        return
+    WebhookEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
+    try:
+        with transaction.atomic():
+            handled = ROUTERS[event.platform](json.loads(event.body))
+    except Exception as error:
+        WebhookEvent.objects.filter(pk=event_id).update(
+            status=WebhookEvent.Status.FAILED, error=f"{type(error).__name__}: {error}"[:500])
+        raise
+    status = WebhookEvent.Status.PROCESSED if handled else WebhookEvent.Status.IGNORED
+    WebhookEvent.objects.filter(pk=event_id).update(status=status, processed_at=timezone.now(), error="")
+
+
+# ---- Meta ---------------------------------------------------------------------------------------
+
+def route_meta(payload: dict) -> bool:
+    platform = META_OBJECT_PLATFORM.get(payload.get("object"))
+    if platform is None:
+        return IGNORED
+    handled = IGNORED
+    for entry in payload.get("entry") or []:
+        for account in _inbox_accounts(platform, str(entry.get("id") or "")):
+            if _route_meta_entry(account, entry):
+                handled = HANDLED
+                inbox.record_webhook_seen(account)
+    return handled
+
+
+def _inbox_accounts(platform: str, external_id: str) -> list[SocialAccount]:
+    # The same Page may be connected by several users: each gets its own copy of the inbox.
+    return list(SocialAccount.objects.filter(platform=platform, external_id=external_id)
+                .exclude(status=AccountStatus.DISCONNECTED).select_related("parent"))
+
+
+def _route_meta_entry(account: SocialAccount, entry: dict) -> bool:
+    handled = IGNORED
+    for change in entry.get("changes") or []:
+        value = change.get("value") or {}
+        if account.platform == Platform.FACEBOOK and change.get("field") == "feed" and value.get("item") == "comment":
+            handled |= _facebook_comment(account, value)
+        elif account.platform == Platform.INSTAGRAM and change.get("field") == "comments":
+            handled |= _instagram_comment(account, value)
+    for messaging in entry.get("messaging") or []:
+        if isinstance(messaging.get("message"), dict):
+            handled |= _direct_message(account, messaging)
+    return handled
+
+
+# Ref: https://developers.facebook.com/docs/graph-api/webhooks/reference/page/#feed
+def _facebook_comment(account: SocialAccount, value: dict) -> bool:
+    comment_id, verb = str(value.get("comment_id") or ""), value.get("verb")
+    if not comment_id:
+        return IGNORED
+    if verb == "remove":
+        inbox.mark_item_deleted(account, comment_id)
+        return HANDLED
+    if verb in ("hide", "unhide"):
+        inbox.mark_item_hidden(account, comment_id, verb == "hide")
+        return HANDLED
+    if verb not in ("add", "edited"):
+        return IGNORED
+    author = value.get("from") or {}
+    post_id = str(value.get("post_id") or "")
+    parent_id = str(value.get("parent_id") or "")
+    inbox.upsert_item(account, InboxItem(
+        kind="comment", external_id=comment_id, post_id=post_id,
+        parent_id="" if parent_id == post_id else parent_id,
+        # The Page's own comments (our replies) arrive too: stored as outbound, never answered.
+        direction="out" if str(author.get("id")) == account.external_id else "in",
+        created_at=_from_epoch(value.get("created_time")), text=value.get("message") or "",
+        author_id=str(author.get("id") or ""), author_name=author.get("name") or "",
+        attachments=[{"type": "photo", "url": value["photo"]}] if value.get("photo") else [],
+    ), Message.Origin.WEBHOOK)
+    return HANDLED
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/webhooks/#comments
+def _instagram_comment(account: SocialAccount, value: dict) -> bool:
+    comment_id = str(value.get("id") or "")
+    if not comment_id:
+        return IGNORED
+    author = value.get("from") or {}
+    inbox.upsert_item(account, InboxItem(
+        kind="comment", external_id=comment_id, post_id=str((value.get("media") or {}).get("id") or ""),
+        parent_id=str(value.get("parent_id") or ""),
+        direction="out" if str(author.get("id")) == account.external_id else "in",
+        created_at=timezone.now(),  # IG comment events carry no timestamp
+        text=value.get("text") or "", author_id=str(author.get("id") or ""), author_name=author.get("username") or "",
+    ), Message.Origin.WEBHOOK)
+    return HANDLED
+
+
+# Ref: https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages
+def _direct_message(account: SocialAccount, messaging: dict) -> bool:
+    message = messaging["message"]
+    mid = str(message.get("mid") or "")
+    if not mid:
+        return IGNORED
+    if message.get("is_deleted"):
+        inbox.mark_item_deleted(account, mid)
+        return HANDLED
+    sender = str((messaging.get("sender") or {}).get("id") or "")
+    recipient = str((messaging.get("recipient") or {}).get("id") or "")
+    # Echoes (messages the Page/IG account sent, ours or typed in Meta's apps) are outbound.
+    outbound = bool(message.get("is_echo")) or sender == account.external_id
+    inbox.upsert_item(account, InboxItem(
+        kind="dm", external_id=mid, direction="out" if outbound else "in",
+        created_at=_from_epoch(messaging.get("timestamp")), text=message.get("text") or "",
+        author_id=sender, attachments=list(message.get("attachments") or []),
+        participant_id=recipient if outbound else sender,
+    ), Message.Origin.WEBHOOK)
+    return HANDLED
+
+
+def route_meta_deauth(payload: dict) -> bool:
+    """Meta's deauthorize callback (signed_request already verified): the user removed the app."""
+    user_id, page_id = str(payload.get("user_id") or ""), str(payload.get("profile_id") or "")
+    if user_id and user_id != "0":
+        accounts = SocialAccount.objects.filter(platform__in=[Platform.FACEBOOK, Platform.INSTAGRAM],
+                                                platform_user_id=user_id)
+        reason = "The Facebook user removed UniPulse from their apps."
+    elif page_id:  # the app was removed from a Page (user_id is then 0)
+        accounts = SocialAccount.objects.filter(platform=Platform.FACEBOOK, external_id=page_id)
+        reason = "UniPulse was removed from this Page's apps."
+    else:
+        return IGNORED
+    changed = accounts.exclude(status=AccountStatus.DISCONNECTED).update(
+        status=AccountStatus.DISCONNECTED, status_reason=reason, updated_at=timezone.now())
+    return HANDLED if changed else IGNORED
+
+
+# ---- TikTok -------------------------------------------------------------------------------------
+
+# Ref: https://developers.tiktok.com/doc/webhooks-events
+def route_tiktok(payload: dict) -> bool:
+    event = str(payload.get("event") or "")
+    try:
+        content = json.loads(payload.get("content") or "{}")  # a JSON string inside the JSON
+    except (TypeError, ValueError):
+        content = {}
+    if event == "authorization.removed":
+        reason = TIKTOK_DEAUTH_REASONS.get(_int(content.get("reason")), "unknown reason")
+        changed = SocialAccount.objects.filter(
+            platform=Platform.TIKTOK, external_id=str(payload.get("user_openid") or ""),
+        ).exclude(status=AccountStatus.DISCONNECTED).update(
+            status=AccountStatus.DISCONNECTED, status_reason=f"TikTok access was removed: {reason}.",
+            updated_at=timezone.now())
+        return HANDLED if changed else IGNORED
+    if event.startswith("post.publish.") and content.get("publish_id"):
+        from publishing import services as publishing_services  # built by the publishing app
+
+        reason = content.get("reason")
+        return bool(publishing_services.apply_tiktok_publish_event(
+            str(content["publish_id"]), event, post_id=str(content["post_id"]) if content.get("post_id") else None,
+            reason=str(reason) if reason is not None else None,
+        ))
+    return IGNORED
+
+
+ROUTERS = {
+    WebhookEvent.Source.META: route_meta,
+    WebhookEvent.Source.META_DEAUTH: route_meta_deauth,
+    WebhookEvent.Source.TIKTOK: route_tiktok,
+}
+
+
+def _from_epoch(value) -> datetime:
+    """Meta sends seconds in feed events and milliseconds in messaging events."""
+    number = _int(value)
+    if not number:
+        return timezone.now()
+    return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, tz=UTC)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

@@ -1,0 +1,52 @@
+"""Instagram comments and DMs (Facebook Login path: DMs are read and sent through the linked Page)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from social.clients import facebook, instagram
+
+from .base import InboxItem, PollResult
+from .facebook import thread_items
+
+
+def page_id(account) -> str:
+    # The IG account's token is its Page's token; the Page id is the parent's. Graph also accepts "me".
+    return account.parent.external_id if account.parent_id else "me"
+
+
+def poll(account, comments_since: datetime | None, messages_since: datetime | None) -> PollResult:
+    comments = [comment_item(account, c) for c in instagram.list_recent_media_comments(
+        account, media=settings.INBOX_POLL_RECENT_POSTS)]
+    comments = [c for c in comments if comments_since is None or c.created_at > comments_since]
+    threads = facebook.iter_conversations(account, platform="instagram", page_id=page_id(account))
+    messages, newest = thread_items(account, threads, messages_since)
+    return PollResult(
+        comments=comments, messages=messages,
+        comments_since=max([c.created_at for c in comments], default=comments_since),
+        messages_since=newest or messages_since,
+    )
+
+
+def comment_item(account, comment: instagram.MediaComment) -> InboxItem:
+    return InboxItem(
+        kind="comment", external_id=comment.id, post_id=comment.media_id, parent_id=comment.parent_id,
+        direction="out" if comment.from_id == account.external_id else "in",
+        created_at=comment.timestamp or timezone.now(), text=comment.text,
+        author_id=comment.from_id, author_name=comment.username, hidden=comment.hidden,
+    )
+
+
+def reply_to_comment(account, conversation, text: str) -> str:
+    return instagram.reply_to_comment(account, conversation.root_comment_id, text).id
+
+
+def send_direct_message(account, conversation, text: str, tag: str | None) -> str:
+    return facebook.send_message(account, conversation.participant_id, text, page_id=page_id(account), tag=tag).id
+
+
+def set_comment_hidden(account, comment_id: str, hidden: bool) -> None:
+    instagram.set_comment_hidden(account, comment_id, hidden)

@@ -1,0 +1,103 @@
+"""Inbound webhook endpoints (plain Django views): verify the signature on the raw body, store, answer 200.
+
+No session auth, no CSRF (platforms cannot send a token), and no rate limit: a valid platform delivery
+is never dropped. Parsing happens only after the signature is checked.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from unipulse.api_errors import error_body
+
+from . import signatures
+from .models import WebhookEvent
+from .services import store_webhook_event
+
+
+def _error(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status)
+
+
+def _read_body(request: HttpRequest) -> bytes | JsonResponse:
+    """The raw body, or a 413 when it is over WEBHOOK_MAX_BODY_BYTES (checked before reading when declared)."""
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    too_large = _error("payload_too_large", "The delivery is larger than this endpoint accepts.", 413)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return too_large
+    try:
+        body = request.body
+    except RequestDataTooBig:  # Django's own cap (DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return too_large
+    return too_large if len(body) > limit else body
+
+
+def _parse_json(body: bytes) -> dict | None:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+# Ref: https://developers.facebook.com/docs/graph-api/webhooks/getting-started
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def meta_webhook(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        if request.GET.get("hub.mode") == "subscribe" and signatures.is_valid_meta_verify_token(
+                request.GET.get("hub.verify_token", "")):
+            return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
+        return _error("forbidden", "Verification token mismatch.", 403)
+    body = _read_body(request)
+    if isinstance(body, HttpResponse):
+        return body
+    if not signatures.is_valid_meta_signature(body, request.headers.get("X-Hub-Signature-256", "")):
+        return _error("bad_signature", "Signature missing or invalid.", 403)
+    payload = _parse_json(body)
+    if payload is None:
+        return _error("malformed", "The body is not a JSON object.", 400)
+    store_webhook_event(WebhookEvent.Source.META, body, request.headers, topic=str(payload.get("object") or ""))
+    return HttpResponse(status=200)
+
+
+# Ref: https://developers.tiktok.com/doc/webhooks-overview
+@csrf_exempt
+@require_POST
+def tiktok_webhook(request: HttpRequest) -> HttpResponse:
+    body = _read_body(request)
+    if isinstance(body, HttpResponse):
+        return body
+    if not signatures.is_valid_tiktok_signature(body, request.headers.get("TikTok-Signature", "")):
+        return _error("bad_signature", "Signature missing, invalid or too old.", 403)
+    payload = _parse_json(body)
+    if payload is None:
+        return _error("malformed", "The body is not a JSON object.", 400)
+    store_webhook_event(WebhookEvent.Source.TIKTOK, body, request.headers, topic=str(payload.get("event") or ""))
+    return HttpResponse(status=200)
+
+
+# Ref: https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow#deauth-callback
+@csrf_exempt
+@require_POST
+def meta_deauthorize(request: HttpRequest) -> HttpResponse:
+    """Meta's Deauthorize Callback URL: a form POST with `signed_request` when a user removes the app."""
+    body = _read_body(request)
+    if isinstance(body, HttpResponse):
+        return body
+    payload = signatures.parse_meta_signed_request(request.POST.get("signed_request", ""))
+    if payload is None:
+        return _error("bad_signature", "signed_request missing or invalid.", 403)
+    store_webhook_event(WebhookEvent.Source.META_DEAUTH, json.dumps(payload, sort_keys=True).encode(), request.headers,
+                        topic="deauthorize")
+    return HttpResponse(status=200)

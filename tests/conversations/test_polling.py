@@ -1,0 +1,137 @@
+"""sync_account_inbox: incremental polling, cursor resume, webhook health, and the cron command."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from conversations.actors import ice_process
+from conversations.models import Conversation, InboxSyncState, Message
+from conversations.services import sync_account_inbox
+from conversations.services.polling import QUIET_REASON
+from tests.conftest import load_fixture
+
+from .conftest import PAGE_ID, PSID
+
+pytestmark = pytest.mark.django_db
+GRAPH = "https://graph.facebook.com/v25.0"
+
+
+def mock_facebook_poll(rsps, posts="facebook/conversations_published_posts.json"):
+    rsps.get(f"{GRAPH}/{PAGE_ID}/published_posts", json=load_fixture(posts))
+    rsps.get(f"{GRAPH}/{PAGE_ID}/conversations", json=load_fixture("facebook/conversations_conversations.json"))
+
+
+def query(call) -> dict:
+    return parse_qs(urlparse(call.request.url).query)
+
+
+def test_first_poll_stores_comments_and_dms_with_field_expansion(page, mocked_platforms):
+    mock_facebook_poll(mocked_platforms)
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json=load_fixture("facebook/conversations_conversations_page2.json"))
+    ice_process(page.id)
+    posts_call = query(mocked_platforms.calls[0])
+    assert "comments.filter(stream)" in posts_call["fields"][0] and posts_call["limit"] == ["10"]
+    assert query(mocked_platforms.calls[1])["platform"] == ["messenger"]
+    assert "messages.limit(20)" in query(mocked_platforms.calls[1])["fields"][0]
+    assert len(mocked_platforms.calls) == 3  # published_posts + two pages of conversations
+    comments = Conversation.objects.get(kind="comment")
+    assert comments.messages.count() == 2 and comments.root_comment_id == "822334455667788_1234567890123456"
+    dm = Conversation.objects.get(participant_id=PSID)
+    assert dm.participant_name == "Paul Martin"
+    assert [m.direction for m in dm.messages.order_by("created_at")] == ["in", "out"]
+    assert set(Message.objects.values_list("origin", flat=True)) == {"poll"}
+    state = InboxSyncState.objects.get(account=page)
+    assert state.comments_since.isoformat() == "2026-09-15T09:19:50+00:00"
+    assert state.messages_since.isoformat() == "2026-09-15T09:30:00+00:00"
+
+
+def test_a_poll_resumes_from_the_stored_cursor_and_stops_paging_at_old_threads(page, mocked_platforms):
+    mock_facebook_poll(mocked_platforms)
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json=load_fixture("facebook/conversations_conversations_page2.json"))
+    sync_account_inbox(page.id)
+    before = Message.objects.count()
+    mocked_platforms.reset()
+    mock_facebook_poll(mocked_platforms, posts="facebook/conversations_published_posts_later.json")
+    assert sync_account_inbox(page.id) == 1  # only the new comment
+    assert len(mocked_platforms.calls) == 2  # the first conversations page is already older than the cursor
+    assert Message.objects.count() == before + 1
+    assert InboxSyncState.objects.get(account=page).comments_since.isoformat() == "2026-09-16T07:00:00+00:00"
+
+
+def test_a_poll_and_a_webhook_of_the_same_comment_make_one_row(deliver, page, mocked_platforms):
+    deliver("facebook/webhook_feed_comment_add.json")
+    mock_facebook_poll(mocked_platforms)
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json=load_fixture("facebook/conversations_conversations_page2.json"))
+    sync_account_inbox(page.id)
+    assert Message.objects.filter(external_id="822334455667788_1234567890123456").get().origin == "webhook"
+    assert Conversation.objects.filter(kind="comment").count() == 1
+
+
+def test_instagram_poll_reads_comments_with_replies_and_dms_through_the_page(ig_account, mocked_platforms):
+    from .conftest import IG_ID
+
+    mocked_platforms.get(f"{GRAPH}/{IG_ID}/media", json=load_fixture("instagram/conversations_media_comments.json"))
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json={"data": []})
+    sync_account_inbox(ig_account.id)
+    assert "replies{" in query(mocked_platforms.calls[0])["fields"][0]
+    assert query(mocked_platforms.calls[1])["platform"] == ["instagram"]
+    thread = Conversation.objects.get()
+    assert [m.author_name for m in thread.messages.order_by("created_at")] == ["claire.voyage", "tom_b"]
+
+
+def test_quiet_webhooks_while_polls_find_new_items_set_a_status_reason_and_resubscribe(page, mocked_platforms, monkeypatch):
+
+    resubscribed = []
+    monkeypatch.setattr("social.services.subscribe_account_webhooks", resubscribed.append)
+    mock_facebook_poll(mocked_platforms)
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json=load_fixture("facebook/conversations_conversations_page2.json"))
+    sync_account_inbox(page.id)  # the first poll reads history: not a webhook problem
+    page.refresh_from_db()
+    assert page.status_reason == ""
+    InboxSyncState.objects.filter(account=page).update(last_webhook_at=timezone.now() - timedelta(days=1))
+    mocked_platforms.reset()
+    mock_facebook_poll(mocked_platforms, posts="facebook/conversations_published_posts_later.json")
+    sync_account_inbox(page.id)
+    page.refresh_from_db()
+    assert page.status_reason == QUIET_REASON and page.status == "active"
+    assert [account.pk for account in resubscribed] == [page.pk]
+    assert InboxSyncState.objects.get(account=page).missed_by_webhooks == 6  # 5 on the first poll, 1 now
+
+
+def test_recent_webhooks_mean_no_status_reason(page, mocked_platforms):
+    mock_facebook_poll(mocked_platforms)
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json=load_fixture("facebook/conversations_conversations_page2.json"))
+    sync_account_inbox(page.id)
+    InboxSyncState.objects.filter(account=page).update(last_webhook_at=timezone.now())
+    mocked_platforms.reset()
+    mock_facebook_poll(mocked_platforms, posts="facebook/conversations_published_posts_later.json")
+    sync_account_inbox(page.id)
+    page.refresh_from_db()
+    assert page.status_reason == ""
+
+
+def test_tiktok_and_inactive_accounts_are_not_polled(account_factory, mocked_platforms):
+    tiktok = account_factory("tiktok")
+    gone = account_factory("facebook", status="disconnected")
+    assert sync_account_inbox(tiktok.id) == 0
+    assert sync_account_inbox(gone.id) == 0
+    assert len(mocked_platforms.calls) == 0
+
+
+def test_sync_conversations_enqueues_active_facebook_and_instagram_accounts(account_factory, monkeypatch, capsys,
+                                                                           drained):
+    sent = []
+    monkeypatch.setattr(ice_process, "send", lambda account_id: sent.append(account_id))
+    facebook = account_factory("facebook")
+    instagram = account_factory("instagram")
+    account_factory("tiktok")
+    account_factory("facebook", status="needs_reauth")
+    call_command("sync_conversations")
+    assert sent == [facebook.id, instagram.id]
+    assert capsys.readouterr().out.strip() == "sync_conversations: 2 account(s) enqueued"
+    assert drained == [True]  # embedded mode: the enqueued polls run before the command exits

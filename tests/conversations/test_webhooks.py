@@ -1,0 +1,162 @@
+"""Webhook endpoints: handshake, signatures, size and JSON checks, de-duplication, broker outages."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from conversations.models import Message, WebhookEvent
+
+from .conftest import raw_fixture, tiktok_signature
+
+pytestmark = pytest.mark.django_db
+
+
+def test_meta_handshake_echoes_the_challenge_as_plain_text(client):
+    response = client.get("/api/v1/webhooks/meta", {"hub.mode": "subscribe", "hub.challenge": "1158201444",
+                                                    "hub.verify_token": "test-verify-token"})
+    assert response.status_code == 200
+    assert response.content == b"1158201444"
+    assert response["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize("params", [
+    {"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "wrong"},
+    {"hub.mode": "unsubscribe", "hub.challenge": "1", "hub.verify_token": "test-verify-token"},
+    {"hub.mode": "subscribe", "hub.challenge": "1"},
+])
+def test_meta_handshake_with_a_wrong_token_or_mode_is_403(client, params):
+    response = client.get("/api/v1/webhooks/meta", params)
+    assert response.status_code == 403
+    assert b"1158201444" not in response.content
+
+
+def test_a_signed_meta_delivery_is_stored_whole_and_enqueued_after_commit(post_meta, sent_events):
+    body = raw_fixture("facebook/webhook_feed_comment_add.json")
+    response = post_meta(body)
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.body.encode() == body
+    assert event.platform == "meta" and event.topic == "page" and event.status == "received"
+    assert event.headers["X-Hub-Signature-256"].startswith("sha256=")
+    assert sent_events == [event.id]
+
+
+@pytest.mark.parametrize("signature", [None, "sha256=" + "0" * 64, "sha1=abc", "garbage"])
+def test_meta_delivery_with_a_missing_or_invalid_signature_is_403_and_not_stored(post_meta, sent_events, signature):
+    response = post_meta(raw_fixture("facebook/webhook_feed_comment_add.json"), signature=signature)
+    assert response.status_code == 403
+    assert WebhookEvent.objects.count() == 0
+    assert sent_events == []
+
+
+def test_meta_signature_is_checked_over_the_raw_bytes_not_reserialised_json(post_meta):
+    from .conftest import meta_signature
+
+    body = raw_fixture("facebook/webhook_feed_comment_add.json")
+    resigned = meta_signature(json.dumps(json.loads(body)).encode())  # escaped unicode: different bytes
+    assert post_meta(body, signature=resigned).status_code == 403
+
+
+def test_malformed_json_with_a_valid_signature_is_400(post_meta):
+    assert post_meta(b'{"object": "page", "entry": [').status_code == 400
+    assert post_meta(b'["not", "an", "object"]').status_code == 400
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_a_body_over_the_size_limit_is_413(post_meta, settings):
+    settings.WEBHOOK_MAX_BODY_BYTES = 100
+    body = json.dumps({"object": "page", "entry": [{"id": "1", "padding": "x" * 200}]}).encode()
+    assert post_meta(body).status_code == 413
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_a_repeated_meta_delivery_is_stored_once(post_meta, sent_events):
+    body = raw_fixture("facebook/webhook_feed_comment_add.json")
+    assert post_meta(body).status_code == 200
+    assert post_meta(body).status_code == 200
+    assert WebhookEvent.objects.count() == 1
+
+
+def test_a_repeat_of_an_already_processed_delivery_is_not_enqueued_again(deliver, post_meta, sent_events, page):
+    deliver("facebook/webhook_feed_comment_add.json")
+    assert post_meta(raw_fixture("facebook/webhook_feed_comment_add.json")).status_code == 200
+    assert sent_events == []
+    assert WebhookEvent.objects.get().status == "processed"
+    assert Message.objects.count() == 1
+
+
+def test_webhooks_need_no_session_and_no_csrf_token(post_meta, client):
+    client.enforce_csrf_checks = True  # a plain client without login: the platforms have neither
+    assert post_meta(raw_fixture("facebook/webhook_feed_comment_add.json")).status_code == 200
+
+
+def test_a_signed_tiktok_delivery_is_stored_and_enqueued(post_tiktok, sent_events):
+    response = post_tiktok(raw_fixture("tiktok/webhook_authorization_removed.json"))
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.platform == "tiktok" and event.topic == "authorization.removed"
+    assert sent_events == [event.id]
+
+
+def test_tiktok_delivery_with_a_stale_timestamp_is_403(post_tiktok, sent_events):
+    body = raw_fixture("tiktok/webhook_authorization_removed.json")
+    stale = tiktok_signature(body, stamp=int(time.time()) - 301)
+    assert post_tiktok(body, signature=stale).status_code == 403
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_tiktok_timestamp_tolerance_is_a_setting(post_tiktok, settings, sent_events):
+    settings.TIKTOK_WEBHOOK_TOLERANCE_SECONDS = 900
+    body = raw_fixture("tiktok/webhook_authorization_removed.json")
+    assert post_tiktok(body, signature=tiktok_signature(body, stamp=int(time.time()) - 600)).status_code == 200
+
+
+@pytest.mark.parametrize("signature", [
+    None, "t=1633174587,s=" + "0" * 64, "s=abc", "t=abc,s=def", "",
+    tiktok_signature(b"other body"),
+    tiktok_signature(raw_fixture("tiktok/webhook_authorization_removed.json"), secret="wrong-secret"),
+])
+def test_tiktok_delivery_with_a_missing_or_invalid_signature_is_403(post_tiktok, signature, sent_events):
+    body = raw_fixture("tiktok/webhook_authorization_removed.json")
+    assert post_tiktok(body, signature=signature).status_code == 403
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_broker_down_still_answers_200_and_process_webhooks_recovers_the_event(
+        post_meta, monkeypatch, page, django_capture_on_commit_callbacks):
+    from conversations.actors import webhook_process
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(webhook_process, "send", broker_down)
+    response = post_meta(raw_fixture("facebook/webhook_feed_comment_add.json"))
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.status == "received"
+
+    sent = []
+    monkeypatch.setattr(webhook_process, "send", lambda event_id: sent.append(event_id))
+    call_command("process_webhooks")
+    assert sent == []  # too fresh: it may still be on its way through the queue
+    WebhookEvent.objects.filter(pk=event.pk).update(received_at=timezone.now() - timedelta(minutes=5))
+    call_command("process_webhooks")
+    assert sent == [event.id]
+
+    from conversations.services import process_webhook_event
+
+    process_webhook_event(event.id)
+    event.refresh_from_db()
+    assert event.status == "processed" and event.attempts == 1
+    assert Message.objects.filter(external_id="822334455667788_1234567890123456").count() == 1
+
+
+def test_process_webhooks_prints_a_summary_line(capsys):
+    call_command("process_webhooks", "--dry-run")
+    assert capsys.readouterr().out.strip() == "process_webhooks: 0 waiting, 0 enqueued"
