@@ -1,0 +1,7 @@
+"""The project's URLs with the sandbox mounted, as unipulse/urls.py does when SOCIAL_SANDBOX is on."""
+
+from django.urls import include, path
+
+from unipulse.urls import handler404, handler500, urlpatterns as project_urls  # noqa: F401
+
+urlpatterns = [path("sandbox/", include("social.sandbox.urls")), *project_urls]
