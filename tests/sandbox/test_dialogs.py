@@ -2,9 +2,8 @@
 
 from urllib.parse import parse_qs, urlsplit
 
-from tests.sandbox.conftest import APP_ID, CLIENT_KEY, REDIRECT, SCOPES, TIKTOK_REDIRECT
-
 from social.sandbox.models import AuthCode
+from tests.sandbox.conftest import APP_ID, CLIENT_KEY, REDIRECT, SCOPES, TIKTOK_REDIRECT
 
 FB_QUERY = {"client_id": APP_ID, "redirect_uri": REDIRECT, "state": "abc123", "response_type": "code", "scope": SCOPES}
 TT_QUERY = {"client_key": CLIENT_KEY, "redirect_uri": TIKTOK_REDIRECT, "state": "tt-state", "response_type": "code",

@@ -2,9 +2,17 @@
 
 import json
 
-from tests.sandbox.conftest import APP_ID, APP_SECRET, REDIRECT, SCOPES, Graph, approve_facebook, connect_facebook, proof
-
 from social.sandbox.seed import FB_USER_ID
+from tests.sandbox.conftest import (
+    APP_ID,
+    APP_SECRET,
+    REDIRECT,
+    SCOPES,
+    Graph,
+    approve_facebook,
+    connect_facebook,
+    proof,
+)
 
 
 def exchange(client, code, redirect=REDIRECT):

@@ -3,9 +3,9 @@
 from datetime import timedelta
 
 import pytest
-from tests.sandbox.conftest import Graph, connect_facebook
 
 from social.sandbox.models import Post
+from tests.sandbox.conftest import Graph, connect_facebook
 
 PAGE, IG = "104500000000001", "17841400000000101"
 

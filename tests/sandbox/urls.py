@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
-from unipulse.urls import handler404, handler500, urlpatterns as project_urls  # noqa: F401
+from unipulse.urls import handler404, handler500  # noqa: F401
+from unipulse.urls import urlpatterns as project_urls
 
 urlpatterns = [path("sandbox/", include("social.sandbox.urls")), *project_urls]
