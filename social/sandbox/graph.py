@@ -267,7 +267,8 @@ def debug_token(ctx: Ctx) -> dict:
         "application": "UniPulse Sandbox", "is_valid": token.is_valid(),
         "data_access_expires_at": int((token.issued_at + timedelta(days=DATA_ACCESS_DAYS)).timestamp()),
         "expires_at": int(token.expires_at.timestamp()) if token.expires_at else 0,
-        "issued_at": int(token.issued_at.timestamp()), "scopes": token.scopes,
+        # Graph lists public_profile among the scopes, as /me/permissions does.
+        "issued_at": int(token.issued_at.timestamp()), "scopes": list(dict.fromkeys([*token.scopes, "public_profile"])),
         "granular_scopes": _granular_scopes(token.scopes, pages), "user_id": token.fb_user.fb_id,
     }
     if token.kind == Token.Kind.PAGE:

@@ -100,7 +100,7 @@ def test_debug_token_describes_a_never_expiring_page_token(client, sandbox):
                                              "access_token": f"{APP_ID}|{APP_SECRET}"}).json()["data"]
     assert data["is_valid"] is True and data["type"] == "PAGE" and data["expires_at"] == 0
     assert data["profile_id"] == "104500000000001" and data["user_id"] == FB_USER_ID
-    assert data["app_id"] == APP_ID and data["scopes"] == SCOPES.split(",")
+    assert data["app_id"] == APP_ID and data["scopes"] == [*SCOPES.split(","), "public_profile"]
     assert data["data_access_expires_at"] > data["issued_at"]
     publish = next(g for g in data["granular_scopes"] if g["scope"] == "instagram_content_publish")
     assert publish["target_ids"] == ["17841400000000101"]
