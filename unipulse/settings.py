@@ -254,7 +254,10 @@ TIKTOK_AUTH_URL = env.str("TIKTOK_AUTH_URL", default="https://www.tiktok.com").r
 # Sandbox (social.sandbox): fake Facebook/Instagram/TikTok served by this process under /sandbox/.
 # Switching it on only repoints the platform base URLs and fills in fake app credentials; every
 # production code path (clients, OAuth callbacks, webhooks) runs unchanged against it.
-SOCIAL_SANDBOX = env.bool("SOCIAL_SANDBOX", default=DEBUG and not FACEBOOK_APP_ID and not TIKTOK_CLIENT_KEY)
+_sandbox_flag = env.str("SOCIAL_SANDBOX", default="").strip().lower()  # empty (as in .env.example): the default
+SOCIAL_SANDBOX = _sandbox_flag in ("1", "true", "yes", "on") if _sandbox_flag else (
+    DEBUG and not FACEBOOK_APP_ID and not TIKTOK_CLIENT_KEY
+)
 if SOCIAL_SANDBOX and not DEBUG:
     _refuse_to_start("SOCIAL_SANDBOX", "is on while DEBUG is off; the fake platforms never run in production.")
 # Seconds an Instagram container stays IN_PROGRESS, and a TikTok publish in each processing step.

@@ -32,6 +32,10 @@ def test_debug_without_platform_credentials_turns_the_sandbox_on_and_repoints_on
     ]
 
 
+def test_an_empty_value_as_copied_from_env_example_means_the_default():
+    assert start({"DEBUG": "true", "SOCIAL_SANDBOX": ""}).stdout.split()[0] == "True"
+
+
 def test_real_credentials_keep_the_sandbox_off_by_default():
     result = start({"DEBUG": "true", "FACEBOOK_APP_ID": "123"})
     assert result.stdout.split()[:2] == ["False", "https://graph.facebook.com"]
