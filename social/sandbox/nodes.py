@@ -359,12 +359,18 @@ def _ig_media_scalars(post: Post, ctx: Ctx) -> dict:
     return {
         "id": post.post_id, "caption": post.message or None, "media_type": post.media_type,
         "media_product_type": post.product_type or "FEED", "timestamp": graph_time(post.created_at),
-        "permalink": f"https://www.instagram.com/{'reel' if post.product_type == 'REELS' else 'p'}/{shortcode}/",
+        "permalink": _ig_permalink(post, shortcode),
         "shortcode": shortcode, "like_count": counters["likes"], "comments_count": counters["comments"],
         "media_url": post.media_url or None, "username": post.instagram.username,
         "owner": {"id": post.instagram.ig_id}, "is_comment_enabled": True,
         "thumbnail_url": post.media_url if post.media_type == "VIDEO" else None,
     }
+
+
+def _ig_permalink(post: Post, shortcode: str) -> str:
+    if post.product_type == "STORY":
+        return f"https://www.instagram.com/stories/{post.instagram.username}/{post.post_id}/"
+    return f"https://www.instagram.com/{'reel' if post.product_type == 'REELS' else 'p'}/{shortcode}/"
 
 
 def _ig_comments_edge(post: Post, f: Field, ctx: Ctx) -> dict:

@@ -110,3 +110,15 @@ def test_reels_need_a_video_url_and_take_longer(page_graph, frozen):
     media_id = page_graph.post(f"{IG}/media_publish", {"creation_id": reel}).json()["id"]
     assert page_graph.get(media_id, {"fields": "permalink"}).json()["permalink"].startswith(
         "https://www.instagram.com/reel/")
+
+
+def test_stories_are_listed_under_stories_not_media_with_a_stories_permalink(page_graph, frozen):
+    story = page_graph.post(f"{IG}/media", {"media_type": "STORIES", "image_url": "https://e.x/s.jpg"}).json()["id"]
+    frozen.advance(5)
+    media_id = page_graph.post(f"{IG}/media_publish", {"creation_id": story}).json()["id"]
+    stories = page_graph.get(f"{IG}/stories", {"fields": "id,media_product_type,permalink"}).json()["data"]
+    assert stories == [{"id": media_id, "media_product_type": "STORY",
+                        "permalink": f"https://www.instagram.com/stories/sandbox.coffee/{media_id}/"}]
+    assert media_id not in [m["id"] for m in page_graph.get(f"{IG}/media").json()["data"]]
+    frozen.advance(24 * 3600)
+    assert page_graph.get(f"{IG}/stories").json()["data"] == []
