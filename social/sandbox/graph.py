@@ -356,7 +356,7 @@ def page_posts(page: Page, ctx: Ctx) -> dict:
 
 def ig_media_list(ig: InstagramAccount, ctx: Ctx, stories: bool = False) -> dict:
     media = ig.media.filter(created_at__lte=clock.now())
-    media = media.filter(product_type="STORY", created_at__gte=clock.now() - timedelta(hours=24)) if stories \
+    media = media.filter(product_type="STORY", created_at__gt=clock.now() - timedelta(hours=24)) if stories \
         else media.exclude(product_type="STORY")
     children = fields_param(ctx)
     return edge_list(list(media), lambda m: render("ig_media", m, children, ctx), limit=ctx.params.get("limit", 25),
