@@ -142,6 +142,9 @@ def _issue_pair(creator: TikTokCreator, scopes: list[str]) -> dict:
 @csrf_exempt
 @require_http_methods(["POST"])
 def oauth_revoke(request: HttpRequest) -> HttpResponse:
+    failure = failures.intercept("tiktok", request, request.path)
+    if failure is not None:
+        return failure
     p = request.POST
     if p.get("client_key") != settings.TIKTOK_CLIENT_KEY or p.get("client_secret") != settings.TIKTOK_CLIENT_SECRET:
         return answers.tiktok_oauth_error("invalid_client", "Client key or secret is invalid.", 401)
@@ -331,6 +334,9 @@ CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 @require_http_methods(["PUT"])
 def upload(request: HttpRequest) -> HttpResponse:
     """PUT {upload_url}: one chunk with Content-Range; 206 until the last byte, then 201. Empty body."""
+    failure = failures.intercept("tiktok", request, request.path)
+    if failure is not None:
+        return failure
     job = PublishJob.objects.filter(pk=request.GET.get("upload_id") or 0,
                                     upload_token=request.GET.get("upload_token", "x")).first()
     if job is None or clock.now() - job.created_at > timedelta(hours=1):

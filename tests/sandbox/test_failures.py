@@ -127,3 +127,14 @@ def test_the_control_api_refuses_a_signed_in_non_staff_user(client, sandbox, use
     response = client.post("/sandbox/control/failures", {"kind": "slow", "platform": "meta"},
                            content_type="application/json")
     assert response.status_code == 403 and not Failure.objects.exists()
+
+
+def test_a_chunk_upload_can_fail_with_a_server_error_and_be_sent_again(client, sandbox):
+    tokens = connect_tiktok(client)
+    init = _tiktok_call(client, tokens, "v2/post/publish/video/init/", {
+        "post_info": {"privacy_level": "SELF_ONLY"},
+        "source_info": {"source": "FILE_UPLOAD", "video_size": 4, "chunk_size": 4, "total_chunk_count": 1}}).json()
+    path = init["data"]["upload_url"].replace("http://testserver", "")
+    failures.inject("server_error", platform="tiktok", path="tiktok-upload", status=503)
+    assert client.put(path, b"abcd", content_type="video/mp4", HTTP_CONTENT_RANGE="bytes 0-3/4").status_code == 503
+    assert client.put(path, b"abcd", content_type="video/mp4", HTTP_CONTENT_RANGE="bytes 0-3/4").status_code == 201
