@@ -216,7 +216,7 @@ class DirectMessage(models.Model):
 
 
 class PublishJob(models.Model):
-    """A TikTok publish: its status is derived from time (see tiktok_state), FAILED when `fail_reason` is set."""
+    """A TikTok publish: its status is derived from time (tiktok.job_status), FAILED when `fail_reason` is set."""
 
     publish_id = models.CharField(max_length=64, unique=True)
     creator = models.ForeignKey(TikTokCreator, on_delete=models.CASCADE, related_name="publish_jobs")

@@ -23,7 +23,6 @@ from .models import (
     MediaContainer,
     Page,
     Post,
-    Token,
     new_numeric_id,
 )
 from .nodes import Ctx, GraphError, container_status, fields_param, render
@@ -298,7 +297,3 @@ def _quota_usage(ig: InstagramAccount) -> int:
 def content_publishing_limit(ig: InstagramAccount, ctx: Ctx) -> dict:
     return {"data": [{"quota_usage": _quota_usage(ig), "config": {"quota_total": IG_DAILY_QUOTA,
                                                                   "quota_duration": 86400}}]}
-
-
-def is_page_token(ctx: Ctx) -> bool:
-    return getattr(ctx.token, "kind", None) == Token.Kind.PAGE
