@@ -8,6 +8,7 @@ PostgreSQL and Redis in CI, SQLite and local memory on the embedded run.
 import os
 
 os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("SOCIAL_SANDBOX", "false")  # tests/sandbox switches it on per test
 
 from unipulse.settings import *  # noqa: E402,F403
 from unipulse.settings import _DRAMATIQ_MIDDLEWARE  # noqa: E402

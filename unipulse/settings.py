@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "publishing",
     "analytics",
     "conversations",
+    "social.sandbox",  # always installed so its migrations stay stable; served only with SOCIAL_SANDBOX
 ]
 
 MIDDLEWARE = [
@@ -249,6 +250,32 @@ TIKTOK_CLIENT_SECRET = env.str("TIKTOK_CLIENT_SECRET", default="")
 TIKTOK_CALLBACK_URL = env.str("TIKTOK_CALLBACK_URL", default=f"{PUBLIC_BASE_URL}/api/v1/auth/callback/tiktok")
 TIKTOK_API_URL = env.str("TIKTOK_API_URL", default="https://open.tiktokapis.com").rstrip("/")
 TIKTOK_AUTH_URL = env.str("TIKTOK_AUTH_URL", default="https://www.tiktok.com").rstrip("/")
+
+# Sandbox (social.sandbox): fake Facebook/Instagram/TikTok served by this process under /sandbox/.
+# Switching it on only repoints the platform base URLs and fills in fake app credentials; every
+# production code path (clients, OAuth callbacks, webhooks) runs unchanged against it.
+_sandbox_flag = env.str("SOCIAL_SANDBOX", default="").strip().lower()  # empty (as in .env.example): the default
+SOCIAL_SANDBOX = _sandbox_flag in ("1", "true", "yes", "on") if _sandbox_flag else (
+    DEBUG and not FACEBOOK_APP_ID and not TIKTOK_CLIENT_KEY
+)
+if SOCIAL_SANDBOX and not DEBUG:
+    _refuse_to_start("SOCIAL_SANDBOX", "is on while DEBUG is off; the fake platforms never run in production.")
+# Seconds an Instagram container stays IN_PROGRESS, and a TikTok publish in each processing step.
+SANDBOX_CONTAINER_SECONDS = env.float("SANDBOX_CONTAINER_SECONDS", default=5.0)
+SANDBOX_TIKTOK_STEP_SECONDS = env.float("SANDBOX_TIKTOK_STEP_SECONDS", default=5.0)
+SANDBOX_MAX_DELAY_SECONDS = 30.0  # the longest "slow answer" failure injection may ask for
+if SOCIAL_SANDBOX:
+    SANDBOX_URL = f"{PUBLIC_BASE_URL}/sandbox"
+    META_GRAPH_URL = f"{SANDBOX_URL}/graph"
+    META_OAUTH_DIALOG_URL = f"{SANDBOX_URL}/facebook"
+    TIKTOK_API_URL = f"{SANDBOX_URL}/tiktok-api"
+    TIKTOK_AUTH_URL = f"{SANDBOX_URL}/tiktok"
+    # Fake credentials the sandbox knows; real ones given in the environment still win.
+    FACEBOOK_APP_ID = FACEBOOK_APP_ID or "sandbox-app-id"
+    FACEBOOK_APP_SECRET = FACEBOOK_APP_SECRET or "sandbox-app-secret"
+    TIKTOK_CLIENT_KEY = TIKTOK_CLIENT_KEY or "sandbox-client-key"
+    TIKTOK_CLIENT_SECRET = TIKTOK_CLIENT_SECRET or "sandbox-client-secret"
+    META_WEBHOOK_VERIFY_TOKEN = META_WEBHOOK_VERIFY_TOKEN or "sandbox-verify-token"
 
 # Outgoing HTTP
 PLATFORM_HTTP_CONNECT_TIMEOUT = env.float("PLATFORM_HTTP_CONNECT_TIMEOUT", default=5.0)

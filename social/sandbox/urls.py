@@ -1,0 +1,28 @@
+"""Mounted at /sandbox/ by unipulse/urls.py only when settings.SOCIAL_SANDBOX is on."""
+
+from django.urls import path, re_path
+
+from . import control, dialogs, graph, tiktok
+
+app_name = "sandbox"
+
+urlpatterns = [
+    # Meta
+    path("facebook/<str:version>/dialog/oauth", dialogs.facebook_dialog, name="facebook-dialog"),
+    re_path(r"^graph/(?P<version>v\d+\.\d+)/(?P<path>.*)$", graph.graph, name="graph"),
+    # TikTok
+    path("tiktok/v2/auth/authorize/", dialogs.tiktok_dialog, name="tiktok-dialog"),
+    path("tiktok-api/v2/oauth/token/", tiktok.oauth_token, name="tiktok-token"),
+    path("tiktok-api/v2/oauth/revoke/", tiktok.oauth_revoke, name="tiktok-revoke"),
+    path("tiktok-api/v2/user/info/", tiktok.user_info_view, name="tiktok-user-info"),
+    path("tiktok-api/v2/video/list/", tiktok.video_list_view, name="tiktok-video-list"),
+    path("tiktok-api/v2/video/query/", tiktok.video_query_view, name="tiktok-video-query"),
+    path("tiktok-api/v2/post/publish/creator_info/query/", tiktok.creator_info_view, name="tiktok-creator-info"),
+    path("tiktok-api/v2/post/publish/video/init/", tiktok.video_init_view, name="tiktok-video-init"),
+    path("tiktok-api/v2/post/publish/inbox/video/init/", tiktok.inbox_video_init_view, name="tiktok-inbox-init"),
+    path("tiktok-api/v2/post/publish/content/init/", tiktok.content_init_view, name="tiktok-content-init"),
+    path("tiktok-api/v2/post/publish/status/fetch/", tiktok.status_fetch_view, name="tiktok-status-fetch"),
+    path("tiktok-upload/video/", tiktok.upload, name="tiktok-upload"),
+    # Test control
+    path("control/failures", control.failures_view, name="failures"),
+]
