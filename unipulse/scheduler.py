@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.management import call_command, get_commands
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ class Job:
     command: str
     every_seconds: int
     cron: str  # the same cadence as a crontab line (README's "Cron" table)
+    sandbox_only: bool = False  # the built-in sandbox's simulated activity (new comments, DMs, TikTok events)
 
 
 SCHEDULE = [
@@ -31,12 +33,13 @@ SCHEDULE = [
     Job("refresh_tokens", 900, "*/15 * * * *"),
     Job("sync_analytics", 3600, "0 * * * *"),
     Job("subscribe_webhooks", 86400, "30 3 * * *"),
+    Job("sandbox_activity", 120, "*/2 * * * *", sandbox_only=True),
 ]
 
 
 def available_jobs() -> list[Job]:
     installed = get_commands()
-    return [job for job in SCHEDULE if job.command in installed]
+    return [job for job in SCHEDULE if job.command in installed and (settings.SOCIAL_SANDBOX or not job.sandbox_only)]
 
 
 def run_due(last_run: dict[str, float], now: float) -> list[str]:

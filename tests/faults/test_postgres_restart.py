@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 import requests
 
-from .conftest import Gunicorn, manage, server_env, wait_for
+from tests.servers import Gunicorn, manage, server_env, wait_for
 
 pytestmark = pytest.mark.faults
 

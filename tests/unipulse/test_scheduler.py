@@ -29,6 +29,22 @@ def test_a_failing_command_does_not_stop_the_others():
 
 
 def test_every_job_has_a_cron_line_matching_its_interval():
-    per_minute = {"* * * * *": 60, "*/5 * * * *": 300, "*/15 * * * *": 900, "0 * * * *": 3600, "30 3 * * *": 86400}
+    per_minute = {"*/2 * * * *": 120, "* * * * *": 60, "*/5 * * * *": 300, "*/15 * * * *": 900, "0 * * * *": 3600, "30 3 * * *": 86400}
     for job in scheduler.SCHEDULE:
         assert per_minute[job.cron] == job.every_seconds, job.command
+
+
+def test_sandbox_activity_runs_only_with_the_sandbox_on(settings):
+    settings.SOCIAL_SANDBOX = False
+    assert "sandbox_activity" not in [j.command for j in scheduler.available_jobs()]
+    settings.SOCIAL_SANDBOX = True
+    assert "sandbox_activity" in [j.command for j in scheduler.available_jobs()]
+
+
+def test_the_readme_crontab_lists_every_production_job_on_the_same_cadence():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for job in scheduler.SCHEDULE:
+        if not job.sandbox_only:
+            assert f"| `{job.cron}` | `python manage.py {job.command}" in readme, job.command
