@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint check migrate superuser clean bench faults
+.PHONY: install run test lint check migrate superuser clean bench faults e2e
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: install  ## the whole suite (uses DATABASE_URL / REDIS_URL when set)
 
 faults: install  ## fault suite: private PostgreSQL/Redis servers stopped and restarted under load
 	$(BIN)/python -m pytest -m faults tests/faults
+
+e2e: install  ## end to end over HTTP: gunicorn + worker + sandbox platforms, OAuth to replies, via the public API
+	bash .ci/services
+	$(BIN)/python -m pytest -m e2e tests/e2e
 
 lint: install
 	$(BIN)/ruff check .

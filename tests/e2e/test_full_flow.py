@@ -1,0 +1,147 @@
+"""End to end over real HTTP: gunicorn and a Dramatiq worker on PostgreSQL + Redis, the built-in
+sandbox standing in for Facebook, Instagram and TikTok. Everything goes through the public API
+(`make e2e`; CI runs it)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urljoin, urlparse
+
+import pytest
+import requests
+
+from tests.servers import manage, wait_for
+
+pytestmark = pytest.mark.e2e
+
+IMAGE = "https://cdn.example.com/photo-{}.jpg"
+VIDEO = "https://cdn.example.com/clip.mp4"
+
+
+class FormParser(HTMLParser):
+    """The sandbox consent page's form: hidden inputs and checked boxes, as a browser would post them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("name") and (a.get("type") != "checkbox" or "checked" in a):
+            self.fields.append((a["name"], a.get("value", "")))
+
+
+def api(stack, method: str, path: str, headers: dict | None = None, **kwargs) -> requests.Response:
+    return requests.request(method, stack["base"] + path, headers={**stack["headers"], **(headers or {})}, timeout=30, **kwargs)
+
+
+def connect(stack, platform: str) -> list[int]:
+    """Start OAuth through the API, approve in the sandbox's dialog, follow the callback."""
+    start = api(stack, "GET", f"/api/v1/auth/oauth/{platform}", headers={"Accept": "application/json"})
+    assert start.status_code == 200, start.text
+    browser = requests.Session()
+    dialog_url = start.json()["authorization_url"]
+    page = browser.get(dialog_url, timeout=30)
+    assert page.status_code == 200 and "<form" in page.text
+    form = FormParser()
+    form.feed(page.text)
+    approved = browser.post(dialog_url, data=[*form.fields, ("action", "approve")], allow_redirects=False,
+                            headers={"Referer": dialog_url}, timeout=30)
+    assert approved.status_code == 302, approved.text[:500]
+    callback = browser.get(urljoin(dialog_url, approved.headers["Location"]), allow_redirects=False, timeout=60)
+    assert callback.status_code == 302
+    result = urlparse(callback.headers["Location"])
+    assert f"{result.scheme}://{result.netloc}{result.path}" == stack["frontend"]
+    query = parse_qs(result.query)
+    assert query.get("result") == ["connected"], query
+    assert "token" not in callback.headers["Location"].lower()
+    return [int(i) for i in query["accounts"][0].split(",")]
+
+
+def wait_published(stack, post_id: int, timeout: float = 180) -> dict:
+    def done():
+        post = api(stack, "GET", f"/api/v1/posts/{post_id}/").json()
+        finished = all(t["status"] in ("published", "failed", "unconfirmed") for t in post["targets"])
+        return post if finished else None
+
+    return wait_for(done, timeout=timeout, interval=1.0)
+
+
+def test_connect_publish_sync_and_answer_through_the_public_api(stack):
+    # ---- connect all three platforms over the sandbox's OAuth dialogs
+    fb_ids = connect(stack, "facebook")
+    tiktok_ids = connect(stack, "tiktok")
+    accounts = api(stack, "GET", "/api/v1/accounts/?page_size=200").json()["results"]
+    by_platform = {p: [a for a in accounts if a["platform"] == p] for p in ("facebook", "instagram", "tiktok")}
+    assert len(by_platform["facebook"]) >= 2 and len(by_platform["instagram"]) >= 1 and len(by_platform["tiktok"]) == 1
+    assert set(fb_ids) >= {a["id"] for a in by_platform["facebook"]}
+    assert tiktok_ids == [by_platform["tiktok"][0]["id"]]
+    assert all(a["is_sandbox"] and a["status"] == "active" and a["webhook_subscribed_at"] for a in by_platform["facebook"])
+    assert connect(stack, "instagram")  # the Instagram button reconnects the same accounts, no duplicates
+    assert len(api(stack, "GET", "/api/v1/accounts/?page_size=200").json()["results"]) == len(accounts)
+    page, ig, tt = by_platform["facebook"][0]["id"], by_platform["instagram"][0]["id"], by_platform["tiktok"][0]["id"]
+
+    # ---- publish every content type
+    image = lambda n: {"url": IMAGE.format(n), "type": "image"}  # noqa: E731
+    posts = [
+        {"text": "Text post from the e2e run", "accounts": [page]},
+        {"text": "A link", "link": "https://example.com/article", "accounts": [page]},
+        {"text": "One photo", "media": [image(1)], "accounts": [page]},
+        {"text": "Three photos", "media": [image(1), image(2), image(3)], "accounts": [page]},
+        {"text": "A video", "media": [{"url": VIDEO, "type": "video"}], "accounts": [page]},
+        {"text": "IG image #e2e", "media": [image(4)], "accounts": [ig], "first_comment": "First!"},
+        {"text": "IG carousel", "media": [image(5), image(6)], "accounts": [ig], "options": {"instagram": {"kind": "carousel"}}},
+        {"text": "IG reel", "media": [{"url": VIDEO, "type": "video"}], "accounts": [ig], "options": {"instagram": {"kind": "reel"}}},
+        {"text": "", "media": [image(7)], "accounts": [ig], "options": {"instagram": {"kind": "story"}}},
+        {"text": "TikTok video", "media": [{"url": VIDEO, "type": "video"}], "accounts": [tt],
+         "options": {"tiktok": {"privacy_level": "PUBLIC_TO_EVERYONE"}}},
+        {"text": "TikTok photos", "media": [{"url": IMAGE.format(8), "type": "image"}, {"url": IMAGE.format(9), "type": "image"}],
+         "accounts": [tt], "options": {"tiktok": {"privacy_level": "SELF_ONLY"}}},
+    ]
+    created = []
+    for body in posts:
+        response = api(stack, "POST", "/api/v1/posts/", json=body)
+        assert response.status_code == 201, (body["text"], response.text)
+        created.append(response.json()["id"])
+    for post_id, body in zip(created, posts, strict=True):
+        post = wait_published(stack, post_id)
+        for target in post["targets"]:
+            assert target["status"] == "published", (body["text"], target)
+            assert target["platform_post_id"] or target["platform"] == "tiktok", target
+    retried = api(stack, "POST", f"/api/v1/posts/{created[0]}/retry")
+    assert retried.status_code in (200, 202) and retried.json()["targets"][0]["status"] == "published"  # never twice
+
+    # ---- sync metrics through the analytics-sync queue
+    manage(stack["env"], "sync_analytics")
+
+    def synced_report():
+        r = api(stack, "GET", f"/api/v1/analytics/accounts/{page}/").json()
+        return r if r["followers"]["latest"] and r["posts"]["posts"] >= 5 else None
+
+    report = wait_for(synced_report, timeout=90)
+    assert report["followers"]["latest"] > 0 and len(report["followers"]["series"]) >= 1
+    summary = api(stack, "GET", "/api/v1/analytics/summary/").json()
+    platforms = {p["platform"]: p for p in summary["platforms"]}
+    assert set(platforms) == {"facebook", "instagram", "tiktok"}
+    assert platforms["facebook"]["totals"]["posts"] >= 5 and platforms["facebook"]["followers"] > 0
+    tracked = api(stack, "GET", f"/api/v1/analytics/posts/{created[0]}/").json()["targets"][0]["tracked"]
+    assert tracked["source"] == "unipulse" and tracked["series"], tracked
+
+    # ---- a sandbox comment arrives by signed webhook, is processed, and is answered
+    out = manage(stack["env"], "sandbox_activity", "--comments", "2", "--dms", "1")
+    assert re.search(r"\d", out)
+    convs = wait_for(lambda: (r := api(stack, "GET", "/api/v1/conversations/?kind=comment").json()["results"]) and r, timeout=60)
+    conversation = convs[0]
+    assert conversation["unread"] or conversation.get("unread_count", 1) >= 1
+    key = f"e2e-{uuid.uuid4().hex}"
+    reply = api(stack, "POST", f"/api/v1/conversations/{conversation['id']}/reply/", json={"text": "Thanks!", "idempotency_key": key})
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["status"] == "sent" and reply.json()["direction"] == "out"
+    again = api(stack, "POST", f"/api/v1/conversations/{conversation['id']}/reply/", json={"text": "Thanks!", "idempotency_key": key})
+    assert again.json()["id"] == reply.json()["id"]  # the same key never sends twice
+    messages = api(stack, "GET", f"/api/v1/conversations/{conversation['id']}/messages/").json()
+    items = messages["results"] if isinstance(messages, dict) else messages
+    assert [m["text"] for m in items].count("Thanks!") == 1
+    assert api(stack, "GET", "/healthz").json() == {"status": "ok", "database": "ok", "broker": "ok"}
