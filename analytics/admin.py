@@ -65,3 +65,26 @@ class SyncRunAdmin(ReadOnlyAdmin):
 class RejectedMetricAdmin(ReadOnlyAdmin):
     list_display = ("metric", "platform", "graph_version", "kind", "times", "last_seen")
     list_filter = ("platform", "graph_version", "kind")
+
+
+# ---- the account page: follower chart and "sync now" (social.admin's extension points) -------------
+
+from django.contrib import messages  # noqa: E402
+
+from social.admin import ACCOUNT_PANELS, SocialAccountAdmin  # noqa: E402
+
+from .charts import account_follower_panel  # noqa: E402
+
+
+@admin.action(description="Sync analytics now")
+def sync_now(modeladmin, request, queryset):
+    from .actors import analytics_sync
+
+    ids = list(queryset.filter(status="active").values_list("pk", flat=True))
+    for account_id in ids:
+        analytics_sync.send(account_id)
+    modeladmin.message_user(request, f"Queued an analytics sync for {len(ids)} account(s).", messages.SUCCESS)
+
+
+SocialAccountAdmin.actions = [*SocialAccountAdmin.actions, sync_now]
+ACCOUNT_PANELS.append(account_follower_panel)

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from conversations import services
 from unipulse.broker import drain_embedded
+from unipulse.progress import progress
 
 
 class Command(BaseCommand):
@@ -12,7 +13,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run: bool = False, **options):
         event_ids = services.get_stale_received_event_ids()
-        sent = 0 if dry_run else sum(services.enqueue_webhook_event(event_id) for event_id in event_ids)
+        sent = 0 if dry_run else sum(services.enqueue_webhook_event(event_id)
+                                      for event_id in progress(event_ids, self.stderr, "enqueued"))
         if not dry_run:
             drain_embedded()
         self.stdout.write(f"process_webhooks: {len(event_ids)} waiting, {sent} enqueued")

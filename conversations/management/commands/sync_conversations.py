@@ -4,6 +4,7 @@ from conversations.actors import ice_process
 from conversations.sources import SOURCES
 from social.models import SocialAccount
 from unipulse.broker import drain_embedded
+from unipulse.progress import progress
 
 
 class Command(BaseCommand):
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         account_ids = list(SocialAccount.objects.active().filter(platform__in=list(SOURCES))
                            .order_by("id").values_list("id", flat=True))
         if not dry_run:
-            for account_id in account_ids:
+            for account_id in progress(account_ids, self.stderr, "enqueued"):
                 ice_process.send(account_id)
             drain_embedded()
         self.stdout.write(f"sync_conversations: {len(account_ids)} account(s) {'found' if dry_run else 'enqueued'}")

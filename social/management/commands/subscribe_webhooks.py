@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from social.models import AccountStatus, Platform, SocialAccount
 from social.services import subscribe_page_webhooks
+from unipulse.progress import progress
 
 
 class Command(BaseCommand):
@@ -14,7 +15,7 @@ class Command(BaseCommand):
         # No queue of its own (the five queues are fixed), and it is one or two calls per Page a day.
         pages = SocialAccount.objects.filter(platform=Platform.FACEBOOK, status=AccountStatus.ACTIVE).order_by("id")
         ok = failed = 0
-        for page in pages.iterator():
+        for page in progress(pages, self.stderr, "subscribed"):
             if dry_run or not page.has_access_token:
                 continue
             if subscribe_page_webhooks(page):

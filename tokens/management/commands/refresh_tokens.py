@@ -1,10 +1,9 @@
-import sys
-
 from django.core.management.base import BaseCommand
 
 from tokens.actors import token_refresh
 from tokens.services import select_due_account_ids
 from unipulse.broker import drain_embedded
+from unipulse.progress import progress
 
 
 class Command(BaseCommand):
@@ -16,16 +15,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, account=None, dry_run=False, **options):
         ids = select_due_account_ids(account_id=account)
-        tty = sys.stderr.isatty()
-        for n, account_id in enumerate(ids, start=1):
+        for account_id in progress(ids, self.stderr, "enqueued"):
             if dry_run:
                 self.stdout.write(f"would refresh account {account_id}")
             else:
                 token_refresh.send(account_id)
-            if tty:
-                self.stderr.write(f"\r{n}/{len(ids)}", ending="")
-        if tty and ids:
-            self.stderr.write("")
         verb = "would enqueue" if dry_run else "enqueued"
         self.stdout.write(f"refresh_tokens: {verb} {len(ids)} token refresh{'es' if len(ids) != 1 else ''}")
         if not dry_run and ids:
