@@ -112,8 +112,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 else:
-    # SQLite: wait for a lock rather than failing while the embedded worker writes.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # SQLite (embedded mode): web and worker threads write at once. WAL lets reads proceed during a
+    # write; IMMEDIATE takes the write lock when a transaction starts, so two writers queue (within
+    # the timeout) instead of failing with "database is locked" when one upgrades a read lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache and Redis
