@@ -33,6 +33,7 @@ SCHEDULE = [
     Job("refresh_tokens", 900, "*/15 * * * *"),
     Job("sync_analytics", 3600, "0 * * * *"),
     Job("subscribe_webhooks", 86400, "30 3 * * *"),
+    Job("prune_task_history", 86400, "30 3 * * *"),
     Job("sandbox_activity", 120, "*/2 * * * *", sandbox_only=True),
 ]
 

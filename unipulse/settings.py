@@ -142,6 +142,11 @@ _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.Retries",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
 ]
+# Background tasks in the admin (status, filters, send again): one row per message in the database.
+DRAMATIQ_TASK_HISTORY = env.bool("DRAMATIQ_TASK_HISTORY", default=True)
+DRAMATIQ_TASK_HISTORY_DAYS = env.int("DRAMATIQ_TASK_HISTORY_DAYS", default=7)
+if DRAMATIQ_TASK_HISTORY:
+    _DRAMATIQ_MIDDLEWARE.append("django_dramatiq.middleware.AdminMiddleware")
 if REDIS_URL:
     BROKER_MODE = "redis"
     DRAMATIQ_BROKER = {

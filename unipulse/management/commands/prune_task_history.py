@@ -1,0 +1,18 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+from django_dramatiq.models import Task
+
+
+class Command(BaseCommand):
+    help = "Delete background-task history older than DRAMATIQ_TASK_HISTORY_DAYS (or --days)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=None, help="Keep this many days of history.")
+
+    def handle(self, *args, days=None, **options):
+        days = settings.DRAMATIQ_TASK_HISTORY_DAYS if days is None else days
+        deleted, _ = Task.tasks.filter(created_at__lte=timezone.now() - timedelta(days=days)).delete()
+        self.stdout.write(f"prune_task_history: deleted {deleted} task row(s) older than {days} days")
