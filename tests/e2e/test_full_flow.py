@@ -126,8 +126,12 @@ def test_connect_publish_sync_and_answer_through_the_public_api(stack):
     platforms = {p["platform"]: p for p in summary["platforms"]}
     assert set(platforms) == {"facebook", "instagram", "tiktok"}
     assert platforms["facebook"]["totals"]["posts"] >= 5 and platforms["facebook"]["followers"] > 0
-    tracked = api(stack, "GET", f"/api/v1/analytics/posts/{created[0]}/").json()["targets"][0]["tracked"]
-    assert tracked["source"] == "unipulse" and tracked["series"], tracked
+    def synced_post():
+        tracked = api(stack, "GET", f"/api/v1/analytics/posts/{created[0]}/").json()["targets"][0]["tracked"]
+        return tracked if tracked and tracked["series"] else None
+
+    tracked = wait_for(synced_post, timeout=90)  # the account's snapshot can land before its posts' snapshots
+    assert tracked["source"] == "unipulse" and tracked["series"][-1]["metrics"], tracked
 
     # ---- a sandbox comment arrives by signed webhook, is processed, and is answered
     out = manage(stack["env"], "sandbox_activity", "--comments", "2", "--dms", "1")
