@@ -1,14 +1,21 @@
 from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from unipulse.converters import ID_REGEX
 
 from . import services
 from .models import Conversation, Message
-from .serializers import ConversationSerializer, MessageSerializer, ReplySerializer
+from .serializers import (
+    ConversationSerializer,
+    MessageSerializer,
+    ReplySerializer,
+    VideoCommentCountSerializer,
+)
 
 TRUE_VALUES = {"1", "true", "yes"}
 
@@ -37,6 +44,21 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             text_match = Message.objects.filter(conversation=OuterRef("pk"), text__icontains=term)
             qs = qs.filter(Q(participant_name__icontains=term) | Q(snippet__icontains=term) | Exists(text_match))
         return qs.order_by("-last_message_at", "-id")
+
+    @extend_schema(parameters=[OpenApiParameter("account", int, required=False)],
+                   responses=VideoCommentCountSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="tiktok-videos", pagination_class=None)
+    def tiktok_videos(self, request):
+        """TikTok's part of the inbox: comment counts per video (its APIs cannot read the comments)."""
+        account = request.query_params.get("account")
+        if account is not None and not account.isdigit():
+            raise ValidationError({"account": "Give an account id (a number)."})
+        from analytics.services import (
+            get_video_comment_counts_for_user,  # a service of another app, at call time
+        )
+
+        rows = get_video_comment_counts_for_user(request.user, "tiktok", int(account) if account else None)
+        return Response(VideoCommentCountSerializer(rows, many=True).data)
 
     @action(detail=True, methods=["get"])
     def messages(self, request, pk=None):

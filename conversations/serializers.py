@@ -25,3 +25,16 @@ class MessageSerializer(serializers.ModelSerializer):
 class ReplySerializer(serializers.Serializer):
     text = serializers.CharField(max_length=2000, trim_whitespace=True)
     idempotency_key = serializers.CharField(max_length=100)
+
+
+class VideoCommentCountSerializer(serializers.Serializer):
+    """A TikTok video with the comment count analytics last synced for it."""
+
+    tracked_post_id = serializers.IntegerField()
+    account_id = serializers.IntegerField()
+    platform_post_id = serializers.CharField()
+    caption = serializers.CharField(allow_blank=True)
+    permalink = serializers.CharField(allow_blank=True)
+    published_at = serializers.DateTimeField(allow_null=True)
+    comments = serializers.IntegerField(allow_null=True)
+    last_synced_at = serializers.DateTimeField(allow_null=True)

@@ -65,6 +65,20 @@ def get_tracked_post_for_user(user, tracked_post_id: int) -> dict:
     return _post_dict(post, list(post.snapshots.order_by("captured_at", "id")))
 
 
+def get_video_comment_counts_for_user(user, platform: str = "tiktok", account_id: int | None = None,
+                                      limit: int = 100) -> list[dict]:
+    """The caller's latest videos on `platform` with their comment counts, newest first. 1 query.
+
+    For the inbox of platforms whose APIs cannot read comments (TikTok): counts come from analytics sync.
+    """
+    posts = TrackedPost.objects.filter(account__owner=user, platform=platform)
+    if account_id is not None:
+        posts = posts.filter(account_id=account_id)
+    rows = posts.order_by("-published_at", "-id").values(
+        "id", "account_id", "platform_post_id", "caption", "permalink", "published_at", "comments", "last_synced_at")[:limit]
+    return [{**row, "tracked_post_id": row.pop("id")} for row in rows]
+
+
 def get_post_targets_for_user(user, post_id: int) -> dict:
     """A publishing post's targets, each with its metric series. Raises LookupError when not the caller's.
 
