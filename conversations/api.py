@@ -7,6 +7,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from unipulse.converters import ID_REGEX
+from unipulse.ratelimits import WriteRateLimitMixin
 
 from . import services
 from .models import Conversation, Message
@@ -20,7 +21,7 @@ from .serializers import (
 TRUE_VALUES = {"1", "true", "yes"}
 
 
-class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ConversationViewSet(WriteRateLimitMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's inbox. Filters: account, platform, kind (comment|dm), unread, search. Another user's is a 404."""
 
     lookup_value_regex = ID_REGEX
@@ -81,7 +82,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return Response(ConversationSerializer(conversation).data)
 
 
-class MessageViewSet(viewsets.GenericViewSet):
+class MessageViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
     """Moderate one comment: hide or unhide it on the platform."""
 
     lookup_value_regex = ID_REGEX

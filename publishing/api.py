@@ -9,6 +9,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from unipulse.converters import ID_REGEX
+from unipulse.ratelimits import WriteRateLimitMixin
 
 from . import services
 from .models import Post, get_post_for_user
@@ -21,7 +22,7 @@ from .serializers import (
 )
 
 
-class PostViewSet(viewsets.GenericViewSet):
+class PostViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
     lookup_value_regex = ID_REGEX  # anything else is a 404 at the router, never a 500 in the lookup
     serializer_class = PostSerializer
     queryset = Post.objects.none()  # for the schema; get_queryset() narrows to the caller's posts
@@ -82,7 +83,7 @@ class PostRetryWithoutSlash(PostViewSet):
     """`POST /api/v1/posts/{id}/retry` as the issue spells it (the router serves the slashed form)."""
 
 
-class MediaUploadView(generics.GenericAPIView):
+class MediaUploadView(WriteRateLimitMixin, generics.GenericAPIView):
     parser_classes = [MultiPartParser]
     serializer_class = MediaUploadSerializer
 

@@ -2,6 +2,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from unipulse.converters import ID_REGEX
+from unipulse.ratelimits import WriteRateLimitMixin
 
 from . import services
 from .models import SocialAccount
@@ -9,6 +10,7 @@ from .serializers import SocialAccountSerializer
 
 
 class SocialAccountViewSet(
+    WriteRateLimitMixin,
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     """The caller's connected accounts. Another user's account is a 404."""

@@ -63,6 +63,11 @@ def exception_handler(exc, context):
                             status=status.HTTP_503_SERVICE_UNAVAILABLE)
         response["Retry-After"] = "5"
         return response
+    if isinstance(exc, exceptions.Throttled):
+        response = Response(error_body("throttled", f"Too many requests; try again in {int(exc.wait or 60)} seconds."),
+                            status=status.HTTP_429_TOO_MANY_REQUESTS)
+        response["Retry-After"] = str(int(exc.wait or 60))
+        return response
     if isinstance(exc, ApiError):
         return Response(error_body(exc.error_code, str(exc.detail), exc.fields), status=exc.status_code)
 

@@ -205,6 +205,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[FRONTEND_ORIGIN
 # django-ratelimit counts in the default cache; with REDIS_URL that cache is shared by all processes.
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "unipulse.api_errors.ratelimited_view"
+# Writes and platform-calling API requests per user per minute (posts, media, replies, refresh, disconnect).
+API_WRITE_RATE = env.str("API_WRITE_RATE", default="120/m")
 RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
 if not REDIS_URL:
     # LocMemCache is per process; that is fine for the embedded single-process mode.
