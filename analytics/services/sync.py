@@ -125,6 +125,11 @@ def named_rejected_metric(error: PlatformError, metrics: list[str]) -> str | Non
     return next((m for m in metrics if m in words), None)
 
 
+def is_not_enough_viewers(error: PlatformError) -> bool:
+    # Graph code 10 "Not enough viewers for the media to show insights" (Instagram media insights).
+    return isinstance(error, PermissionMissingError) and error.code == 10 and "viewers" in error.message.lower()
+
+
 def is_metric_error(error: PlatformError) -> bool:
     text = error.message.lower()
     return isinstance(error, InvalidRequestError) and error.code == 100 and "metric" in text
@@ -156,6 +161,14 @@ def graph_pages(account: SocialAccount, run: SyncRun, *, fetch: Callable, kind: 
             store.record_rejected_metric(account.platform, kind, name, error.message)
             rejected.add(name)
             continue
+        except PermissionMissingError as error:
+            if not is_not_enough_viewers(error) or not metrics:
+                raise
+            # Instagram withholds insights for media with too few viewers, and one such media fails the
+            # whole expanded page: keep this page's counters (likes, comments) without its insights.
+            logger.info("Insights withheld for a page of %s media (too few viewers); counters only", account.pk)
+            ensure_meta_budget(account)
+            page = fetch(metrics=[], limit=limit, after=after)
         keep_going = on_page(page.items) and page.after != after  # a cursor that does not move ends it
         after = page.after
         _save_cursor(run, **{stage: {"limit": limit, "after": after, "done": not after or not keep_going}})

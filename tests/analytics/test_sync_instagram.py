@@ -67,3 +67,27 @@ def test_instagram_listing_stops_at_the_oldest_due_post(ig_account, mocked_platf
     assert len(media_calls) == 1  # page 1 already reaches the oldest due post
     assert PostMetricSnapshot.objects.filter(tracked_post__platform_post_id="17900000000000003").count() == 2
     assert PostMetricSnapshot.objects.filter(tracked_post__platform_post_id="17900000000000002").count() == 1
+
+
+def test_media_with_too_few_viewers_keep_their_counters_without_sinking_the_sync(ig_account, mocked_platforms):
+    """Graph code 10 'Not enough viewers' for one media fails the expanded page: refetch it counters-only."""
+    page1 = load_fresh("instagram/analytics_media_page1.json")
+    page1.pop("paging")
+    for item in page1["data"]:
+        item.pop("insights", None)
+    mocked_platforms.get(f"{GRAPH}/{IG}", json=load_fixture("instagram/analytics_profile.json"))
+    mocked_platforms.get(f"{GRAPH}/{IG}/media", status=400, json={"error": {
+        "message": "(#10) Not enough viewers for the media to show insights", "type": "OAuthException",
+        "code": 10, "fbtrace_id": "AxYz"}}, match=[matchers.query_param_matcher(
+            {"fields": f"id,caption,media_type,media_product_type,timestamp,permalink,like_count,comments_count,"
+                       f"insights.metric({LISTED_METRICS})"}, strict_match=False)])
+    mocked_platforms.get(f"{GRAPH}/{IG}/media", json=page1)
+    mocked_platforms.get(f"{GRAPH}/{IG}/stories", json={"data": []})
+
+    sync_account(ig_account.id)
+
+    fields = [query(c).get("fields", "") for c in mocked_platforms.calls if c.request.url.split("?")[0] == f"{GRAPH}/{IG}/media"]
+    assert len(fields) == 2 and "insights" in fields[0] and "insights" not in fields[1]
+    posts = TrackedPost.objects.filter(account=ig_account)
+    assert posts.count() == 2
+    assert all(p.likes is not None for p in posts)
