@@ -88,6 +88,9 @@ class StoredMediaSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=MediaType.choices)
     size = serializers.IntegerField()
     content_type = serializers.CharField()
+    width = serializers.IntegerField(allow_null=True, help_text="Images: pixels (checked against platform aspect rules).")
+    height = serializers.IntegerField(allow_null=True)
+    duration = serializers.FloatField(allow_null=True, help_text="Videos: seconds (MP4/MOV).")
 
 
 class PostFilterSerializer(serializers.Serializer):

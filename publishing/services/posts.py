@@ -17,7 +17,7 @@ from rest_framework.exceptions import ValidationError
 from unipulse.api_errors import ApiError
 
 from ..models import NOT_STARTED, Post, PostMedia, PostTarget, Step, TargetStatus
-from . import validation
+from . import media_info, validation
 from .engine import send_publish
 
 
@@ -47,7 +47,8 @@ def _check_platforms(data: dict, accounts: list) -> None:
     errors: dict[str, list[str]] = {}
     for account in accounts:
         if account.platform == "tiktok":
-            for key, messages in validation.tiktok_creator_errors(account, (data.get("options") or {}).get("tiktok") or {}).items():
+            for key, messages in validation.tiktok_creator_errors(account, (data.get("options") or {}).get("tiktok") or {},
+                                                                      data.get("media") or []).items():
                 errors.setdefault(key, []).extend(messages)
     if errors:
         raise ValidationError(errors)
@@ -160,6 +161,9 @@ class StoredMedia:
     type: str
     size: int
     content_type: str
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
 
 
 MEDIA_SIGNATURES = [  # (magic bytes at offset, type, extension, content type)
@@ -183,9 +187,11 @@ def store_media(user, upload) -> StoredMedia:
     limit = settings.MEDIA_MAX_IMAGE_BYTES if media_type == "image" else settings.MEDIA_MAX_VIDEO_BYTES
     if upload.size > limit:
         raise ValidationError({"file": [f"This {media_type} is larger than {filesizeformat(limit)}."]})
+    info = media_info.probe_file(upload, media_type)
     name = default_storage.save(f"uploads/{user.pk}/{uuid.uuid4().hex}{extension}", upload)
     url = f"{settings.PUBLIC_BASE_URL}{settings.MEDIA_URL}{name}"
-    return StoredMedia(url=url, type=media_type, size=upload.size, content_type=content_type)
+    return StoredMedia(url=url, type=media_type, size=upload.size, content_type=content_type,
+                       width=info.width, height=info.height, duration=info.duration)
 
 
 def media_url_errors(url: str) -> str:

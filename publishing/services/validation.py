@@ -20,6 +20,8 @@ from social.clients.errors import (
     ReauthRequiredError,
 )
 
+from . import media_info
+
 IG_CAPTION_MAX = 2200
 IG_CAROUSEL_MIN, IG_CAROUSEL_MAX = 2, 10
 TIKTOK_TITLE_MAX = 2200          # UTF-16 code units
@@ -100,6 +102,31 @@ def _instagram(text: str, media: list, options: dict, errors) -> None:
     for index, item in enumerate(media):
         if item["type"] == "image" and _ext(item["url"]) in IMAGE_EXTENSIONS_NOT_JPEG:
             errors[f"media.{index}.url"].append("Instagram accepts JPEG images only.")
+        _instagram_media_rules(index, item, kind, errors)
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
+IG_FEED_ASPECT = (4 / 5, 1.91)        # feed and carousel images: 4:5 portrait to 1.91:1 landscape
+IG_REEL_SECONDS = (3, 15 * 60)
+IG_STORY_OR_CAROUSEL_VIDEO_SECONDS = (3, 60)
+
+
+def _instagram_media_rules(index: int, item: dict, kind: str, errors) -> None:
+    """Aspect and duration rules Instagram enforces, checked for media we host (others: by Instagram)."""
+    info = media_info.probe_url(item["url"], item["type"])
+    if info is None:
+        return
+    ratio = info.aspect_ratio
+    if item["type"] == "image" and kind in ("feed", "carousel") and ratio is not None:
+        low, high = IG_FEED_ASPECT
+        if not low - 0.005 <= ratio <= high + 0.005:
+            errors[f"media.{index}.url"].append(
+                f"Instagram feed images must be between 4:5 and 1.91:1; this one is {info.width}x{info.height}.")
+    if item["type"] == "video" and info.duration is not None:
+        low, high = IG_REEL_SECONDS if kind == "reel" else IG_STORY_OR_CAROUSEL_VIDEO_SECONDS
+        if not low <= info.duration <= high:
+            errors[f"media.{index}.url"].append(
+                f"This Instagram video must last {low} to {high} seconds; it lasts {info.duration:.0f}.")
 
 
 def _tiktok(text: str, media: list, options: dict, first_comment: str | None, errors) -> None:
@@ -148,7 +175,7 @@ def account_errors(accounts: list) -> list[str]:
     return problems
 
 
-def tiktok_creator_errors(account, options: dict) -> dict[str, list[str]]:
+def tiktok_creator_errors(account, options: dict, media: list | None = None) -> dict[str, list[str]]:
     """Ask TikTok (creator_info) whether this creator may post now with these options."""
     try:
         info = tiktok_client.query_creator_info(account)
@@ -169,4 +196,10 @@ def tiktok_creator_errors(account, options: dict) -> dict[str, list[str]]:
                            ("disable_stitch", info.stitch_disabled)):
         if disabled and options.get(flag) is False:
             errors[f"options.tiktok.{flag}"] = [f"{account} has turned this interaction off in TikTok."]
+    limit = info.max_video_post_duration_sec
+    for index, item in enumerate(media or []):
+        probed = media_info.probe_url(item["url"], item["type"]) if item["type"] == "video" else None
+        if limit and probed and probed.duration and probed.duration > limit:
+            errors[f"media.{index}.url"] = [
+                f"{account} may post videos up to {limit} seconds; this one lasts {probed.duration:.0f}."]
     return errors

@@ -1,0 +1,101 @@
+"""Aspect and duration rules checked on media we host (uploaded through /api/v1/media/)."""
+
+import io
+import struct
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from publishing.services.media_info import mp4_duration
+
+pytestmark = pytest.mark.django_db
+
+
+def jpeg(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(out, "JPEG")
+    return out.getvalue()
+
+
+def box(name: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + name + payload
+
+
+def mp4(seconds: float, timescale: int = 600, version: int = 0) -> bytes:
+    if version == 0:
+        mvhd = bytes([0, 0, 0, 0]) + struct.pack(">IIII", 0, 0, timescale, int(seconds * timescale)) + bytes(80)
+    else:
+        mvhd = bytes([1, 0, 0, 0]) + struct.pack(">QQIQ", 0, 0, timescale, int(seconds * timescale)) + bytes(80)
+    media_data = box(b"mdat", bytes(4096))  # comes first, as in files not optimised for streaming
+    return box(b"ftyp", b"isom" + bytes(4) + b"isommp41") + media_data + box(b"moov", box(b"mvhd", mvhd))
+
+
+def upload(api_client, name: str, data: bytes) -> dict:
+    response = api_client.post("/api/v1/media/", {"file": SimpleUploadedFile(name, data)}, format="multipart")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+@pytest.mark.parametrize("version", [0, 1])
+def test_mp4_duration_reads_the_movie_header_past_the_media_data(version):
+    assert mp4_duration(io.BytesIO(mp4(42.5, version=version))) == pytest.approx(42.5, abs=0.01)
+
+
+def test_mp4_duration_is_none_for_something_else():
+    assert mp4_duration(io.BytesIO(b"not a movie at all")) is None
+
+
+def test_upload_reports_image_size_and_video_duration(api_client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    image = upload(api_client, "a.jpg", jpeg(1080, 1350))
+    assert (image["width"], image["height"], image["duration"]) == (1080, 1350, None)
+    video = upload(api_client, "v.mp4", mp4(12))
+    assert video["duration"] == pytest.approx(12, abs=0.01) and video["width"] is None
+
+
+def test_instagram_feed_rejects_a_hosted_image_outside_4_5_to_1_91(api_client, account_factory, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    ig = account_factory("instagram")
+    wide = upload(api_client, "wide.jpg", jpeg(1000, 400))  # 2.5:1
+    response = api_client.post("/api/v1/posts/", {"text": "x", "accounts": [ig.pk],
+                                                  "media": [{"url": wide["url"], "type": "image"}]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["media.0.url"] == [
+        "Instagram feed images must be between 4:5 and 1.91:1; this one is 1000x400."]
+    square = upload(api_client, "square.jpg", jpeg(800, 800))
+    ok = api_client.post("/api/v1/posts/", {"text": "x", "accounts": [ig.pk], "scheduled_at": "2099-01-01T00:00:00Z",
+                                            "media": [{"url": square["url"], "type": "image"}]}, format="json")
+    assert ok.status_code == 201, ok.content
+
+
+def test_instagram_reel_and_story_durations(api_client, account_factory, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    ig = account_factory("instagram")
+    long_video = upload(api_client, "long.mp4", mp4(75))
+    story = api_client.post("/api/v1/posts/", {"accounts": [ig.pk], "options": {"instagram": {"kind": "story"}},
+                                               "media": [{"url": long_video["url"], "type": "video"}]}, format="json")
+    assert story.status_code == 400
+    assert story.json()["error"]["fields"]["media.0.url"] == ["This Instagram video must last 3 to 60 seconds; it lasts 75."]
+    reel = api_client.post("/api/v1/posts/", {"accounts": [ig.pk], "options": {"instagram": {"kind": "reel"}},
+                                              "scheduled_at": "2099-01-01T00:00:00Z",
+                                              "media": [{"url": long_video["url"], "type": "video"}]}, format="json")
+    assert reel.status_code == 201, reel.content
+
+
+def test_tiktok_rejects_a_hosted_video_longer_than_the_creator_may_post(api_client, account_factory, settings, tmp_path,
+                                                                         mocked_platforms):
+    from tests.conftest import load_fixture
+
+    settings.MEDIA_ROOT = tmp_path
+    tt = account_factory("tiktok")
+    info = load_fixture("tiktok/publishing_creator_info.json")
+    limit = info["data"]["max_video_post_duration_sec"]
+    mocked_platforms.post("https://open.tiktokapis.com/v2/post/publish/creator_info/query/", json=info)
+    video = upload(api_client, "long.mp4", mp4(limit + 30))
+    response = api_client.post("/api/v1/posts/", {"text": "x", "accounts": [tt.pk],
+                                                  "options": {"tiktok": {"privacy_level": "SELF_ONLY"}},
+                                                  "media": [{"url": video["url"], "type": "video"}]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["media.0.url"] == [
+        f"{tt} may post videos up to {limit} seconds; this one lasts {limit + 30}."]
