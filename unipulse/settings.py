@@ -15,7 +15,16 @@ import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+class _Env(environ.Env):
+    """An empty value means "unset": `.env.example` can be copied as it is and the defaults apply."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        if default is not environ.Env.NOTSET and self.ENVIRON.get(var) == "":
+            var = "UNIPULSE_UNSET_VARIABLE"  # never set: the default is used, cast as usual
+        return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+
+
+env = _Env()
 environ.Env.read_env(BASE_DIR / ".env")  # fills only what the shell left unset
 
 

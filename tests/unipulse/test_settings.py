@@ -51,3 +51,23 @@ def test_malformed_encryption_key_is_reported_by_name_without_its_value(settings
     messages = [m.msg for m in check_secrets(None)]
     assert any(m.startswith("ENCRYPTION_KEY ") for m in messages)
     assert all("not-a-valid-key-VALUE" not in m for m in messages)
+
+
+def test_env_example_copied_as_it_is_starts_on_the_defaults():
+    """Every variable of .env.example, empty ones included, with only DEBUG and the keys changed."""
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            name, _, value = line.partition("=")
+            values[name] = value
+    assert len(values) > 40
+    values.update({"DEBUG": "false", "SECRET_KEY": "x" * 50, "ENCRYPTION_KEY": GOOD_KEY})
+    env = {k: v for k, v in os.environ.items() if k not in values and k not in {"DJANGO_SETTINGS_MODULE"}}
+    env.update(values)
+    env["DJANGO_SETTINGS_MODULE"] = "unipulse.settings"
+    probe = ("import django; django.setup(); from django.conf import settings as s;"
+             "print(s.DATABASES['default']['ENGINE'], str(s.MEDIA_ROOT).rstrip('/').rsplit('/', 1)[-1], s.SESSION_COOKIE_SECURE, s.BROKER_MODE,"
+             " s.SOCIAL_SANDBOX, len(s.FACEBOOK_OAUTH_SCOPES) > 3)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "media", "True", "embedded", "False", "True"]
