@@ -59,31 +59,29 @@ def meta_webhook(request: HttpRequest) -> HttpResponse:
                 request.GET.get("hub.verify_token", "")):
             return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
         return _error("forbidden", "Verification token mismatch.", 403)
-    body = _read_body(request)
-    if isinstance(body, HttpResponse):
-        return body
-    if not signatures.is_valid_meta_signature(body, request.headers.get("X-Hub-Signature-256", "")):
-        return _error("bad_signature", "Signature missing or invalid.", 403)
-    payload = _parse_json(body)
-    if payload is None:
-        return _error("malformed", "The body is not a JSON object.", 400)
-    store_webhook_event(WebhookEvent.Source.META, body, request.headers, topic=str(payload.get("object") or ""))
-    return HttpResponse(status=200)
+    return _intake(request, WebhookEvent.Source.META, topic_key="object", refusal="Signature missing or invalid.",
+                   verified=lambda body: signatures.is_valid_meta_signature(body, request.headers.get("X-Hub-Signature-256", "")))
 
 
 # Ref: https://developers.tiktok.com/doc/webhooks-overview
 @csrf_exempt
 @require_POST
 def tiktok_webhook(request: HttpRequest) -> HttpResponse:
+    return _intake(request, WebhookEvent.Source.TIKTOK, topic_key="event", refusal="Signature missing, invalid or too old.",
+                   verified=lambda body: signatures.is_valid_tiktok_signature(body, request.headers.get("TikTok-Signature", "")))
+
+
+def _intake(request: HttpRequest, source: str, *, topic_key: str, refusal: str, verified) -> HttpResponse:
+    """Size limit -> signature over the raw bytes -> JSON object -> store once (enqueued on commit) -> 200."""
     body = _read_body(request)
     if isinstance(body, HttpResponse):
         return body
-    if not signatures.is_valid_tiktok_signature(body, request.headers.get("TikTok-Signature", "")):
-        return _error("bad_signature", "Signature missing, invalid or too old.", 403)
+    if not verified(body):
+        return _error("bad_signature", refusal, 403)
     payload = _parse_json(body)
     if payload is None:
         return _error("malformed", "The body is not a JSON object.", 400)
-    store_webhook_event(WebhookEvent.Source.TIKTOK, body, request.headers, topic=str(payload.get("event") or ""))
+    store_webhook_event(source, body, request.headers, topic=str(payload.get(topic_key) or ""))
     return HttpResponse(status=200)
 
 
