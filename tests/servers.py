@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -125,11 +126,20 @@ class DramatiqWorker:
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "rundramatiq", "--processes", str(processes), "--threads", str(threads)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so kill() reaches the forked worker processes
         )
 
+    def kill(self) -> None:
+        """SIGKILL the whole worker (the dramatiq main process and its forked workers): no clean-up runs."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
     def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
         self.proc.terminate()
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
