@@ -106,12 +106,14 @@ def server_env(database_url: str, redis_url: str | None = None, **extra: str) ->
 
 
 class Gunicorn:
-    def __init__(self, env: dict, workers: int = 2, threads: int = 1, port: int | None = None) -> None:
+    def __init__(self, env: dict, workers: int = 2, threads: int = 1, port: int | None = None,
+                 access_log: str | None = None) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "unipulse.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(workers), "--threads", str(threads), "--timeout", "60"],
+             "--workers", str(workers), "--threads", str(threads), "--timeout", "60",
+             *(["--access-logfile", access_log] if access_log else [])],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_for(lambda: requests.get(f"{self.base}/healthz", timeout=2).status_code in (200, 503), timeout=60)

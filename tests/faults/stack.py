@@ -7,8 +7,10 @@ shell per question would cost seconds of start-up each on a shared 2-core machin
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import requests
@@ -39,7 +41,9 @@ class Stack:
             "print(Token.objects.create(user=u).key)"
         )).strip().splitlines()[-1]
         self.headers = {"Authorization": f"Token {token}"}
-        self.server = Gunicorn(self.env, workers=2, threads=4, port=port)
+        # Every request gunicorn served, the sandbox's platform calls included: what the platforms received.
+        self.access_log = Path(tempfile.mkdtemp(prefix="unipulse-faults-")) / "access.log"
+        self.server = Gunicorn(self.env, workers=2, threads=4, port=port, access_log=str(self.access_log))
         self.base = self.server.base
         self.worker: DramatiqWorker | None = None
 
@@ -90,6 +94,12 @@ class Stack:
 
     def wait_target(self, post_id: int, statuses=("published", "failed", "unconfirmed"), timeout: float = 90) -> dict:
         return wait_for(lambda: (t := self.target(post_id))["status"] in statuses and t, timeout=timeout, interval=0.5)
+
+    def platform_calls(self, marker: str) -> int:
+        """Requests the sandbox received whose path contains `marker` (e.g. "/sandbox/graph/")."""
+        if not self.access_log.exists():
+            return 0
+        return sum(marker in line for line in self.access_log.read_text().splitlines())
 
     # ---- the database (product and sandbox tables)
     def sql(self, query: str, *params):
