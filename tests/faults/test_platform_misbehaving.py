@@ -151,6 +151,11 @@ def test_platform_misbehaving(stack, case, kind, failure, expected):
         time.sleep(QUIET)
         assert {m: stack.platform_calls(m) for m in (GRAPH, TIKTOK)} == settled
         assert stack.sql("SELECT status, updated_at FROM publishing_posttarget WHERE id = %s", target_id) == row
+        if target["status"] == "queued":
+            # Nothing went out, so the user may still cancel it; its delayed message then does nothing
+            # (and cannot reach the platform during a later case).
+            assert stack.api("DELETE", f"/api/v1/posts/{post['id']}/").status_code == 200
+            assert stack.target(post["id"])["status"] == "cancelled"
 
     graph_calls = stack.platform_calls(GRAPH) - calls_before[GRAPH]
     tiktok_calls = stack.platform_calls(TIKTOK) - calls_before[TIKTOK]
