@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -105,12 +106,14 @@ def server_env(database_url: str, redis_url: str | None = None, **extra: str) ->
 
 
 class Gunicorn:
-    def __init__(self, env: dict, workers: int = 2, threads: int = 1, port: int | None = None) -> None:
+    def __init__(self, env: dict, workers: int = 2, threads: int = 1, port: int | None = None,
+                 access_log: str | None = None) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "unipulse.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(workers), "--threads", str(threads), "--timeout", "60"],
+             "--workers", str(workers), "--threads", str(threads), "--timeout", "60",
+             *(["--access-logfile", access_log] if access_log else [])],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_for(lambda: requests.get(f"{self.base}/healthz", timeout=2).status_code in (200, 503), timeout=60)
@@ -125,11 +128,20 @@ class DramatiqWorker:
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "rundramatiq", "--processes", str(processes), "--threads", str(threads)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so kill() reaches the forked worker processes
         )
 
+    def kill(self) -> None:
+        """SIGKILL the whole worker (the dramatiq main process and its forked workers): no clean-up runs."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
     def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
         self.proc.terminate()
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)

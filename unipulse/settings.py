@@ -160,7 +160,12 @@ if REDIS_URL:
     BROKER_MODE = "redis"
     DRAMATIQ_BROKER = {
         "BROKER": "dramatiq.brokers.redis.RedisBroker",
-        "OPTIONS": {"url": REDIS_URL, "socket_connect_timeout": 2},
+        "OPTIONS": {"url": REDIS_URL, "socket_connect_timeout": 2,
+                    # A worker that died (SIGKILL, OOM, lost host) leaves its unacked messages in Redis;
+                    # they go back to their queue once it has sent no heartbeat for this long, at the
+                    # next queue maintenance (run on this many fetches out of a million).
+                    "heartbeat_timeout": env.int("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", default=60_000),
+                    "maintenance_chance": env.int("DRAMATIQ_MAINTENANCE_CHANCE", default=1000)},
         "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
     }
 else:

@@ -8,7 +8,6 @@ import logging
 from datetime import UTC, datetime
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from social.models import AccountStatus, Platform, SocialAccount
@@ -26,20 +25,33 @@ TIKTOK_DEAUTH_REASONS = {0: "unknown reason", 1: "the user disconnected UniPulse
 
 
 def process_webhook_event(event_id: int) -> None:
-    """Route a stored delivery once; a processed or ignored event is left alone. Raises to let the actor retry."""
-    event = WebhookEvent.objects.filter(pk=event_id).first()
-    if event is None or event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
-        return
-    WebhookEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
-    try:
-        with transaction.atomic():
-            handled = ROUTERS[event.platform](json.loads(event.body))
-    except Exception as error:
-        WebhookEvent.objects.filter(pk=event_id).update(
-            status=WebhookEvent.Status.FAILED, error=f"{type(error).__name__}: {error}"[:500])
-        raise
-    status = WebhookEvent.Status.PROCESSED if handled else WebhookEvent.Status.IGNORED
-    WebhookEvent.objects.filter(pk=event_id).update(status=status, processed_at=timezone.now(), error="")
+    """Route a stored delivery once; a processed or ignored event is left alone. Raises to let the actor retry.
+
+    Single flight: the event's row is locked for the whole run, and a run that finds it locked leaves
+    it to the worker holding it. One delivery can be on the queue twice (Meta repeats a delivery while
+    the first copy still waits, or `process_webhooks` re-sends a row whose message was only late);
+    without the lock two workers routed it at once. The routing and the `processed` status commit
+    together, so a worker killed in between leaves the event `received`, never half-done.
+    """
+    failure: Exception | None = None
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update(skip_locked=True).filter(pk=event_id).first()
+        if event is None or event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
+            return  # gone, done, or being routed right now by another worker
+        attempts = event.attempts + 1
+        try:
+            with transaction.atomic():
+                handled = ROUTERS[event.platform](json.loads(event.body))
+        except Exception as error:
+            WebhookEvent.objects.filter(pk=event_id).update(
+                status=WebhookEvent.Status.FAILED, attempts=attempts, error=f"{type(error).__name__}: {error}"[:500])
+            failure = error
+        else:
+            status = WebhookEvent.Status.PROCESSED if handled else WebhookEvent.Status.IGNORED
+            WebhookEvent.objects.filter(pk=event_id).update(status=status, attempts=attempts,
+                                                            processed_at=timezone.now(), error="")
+    if failure is not None:
+        raise failure
 
 
 # ---- Meta ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ ends `unconfirmed`.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -157,7 +158,8 @@ def _wait(target: PostTarget, error: PlatformError, seconds: float) -> None:
     nothing can have gone out (so it may still be cancelled), else it stays `publishing`."""
     if target.status == TargetStatus.PUBLISHING and not has_committed(target):
         target.status = TargetStatus.QUEUED
-    _record_error(target, error.error_code, f"Waiting {int(seconds) // 60 + 1} min: {error.message}")
+    minutes = max(1, math.ceil(seconds / 60))  # 60 s is "1 min", not "2 min" beside "retrying in 60 s"
+    _record_error(target, error.error_code, f"Waiting {minutes} min: {error.message}")
 
 
 def _fail_or_keep(target: PostTarget, message: str, code: str) -> None:

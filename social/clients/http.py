@@ -92,12 +92,13 @@ def request(
     without ids ('page.feed', 'video.list') used for counting and logs. `oauth=True` marks TikTok's
     OAuth endpoints, whose errors are flat rather than the API envelope.
     """
-    ratelimit.check_paused([*pause_keys, *([budget_key] if budget_key else [])], _name(platform, account))
-    if budget_key:
-        ratelimit.take_budget(budget_key, _name(platform, account))
+    def spend() -> None:
+        # Before every HTTP attempt, a GET's retries included: each one is a call the platform counts.
+        ratelimit.check_paused([*pause_keys, *([budget_key] if budget_key else [])], _name(platform, account))
+        if budget_key:
+            ratelimit.take_budget(budget_key, _name(platform, account))
 
-    response = _send(platform, method, url, endpoint, account, params, data, json, headers, files, timeout)
-    ratelimit.count_call(platform, endpoint, getattr(account, "pk", None))
+    response = _send(platform, method, url, endpoint, account, params, data, json, headers, files, timeout, spend)
 
     if platform == "meta":
         ratelimit.apply_meta_usage_headers(response.headers, budget_key)
@@ -120,16 +121,20 @@ def request(
     return ApiResponse(data=body, status=response.status_code, headers=response.headers)
 
 
-def _send(platform, method, url, endpoint, account, params, data, json, headers, files, timeout) -> requests.Response:
+def _send(platform, method, url, endpoint, account, params, data, json, headers, files, timeout,
+          spend: Callable[[], None]) -> requests.Response:
+    """Send with bounded retries for a GET. `spend` runs before every attempt (pause check, budget)."""
     timeout = timeout or (settings.PLATFORM_HTTP_CONNECT_TIMEOUT, settings.PLATFORM_HTTP_READ_TIMEOUT)
     # Only a GET can be repeated without risk of changing anything on the platform.
     attempts = 1 + (settings.PLATFORM_HTTP_GET_RETRIES if method.upper() == "GET" else 0)
     name = _name(platform, account)
     for attempt in range(1, attempts + 1):
+        spend()
         try:
             response = _session.request(
                 method, url, params=params, data=data, json=json, headers=headers, files=files, timeout=timeout
             )
+            ratelimit.count_call(platform, endpoint, getattr(account, "pk", None))
         except requests.Timeout:
             failure = TransientError(f"{name} did not answer in time ({endpoint}).", platform=platform)
         except requests.RequestException:

@@ -8,7 +8,7 @@ from conversations.actors import webhook_process
 from conversations.models import Conversation, InboxSyncState, Message, WebhookEvent
 from social.models import AccountStatus
 
-from .conftest import IGSID, PAGE_ID, PSID
+from .conftest import IGSID, PAGE_ID, PSID, raw_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -227,3 +227,46 @@ def test_an_instagram_comment_by_the_account_itself_is_stored_as_outbound(post_m
     message = Message.objects.get()
     assert (message.direction, message.status) == ("out", "sent")
     assert message.conversation.unread_count == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_being_routed_by_one_worker_is_left_alone_by_a_second_copy_of_its_message(post_meta, sent_events, page):
+    """Found by the Redis-outage fault test: a delivery repeated while its first copy waited was on the
+    queue twice, and two workers routed it at once (attempts = 2). The row lock makes it single flight."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from conversations.services import process_webhook_event
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: SQLite serialises writers instead (IMMEDIATE transactions)")
+    post_meta(raw_fixture("facebook/webhook_feed_comment_add.json"))
+    event_id = WebhookEvent.objects.get().pk
+    locked, release = threading.Event(), threading.Event()
+
+    def first_worker():  # holds the row as a worker in the middle of routing it would
+        try:
+            with transaction.atomic():
+                WebhookEvent.objects.select_for_update().get(pk=event_id)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=first_worker)
+    holder.start()
+    assert locked.wait(10)
+    try:
+        process_webhook_event(event_id)  # the second copy of the message
+        event = WebhookEvent.objects.get()
+        assert (event.status, event.attempts) == ("received", 0)
+        assert not Message.objects.exists()
+    finally:
+        release.set()
+        holder.join(10)
+    process_webhook_event(event_id)
+    process_webhook_event(event_id)
+    event = WebhookEvent.objects.get()
+    assert (event.status, event.attempts) == ("processed", 1)
+    assert Message.objects.count() == 1

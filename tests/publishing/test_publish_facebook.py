@@ -225,7 +225,7 @@ def test_rate_limit_on_the_commit_blocks_the_account_and_waits_without_looping(m
     target.refresh_from_db()
     account = SocialAccount.objects.get(pk=target.account_id)
     assert target.status == "queued" and target.commit_started_at is None and target.attempts == 0
-    assert target.last_error_message.startswith("Waiting")
+    assert target.last_error_message.startswith("Waiting 10 min: ")  # the 600 s it waits, rounded up
     assert account.blocked_until > timezone.now() + timedelta(minutes=9)
     [(target_id, delay)] = sent
     assert target_id == target.pk and delay == 600_000

@@ -135,6 +135,32 @@ def test_get_retries_on_5xx_with_backoff(page, mocked_platforms, backoff_sleeps)
     assert backoff_sleeps == [0.25]
 
 
+def test_every_retry_of_a_get_is_taken_from_the_budget_and_counted(page, mocked_platforms, backoff_sleeps, settings):
+    """Found by the fault suite: a GET answered 503 twice reached Meta three times but took one unit of
+    the hourly budget. Each attempt is a call Meta counts, so each one spends budget (and is counted)."""
+    settings.META_CALLS_PER_HOUR, settings.PLATFORM_HTTP_GET_RETRIES = 3, 2
+    mocked_platforms.add("GET", SUBS, status=503, body="")
+    mocked_platforms.add("GET", SUBS, status=503, body="")
+    mocked_platforms.add("GET", SUBS, json=READ_OK)
+    facebook.get_page_subscriptions(page)
+    assert len(mocked_platforms.calls) == 3
+    assert ratelimit.remaining_budget(ratelimit.meta_user_key("fbuser-1")) == 0
+    assert sum(ratelimit.get_call_counts(page.pk).values()) == 3
+    mocked_platforms.add("GET", SUBS, status=503, body="")
+    with pytest.raises(RateLimitedError):  # the budget is spent: nothing more goes out
+        facebook.get_page_subscriptions(page)
+    assert len(mocked_platforms.calls) == 3
+
+
+def test_a_retry_stops_when_the_budget_runs_out_mid_way(page, mocked_platforms, backoff_sleeps, settings):
+    settings.META_CALLS_PER_HOUR = 1
+    mocked_platforms.add("GET", SUBS, status=503, body="")
+    with pytest.raises(RateLimitedError) as caught:
+        facebook.get_page_subscriptions(page)
+    assert caught.value.scope == "budget"
+    assert len(mocked_platforms.calls) == 1
+
+
 def test_get_retries_on_timeouts_then_gives_up_as_transient(page, mocked_platforms, backoff_sleeps):
     mocked_platforms.add("GET", SUBS, body=requests.exceptions.ConnectTimeout("connect timed out"))
     with pytest.raises(TransientError) as caught:
