@@ -15,6 +15,10 @@ import traceback
 from benchmarks.common import ROOT, machine, reset_database, table
 
 BENCHMARKS = [
+    "benchmarks.webhook_ingest",
+    "benchmarks.analytics_sync",
+    "benchmarks.publishing_throughput",
+    "benchmarks.api_reads",
     "benchmarks.token_refresh_scan",
     "benchmarks.worker_memory",
 ]
