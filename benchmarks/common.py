@@ -39,6 +39,7 @@ def reset_database() -> None:
         raise SystemExit(f"refusing to reset {name!r}: only a unipulse_bench* database is reset")
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _ensure_database(url: str) -> None:

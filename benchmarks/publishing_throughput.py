@@ -137,8 +137,7 @@ def run() -> list[Row]:
     elapsed = max(done_at) - started
     latencies = [datetime.fromisoformat(t["published_at"]).timestamp() - datetime.fromisoformat(t["created_at"]).timestamp()
                  for t in published]
-    bench = (f"Publishing, {len(published)} targets ({ROUNDS} each of {len(kinds)} types) through the `publish` queue, "
-             "sandbox delays, 1 worker × 4 threads")
+    bench = f"Publishing ({len(published)} targets, {len(kinds)} content types; `publish` queue, sandbox delays)"
     rows = [
         Row(bench, "targets published per minute", len(published) / elapsed * 60, "—", None, "targets/min", False),
         Row(bench, "median time from create to published", statistics.median(latencies), "—", None, "s"),
