@@ -1,7 +1,8 @@
 """Benchmark: API calls of one full analytics sync vs the per-post approach, on mocked platforms.
 
 One account per platform holding 500 posts in the sync window. Platforms are mocked with `responses`
-(no network), so "posts/s" measures our side: parsing and bulk writes to an in-memory SQLite.
+(no network), so "posts/s" measures our side: parsing and bulk writes to the database (PostgreSQL under
+`make bench`, in-memory SQLite when DATABASE_URL is unset).
 Run: `make bench` (or .venv/bin/python benchmarks/analytics_sync.py [--posts N]). Not part of `make test`.
 """
 
@@ -18,26 +19,34 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.update({
-    "DJANGO_SETTINGS_MODULE": "unipulse.settings", "DEBUG": "true", "DATABASE_URL": "sqlite://:memory:",
-    "REDIS_URL": "", "META_CALLS_PER_HOUR": "1000000", "ANALYTICS_BUDGET_RESERVE": "0", "LOG_LEVEL": "ERROR",
-    "FACEBOOK_APP_SECRET": "bench-secret",
-})
-
-import django  # noqa: E402
-
-django.setup()
 
 import responses  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 
-GRAPH = f"{settings.META_GRAPH_URL}/{settings.META_GRAPH_VERSION}"
-TIKTOK = settings.TIKTOK_API_URL
+GRAPH = TIKTOK = ""
 NOW = datetime.now(tz=UTC)
 
 
+def _setup() -> None:
+    """Django on DATABASE_URL (in-memory SQLite when unset), platforms mocked, no budget in the way."""
+    global GRAPH, TIKTOK
+    os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "unipulse.settings", "DEBUG": "true", "REDIS_URL": "", "META_CALLS_PER_HOUR": "1000000",
+        "ANALYTICS_BUDGET_RESERVE": "0", "LOG_LEVEL": "ERROR", "FACEBOOK_APP_SECRET": "bench-secret",
+        "SOCIAL_SANDBOX": "false",
+    })
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    GRAPH = f"{settings.META_GRAPH_URL}/{settings.META_GRAPH_VERSION}"
+    TIKTOK = settings.TIKTOK_API_URL
+
+
 def _ages(n: int) -> list[datetime]:
+    from django.conf import settings
+
     step = timedelta(days=settings.ANALYTICS_WINDOW_DAYS - 2) / n  # all inside the window, newest first
     return [NOW - step * (i + 1) for i in range(n)]
 
@@ -141,7 +150,11 @@ def next_hour_calls(rsps: responses.RequestsMock, account) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=500)
-    n = parser.parse_args().posts
+    parser.add_argument("--json", action="store_true", help="print the results as JSON (for benchmarks.run)")
+    args = parser.parse_args()
+    n = args.posts
+    _setup()
+    from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
     from django.contrib.auth import get_user_model
@@ -150,7 +163,8 @@ def main() -> None:
     from analytics.services import sync_account
     from social.models import SocialAccount
 
-    owner = get_user_model().objects.create_user("bench")
+    get_user_model().objects.filter(username="bench-analytics").delete()
+    owner = get_user_model().objects.create_user("bench-analytics")
     accounts = [
         SocialAccount.objects.create(owner=owner, platform="facebook", external_id="101", platform_user_id="u1", access_token="t1"),
         SocialAccount.objects.create(owner=owner, platform="instagram", external_id="17841400000000001",
@@ -175,12 +189,36 @@ def main() -> None:
             rows.append((account.platform, synced, calls, calls / synced, baseline, baseline / synced, synced / elapsed,
                          hour_later))
 
+    if args.json:
+        keys = ("platform", "posts", "calls", "calls_per_post", "per_post_calls", "per_post_calls_per_post", "posts_per_s",
+                "calls_1h_later")
+        print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows]))
+        return
     header = ("platform", "posts", "batched calls", "calls/post", "per-post calls", "calls/post", "posts/s",
               "calls 1 h later")
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for platform, synced, calls, ratio, baseline, base_ratio, rate, later in rows:
         print(f"| {platform} | {synced} | {calls} | {ratio:.3f} | {baseline} | {base_ratio:.2f} | {rate:,.0f} | {later} |")
+
+
+def run() -> list:
+    """For benchmarks.run: this script in its own process (its own settings), on the bench PostgreSQL."""
+    import subprocess
+
+    from benchmarks.common import ROOT, Row
+
+    done = subprocess.run([sys.executable, "-m", "benchmarks.analytics_sync", "--json"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if done.returncode:
+        raise RuntimeError(f"analytics_sync failed:\n{done.stderr[-3000:]}")
+    rows = []
+    for r in json.loads(done.stdout.strip().splitlines()[-1]):
+        bench = f"Analytics sync, {r['platform']} ({r['posts']} posts, platform mocked)"
+        rows.append(Row(bench, "API calls per synced post", r["calls_per_post"], "per-post approach", r["per_post_calls_per_post"], "calls"))
+        rows.append(Row(bench, "API calls of the next hourly sync", r["calls_1h_later"], "first full sync", r["calls"], "calls"))
+        rows.append(Row(bench, "posts synced per second (our side)", r["posts_per_s"], "—", None, "posts/s", False))
+    return rows
 
 
 if __name__ == "__main__":

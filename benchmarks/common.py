@@ -29,6 +29,19 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
+def reset_database() -> None:
+    """A fresh bench database for a full run: the schema is this checkout's migrations, nothing left over."""
+    import psycopg
+
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unipulse_bench")
+    name = url.rsplit("/", 1)[-1]
+    if not name.startswith("unipulse_bench"):
+        raise SystemExit(f"refusing to reset {name!r}: only a unipulse_bench* database is reset")
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def _ensure_database(url: str) -> None:
     import psycopg
 

@@ -12,9 +12,13 @@ import re
 import sys
 import traceback
 
-from benchmarks.common import ROOT, machine, table
+from benchmarks.common import ROOT, machine, reset_database, table
 
 BENCHMARKS = [
+    "benchmarks.webhook_ingest",
+    "benchmarks.analytics_sync",
+    "benchmarks.publishing_throughput",
+    "benchmarks.api_reads",
     "benchmarks.token_refresh_scan",
     "benchmarks.worker_memory",
 ]
@@ -25,6 +29,7 @@ def main() -> int:
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
     parser.add_argument("only", nargs="*", help="module names to run (default: all)")
     args = parser.parse_args()
+    reset_database()
     rows, failed = [], []
     for name in BENCHMARKS:
         if args.only and not any(o in name for o in args.only):

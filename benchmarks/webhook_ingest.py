@@ -106,7 +106,8 @@ def manage(*args: str, env: dict) -> str:
 def count_rows(env: dict) -> dict:
     code = ("from conversations.models import WebhookEvent as W; from django.db.models import Count, Max;"
             "import json; print(json.dumps({'rows': W.objects.count(), 'by_status': dict(W.objects.values_list('status')"
-            ".annotate(n=Count('id'))), 'max_attempts': W.objects.aggregate(m=Max('attempts'))['m']}))")
+            ".annotate(n=Count('id'))), 'max_attempts': W.objects.aggregate(m=Max('attempts'))['m'],"
+            "'once': W.objects.exclude(status='received').filter(attempts=1).count()}))")
     return json.loads(manage("shell", "-c", code, env=env).strip().splitlines()[-1])
 
 
@@ -116,13 +117,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--json", action="store_true", help="print the results as JSON (for benchmarks.run)")
     args = parser.parse_args()
     env = server_env()
     manage("migrate", "--noinput", env=env)
     manage("shell", "-c", "from conversations.models import WebhookEvent; WebhookEvent.objects.all().delete()", env=env)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "unipulse.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
-         "--workers", str(args.workers), "--log-level", "warning"], cwd=ROOT, env=env)
+         "--workers", str(args.workers), "--log-level", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{args.port}"
     try:
         for _ in range(300):  # gunicorn can take a while to boot on a busy machine
@@ -146,7 +148,8 @@ def main() -> None:
         server.wait(10)
 
     worker = subprocess.Popen([sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "4",
-                               "--queues", "webhook-process"], cwd=ROOT, env=env)
+                               "--queues", "webhook-process"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):
             stats = count_rows(env)
@@ -157,14 +160,49 @@ def main() -> None:
         worker.terminate()
         worker.wait(30)
 
+    exactly_once = stats["rows"] == accepted and stats["max_attempts"] == 1 and not stats["by_status"].get("received")
+    if args.json:
+        keys = ("name", "peak", "p50", "p99", "p99_half", "errors")
+        print(json.dumps({"endpoints": [dict(zip(keys, row, strict=True)) for row in rows], "accepted": accepted,
+                          "stored": stats["rows"], "processed_once": stats["once"], "exactly_once": exactly_once,
+                          "seconds": args.seconds, "concurrency": args.concurrency, "workers": args.workers}))
+        return
     print("| Endpoint | Peak deliveries/s | p50 at peak (ms) | p99 at peak (ms) | p99 at half of peak (ms) | non-200 |")
     print("|---|---|---|---|---|---|")
     for name, peak, p50, p99, half99, errors in rows:
         print(f"| {name} | {peak:.0f} | {p50:.1f} | {p99:.1f} | {half99:.1f} | {errors} |")
     print(f"\nwebhook deliveries accepted: {accepted}; rows stored: {stats['rows']}; by status: {stats['by_status']}; "
           f"max attempts: {stats['max_attempts']}")
-    exactly_once = stats["rows"] == accepted and stats["max_attempts"] == 1 and not stats["by_status"].get("received")
     print("every accepted delivery stored once and processed exactly once:", "yes" if exactly_once else "NO")
+
+
+def run() -> list:
+    """For benchmarks.run: this script in its own process, 5 s per phase, on a free loopback port."""
+    from benchmarks.common import Row
+    from tests.servers import free_port
+
+    done = subprocess.run([sys.executable, "-m", "benchmarks.webhook_ingest", "--json", "--seconds", "5",
+                           "--port", str(free_port())], cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if done.returncode:
+        raise RuntimeError(f"webhook_ingest failed:\n{done.stderr[-3000:]}")
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    bare, hook = r["endpoints"]
+    bench = (f"Webhook ingestion (`POST /api/v1/webhooks/meta`, gunicorn {r['workers']} workers, "
+             f"{r['concurrency']} connections)")
+    base = "bare Django view, same server"
+    rows = [
+        Row(bench, "deliveries per second at peak", hook["peak"], base, bare["peak"], "req/s", False),
+        Row(bench, "p50 latency at peak", hook["p50"], base, bare["p50"], "ms"),
+        Row(bench, "p99 latency at peak", hook["p99"], base, bare["p99"], "ms"),
+        Row(bench, "p99 latency at half of peak", hook["p99_half"], base, bare["p99_half"], "ms"),
+        Row(bench, "non-200 answers", hook["errors"], base, bare["errors"], ""),
+        Row(bench, "deliveries processed exactly once", r["processed_once"], "deliveries accepted", r["accepted"],
+            "", False),
+    ]
+    if not r["exactly_once"]:
+        raise RuntimeError(f"not every accepted delivery was processed exactly once: {r}")
+    return rows
 
 
 if __name__ == "__main__":

@@ -5,6 +5,16 @@ from .clients import ratelimit
 from .models import SocialAccount
 
 
+class SocialAccountListSerializer(serializers.ListSerializer):
+    """A page of accounts: their call counts and budgets are read from Redis in two round trips, not two per row."""
+
+    def to_representation(self, data):
+        accounts = list(data.all() if hasattr(data, "all") else data)
+        self.context["_call_counts"] = ratelimit.get_call_counts_many([a.pk for a in accounts])
+        self.context["_budgets"] = services.get_call_budgets(accounts)
+        return super().to_representation(accounts)
+
+
 class SocialAccountSerializer(serializers.ModelSerializer):
     """An account as the frontend sees it. Tokens are never serialised: only whether one is present."""
 
@@ -24,11 +34,14 @@ class SocialAccountSerializer(serializers.ModelSerializer):
             "remaining_call_budget", "call_counts",
         ]
         read_only_fields = fields
+        list_serializer_class = SocialAccountListSerializer
 
     def get_remaining_call_budget(self, account: SocialAccount) -> int | None:
         """Meta calls left in the rolling hour for the user behind this account (None for TikTok)."""
-        return services.get_call_budget(account)
+        budgets = self.context.get("_budgets")
+        return budgets[account.pk] if budgets is not None and account.pk in budgets else services.get_call_budget(account)
 
     def get_call_counts(self, account: SocialAccount) -> dict[str, int]:
         """Platform calls made for this account, per endpoint ('meta:page.feed': 12)."""
-        return ratelimit.get_call_counts(account.pk)
+        counts = self.context.get("_call_counts")
+        return counts[account.pk] if counts is not None and account.pk in counts else ratelimit.get_call_counts(account.pk)

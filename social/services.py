@@ -106,3 +106,10 @@ def get_call_budget(account: SocialAccount) -> int | None:
     if account.platform == Platform.TIKTOK:
         return None
     return ratelimit.remaining_budget(meta.user_budget_key(account))
+
+
+def get_call_budgets(accounts: list[SocialAccount]) -> dict[int, int | None]:
+    """get_call_budget() of several accounts with one Redis round trip (for lists)."""
+    keys = {a.pk: meta.user_budget_key(a) for a in accounts if a.platform != Platform.TIKTOK}
+    remaining = ratelimit.remaining_budgets(list(keys.values()))
+    return {a.pk: remaining[keys[a.pk]] if a.pk in keys else None for a in accounts}

@@ -41,6 +41,8 @@ def get_summary_for_user(user, start: datetime, end: datetime) -> dict:
     in_period = Q(tracked_posts__published_at__gte=start, tracked_posts__published_at__lte=end)
     accounts = (
         SocialAccount.objects.for_user(user).select_related("analytics_metrics").order_by("platform", "name", "id")
+        # Only what the summary shows: loading whole rows decrypted every account's tokens.
+        .defer("access_token", "refresh_token")
         .annotate(posts=Count("tracked_posts", filter=in_period),
                   **{name: Sum(f"tracked_posts__{name}", filter=in_period) for name in COUNTERS})
     )

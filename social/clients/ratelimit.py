@@ -80,6 +80,20 @@ class _RedisStore:
         raw = self.redis.hgetall(self._k("calls", account_key))
         return {k.decode(): int(v) for k, v in raw.items()}
 
+    def calls_many(self, account_keys: list[str]) -> list[dict[str, int]]:
+        """calls() of several accounts in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for key in account_keys:
+            pipe.hgetall(self._k("calls", key))
+        return [{k.decode(): int(v) for k, v in raw.items()} for raw in pipe.execute()]
+
+    def used_many(self, keys: list[str], window: int, now: float) -> list[int]:
+        """used() of several budgets in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.zcount(self._k("budget", key), now - window, "+inf")
+        return [int(n) for n in pipe.execute()]
+
     def strike(self, key: str, ttl: int) -> int:
         pipe = self.redis.pipeline()
         pipe.incr(self._k("strike", key))
@@ -133,6 +147,14 @@ class _MemoryStore:
     def calls(self, account_key: str) -> dict[str, int]:
         with self.lock:
             return dict(self.counts.get(account_key, {}))
+
+    def calls_many(self, account_keys: list[str]) -> list[dict[str, int]]:
+        with self.lock:
+            return [dict(self.counts.get(key, {})) for key in account_keys]
+
+    def used_many(self, keys: list[str], window: int, now: float) -> list[int]:
+        with self.lock:
+            return [sum(1 for t in self.budgets.get(key, ()) if t > now - window) for key in keys]
 
     def strike(self, key: str, ttl: int) -> int:
         with self.lock:
@@ -219,6 +241,20 @@ def count_call(platform: str, endpoint: str, account_id: int | None) -> None:
 
 def get_call_counts(account_id: int) -> dict[str, int]:
     return get_store().calls(str(account_id))
+
+
+def get_call_counts_many(account_ids: list[int]) -> dict[int, dict[str, int]]:
+    """get_call_counts() of several accounts with one Redis round trip (for lists)."""
+    ids = list(dict.fromkeys(account_ids))
+    return dict(zip(ids, get_store().calls_many([str(i) for i in ids]), strict=True)) if ids else {}
+
+
+def remaining_budgets(keys: list[str], limit: int | None = None, window: int = 3600) -> dict[str, int]:
+    """remaining_budget() of several keys with one Redis round trip (for lists)."""
+    limit = settings.META_CALLS_PER_HOUR if limit is None else limit
+    keys = list(dict.fromkeys(keys))
+    used = get_store().used_many(keys, window, time.time()) if keys else []
+    return {key: max(0, limit - n) for key, n in zip(keys, used, strict=True)}
 
 
 def backoff_after_429(key: str, retry_after_header: str | None) -> int:

@@ -140,3 +140,18 @@ def test_bad_dates_are_a_400_that_says_what_is_wrong(api_client, account_factory
 
 def test_the_analytics_api_needs_a_login(client):
     assert client.get("/api/v1/analytics/summary/").status_code in (401, 403)
+
+
+def test_summary_never_decrypts_tokens(api_client, account_factory, monkeypatch):
+    """Found by `make bench` (API reads): the summary loaded whole account rows, decrypting every token."""
+    from social.fields import EncryptedTokenField
+
+    made = [account_factory(platform) for platform in ("facebook", "instagram", "tiktok")]
+    for account in made:
+        make_history(account, 2, syncs=1)
+    monkeypatch.setattr(EncryptedTokenField, "from_db_value", lambda *a: pytest.fail("a token was decrypted"))
+
+    body = api_client.get("/api/v1/analytics/summary/").json()
+
+    assert [a["followers"] for a in body["accounts"]] == [1000, 1000, 1000]
+    assert {a["name"] for a in body["accounts"]} == {a.name for a in made}

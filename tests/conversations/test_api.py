@@ -153,3 +153,13 @@ def test_a_direct_message_cannot_be_hidden(api_client, page, mocked_platforms):
     response = api_client.post(f"/api/v1/messages/{message.id}/hide/")
     assert response.status_code == 422 and response.json()["error"]["code"] == "not_a_comment"
     assert len(mocked_platforms.calls) == 0
+
+
+def test_the_inbox_list_never_decrypts_account_tokens(api_client, page, monkeypatch):
+    """Found by `make bench` (API reads): each listed conversation's account had its tokens decrypted."""
+    from social.fields import EncryptedTokenField
+
+    for n in range(3):
+        make_conversation(page, n)
+    monkeypatch.setattr(EncryptedTokenField, "from_db_value", lambda *a: pytest.fail("a token was decrypted"))
+    assert api_client.get("/api/v1/conversations/").json()["count"] == 3

@@ -361,3 +361,13 @@ def test_creating_a_post_puts_one_message_on_the_real_publish_queue(api_client, 
     decoded = dramatiq.Message.decode(message)
     assert (decoded.actor_name, decoded.queue_name, list(decoded.args)) == ("publish", "publish", [target_id])
     broker.flush_all()
+
+
+def test_the_list_never_decrypts_account_tokens(api_client, user, account_factory, monkeypatch):
+    """Found by `make bench` (API reads): each listed target's account had its tokens decrypted."""
+    from social.fields import EncryptedTokenField
+
+    make_posts(user, account_factory("facebook"), 3)
+    monkeypatch.setattr(EncryptedTokenField, "from_db_value", lambda *a: pytest.fail("a token was decrypted"))
+    body = api_client.get("/api/v1/posts/").json()
+    assert body["count"] == 3 and all(t["platform"] == "facebook" for p in body["results"] for t in p["targets"])

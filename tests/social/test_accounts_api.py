@@ -145,3 +145,34 @@ def test_admin_account_page_shows_a_status_badge_and_offers_refresh_and_disconne
     assert "border-radius:9px" in listing and ">Active<" in listing
     assert 'value="disconnect"' in listing and 'value="refresh_now"' in listing
     assert client.get(f"/admin/social/socialaccount/{account.pk}/change/").status_code == 200
+
+
+def test_the_list_reads_call_counts_and_budgets_in_one_batch_not_per_row(api_client, account_factory, settings, monkeypatch):
+    """Found by `make bench` (API reads): two Redis round trips per listed account. Now two per page."""
+    settings.META_CALLS_PER_HOUR = 10
+    pages = [account_factory("facebook", platform_user_id=f"fbuser-{i}") for i in range(4)]
+    tiktok = account_factory("tiktok")
+    ratelimit.take_budget(ratelimit.meta_user_key("fbuser-2"), "Facebook")
+    ratelimit.count_call("meta", "page.feed", pages[1].pk)
+    store = ratelimit.get_store()
+    batches = []
+    for name in ("calls", "used"):  # the per-row reads must not be used by the list
+        monkeypatch.setattr(store, name, lambda *a, _n=name, **k: pytest.fail(f"per-row {_n}() while listing"))
+    for name in ("calls_many", "used_many"):
+        real = getattr(type(store), name).__get__(store)
+        monkeypatch.setattr(store, name, lambda *a, _real=real, _n=name, **k: (batches.append(_n), _real(*a, **k))[1])
+
+    by_id = {r["id"]: r for r in api_client.get("/api/v1/accounts/").json()["results"]}
+
+    assert sorted(batches) == ["calls_many", "used_many"]
+    assert by_id[pages[1].pk]["call_counts"] == {"meta:page.feed": 1} and by_id[pages[0].pk]["call_counts"] == {}
+    assert by_id[pages[2].pk]["remaining_call_budget"] == 9 and by_id[pages[3].pk]["remaining_call_budget"] == 10
+    assert by_id[tiktok.pk]["remaining_call_budget"] is None
+
+
+def test_one_account_still_reads_its_own_counts(api_client, account_factory):
+    page = account_factory("facebook", platform_user_id="fbuser-1")
+    ratelimit.count_call("meta", "page.feed", page.pk)
+    body = api_client.get(f"/api/v1/accounts/{page.pk}/").json()
+    assert body["call_counts"] == {"meta:page.feed": 1}
+    assert body["remaining_call_budget"] == ratelimit.remaining_budget(ratelimit.meta_user_key("fbuser-1"))
