@@ -2,7 +2,9 @@
 
 commit = video/init or content/init (the call after which TikTok posts on its own); its publish_id is
 saved at once. status/fetch is read-only and re-enqueued with a delay until complete or failed.
-TikTok offers no way to find a publish whose init answer was lost, so that case ends `unconfirmed`.
+A publish whose init answer was lost has no publish_id to ask about; a public one shows up in the
+creator's video list (after moderation), so we look for it there by caption and time, a bounded number
+of times, before ending `unconfirmed` (private posts never appear in that list).
 Ref: https://developers.tiktok.com/doc/content-posting-api-get-started
 """
 
@@ -75,8 +77,7 @@ def run(target: PostTarget) -> None:
     if target.publish_id:
         return _upload(target)
     if target.commit_started_at:
-        raise engine.Unconfirmable("TikTok did not answer when we sent the post, and TikTok cannot be asked "
-                                   "about it: check the profile before retrying.")
+        return _find_lost_publish(target)
     media = list(target.post.media.all())
     info = client.query_creator_info(account)  # required before every Direct Post
     privacy = (target.options or {}).get("privacy_level")
@@ -94,6 +95,26 @@ def run(target: PostTarget) -> None:
         publish_id = engine.commit(target, lambda: client.init_video_post(account, post_info=body, video_url=media[0].url))
     engine.save_handles(target, publish_id=publish_id, step=Step.COMMITTED)
     engine.wait_for_poll(target, committed=True)
+
+
+LOST_INIT = ("TikTok did not answer when we sent the post, and TikTok cannot be asked about it: "
+             "check the profile before retrying.")
+CLOCK_SKEW_SECONDS = 120
+
+
+def _find_lost_publish(target: PostTarget) -> None:
+    """The init answer was lost: look for the post among the creator's public videos, then give up."""
+    if (target.options or {}).get("privacy_level") != "PUBLIC_TO_EVERYONE":
+        raise engine.Unconfirmable(LOST_INIT)  # only public videos are listed
+    title = post_info(target, list(target.post.media.all()))["title"].strip()
+    since = target.commit_started_at.timestamp() - CLOCK_SKEW_SECONDS
+    for video in client.list_videos(target.account).videos:  # newest first; one call
+        if video.title.strip() == title and (video.create_time or 0) >= since:
+            return engine.mark_published(target, video.id)
+    try:
+        engine.wait_for_poll(target, committed=True)  # moderation can take a while: look again later
+    except engine.Unconfirmable:
+        raise engine.Unconfirmable(LOST_INIT) from None
 
 
 def _init_upload(target: PostTarget, body: dict, item) -> None:

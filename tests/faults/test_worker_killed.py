@@ -135,21 +135,31 @@ def test_facebook_commit_feed(stack):
     print(f"\nFB commit killed: reconciled as published once, {took:.1f} s after the restart")
 
 
-def tiktok_post(account: dict, text: str) -> dict:
+def tiktok_post(account: dict, text: str, privacy: str = "SELF_ONLY") -> dict:
     return {"text": text, "media": [{"url": VIDEO, "type": "video"}], "accounts": [account["id"]],
-            "options": {"tiktok": {"privacy_level": "SELF_ONLY"}}}
+            "options": {"tiktok": {"privacy_level": privacy}}}
 
 
-def test_tiktok_commit_init(stack):
-    """TikTok cannot be asked about a publish whose init answer was lost (no publish_id, no search):
-    the documented outcome is `unconfirmed`, never a second publish."""
+def test_tiktok_commit_init_public(stack):
+    """A lost init answer has no publish_id to ask about, but a public video appears in the creator's
+    video list: the retry finds it there by caption and time and records it, never publishing twice."""
+    tt = stack.accounts_by_platform["tiktok"][0]
+    text = unique("TikTok init public")
+    target, took = kill_inside(stack, tiktok_post(tt, text, "PUBLIC_TO_EVERYONE"), {"platform": "tiktok", "path": "video/init"})
+    assert target["status"] == "published" and target["platform_post_id"], target
+    assert count(stack, "sandbox_publishjob", "title", text) == 1
+    print(f"\nTikTok init killed (public): found in the video list, published once, {took:.1f} s after the restart")
+
+
+def test_tiktok_commit_init_private(stack):
+    """A private video never shows in the public list: the documented outcome is `unconfirmed`, never a second publish."""
     tt = stack.accounts_by_platform["tiktok"][0]
     text = unique("TikTok init")
     target, took = kill_inside(stack, tiktok_post(tt, text), {"platform": "tiktok", "path": "video/init"})
     assert target["status"] == "unconfirmed", target
     assert "check the profile" in target["last_error_message"]
     assert count(stack, "sandbox_publishjob", "title", text) == 1
-    print(f"\nTikTok init killed: unconfirmed, one publish on TikTok, {took:.1f} s after the restart")
+    print(f"\nTikTok init killed (private): unconfirmed, one publish on TikTok, {took:.1f} s after the restart")
 
 
 def test_tiktok_status_polling(stack):

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import requests
+import responses
 from django.utils import timezone
 
 from publishing import services
@@ -22,6 +23,10 @@ PHOTO_INIT = f"{TIKTOK}/content/init/"
 STATUS = f"{TIKTOK}/status/fetch/"
 PUBLISH_ID = "v_pub_url~v2-1.7301234567890123456"
 OPTIONS = {"privacy_level": "PUBLIC_TO_EVERYONE", "disable_duet": True, "video_cover_timestamp_ms": 1500}
+VIDEO_LIST = "https://open.tiktokapis.com/v2/video/list/"
+LIST_WITHOUT_IT = {"data": {"videos": [{"id": "7000000000000000001", "title": "Someone else's words",
+                                         "create_time": 1700000000}], "cursor": 0, "has_more": False},
+                   "error": {"code": "ok", "message": "", "log_id": "x"}}
 
 
 def video_target(make_target, **kw):
@@ -91,9 +96,11 @@ def test_failed_publish_fails_the_target_with_tiktoks_reason(make_target, mocked
     assert target.last_error_message == "TikTok could not publish the post: video_pull_failed."
 
 
-def test_timeout_on_init_ends_unconfirmed_and_never_inits_twice(make_target, mocked_platforms, sent):
+def test_timeout_on_init_ends_unconfirmed_and_never_inits_twice(make_target, mocked_platforms, sent, settings):
+    settings.PUBLISH_MAX_POLLS = 0  # look in the video list once, then give up
     target = video_target(make_target)
     mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_LIST, json=LIST_WITHOUT_IT)
     mocked_platforms.post(VIDEO_INIT, body=requests.exceptions.ReadTimeout())
 
     with pytest.raises(TransientError):
@@ -279,8 +286,11 @@ def test_rate_limit_while_polling_after_init_keeps_the_target_publishing(make_ta
     assert target.status == "publishing" and sent == [(target.pk, 30_000)]
 
 
-def test_a_worker_killed_during_init_ends_unconfirmed_without_a_second_init(make_target, mocked_platforms, sent):
+def test_a_worker_killed_during_init_ends_unconfirmed_without_a_second_init(make_target, mocked_platforms, sent, settings):
     from dramatiq.middleware.time_limit import TimeLimitExceeded
+
+    settings.PUBLISH_MAX_POLLS = 0
+    mocked_platforms.post(VIDEO_LIST, json=LIST_WITHOUT_IT)
 
     def worker_dies(request):
         raise TimeLimitExceeded()
@@ -318,3 +328,37 @@ def test_a_poll_without_post_id_keeps_the_id_a_webhook_already_stored(make_targe
 
     target.refresh_from_db()
     assert (target.status, target.platform_post_id) == ("published", "7309")
+
+
+def test_a_lost_init_is_found_in_the_public_video_list_by_caption_and_time(make_target, mocked_platforms, sent):
+    target = video_target(make_target, text="Launch day #unipulse")
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, body=requests.exceptions.ReadTimeout())
+    with pytest.raises(TransientError):
+        publish(target.pk)
+    # Moderation has not finished: not listed yet, so the target waits and looks again.
+    mocked_platforms.post(VIDEO_LIST, json=LIST_WITHOUT_IT)
+    publish(target.pk)
+    target.refresh_from_db()
+    assert target.status == "publishing" and target.polls == 1
+    listed = {"data": {"videos": [{"id": "7301234567890123999", "title": "Launch day #unipulse",
+                                   "create_time": int(timezone.now().timestamp())}], "cursor": 0, "has_more": False},
+              "error": {"code": "ok", "message": "", "log_id": "y"}}
+    mocked_platforms.replace(responses.POST, VIDEO_LIST, json=listed)
+    publish(target.pk)
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", "7301234567890123999")
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1  # never sent twice
+
+
+def test_a_lost_private_init_ends_unconfirmed_at_once(make_target, mocked_platforms, sent):
+    target = make_target("tiktok", media=[("https://media.example.com/v.mp4", "video")],
+                         options={**OPTIONS, "privacy_level": "SELF_ONLY"})
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, body=requests.exceptions.ReadTimeout())
+    with pytest.raises(TransientError):
+        publish(target.pk)
+    publish(target.pk)
+    target.refresh_from_db()
+    assert target.status == "unconfirmed" and "check the profile" in target.last_error_message
+    assert calls_to(mocked_platforms, "POST", VIDEO_LIST) == []  # private videos are never listed
