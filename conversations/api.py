@@ -1,9 +1,7 @@
-from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from unipulse.converters import ID_REGEX
@@ -12,13 +10,13 @@ from unipulse.ratelimits import WriteRateLimitMixin
 from . import services
 from .models import Conversation, Message
 from .serializers import (
+    ConversationFilterSerializer,
     ConversationSerializer,
     MessageSerializer,
     ReplySerializer,
     VideoCommentCountSerializer,
+    VideoFilterSerializer,
 )
-
-TRUE_VALUES = {"1", "true", "yes"}
 
 
 class ConversationViewSet(WriteRateLimitMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -33,34 +31,30 @@ class ConversationViewSet(WriteRateLimitMixin, mixins.ListModelMixin, mixins.Ret
         qs = Conversation.objects.filter(account__owner=self.request.user).select_related("account")
         if self.action == "list":  # a list shows no tokens: decrypting one per row cost ~15 % of the request
             qs = qs.defer("account__access_token", "account__refresh_token")
-        params = self.request.query_params
-        if params.get("account", "").isdigit():
-            qs = qs.filter(account_id=int(params["account"]))
-        if params.get("platform"):
-            qs = qs.filter(account__platform=params["platform"])
-        if params.get("kind"):
-            qs = qs.filter(kind=params["kind"])
-        if "unread" in params:
-            qs = qs.filter(unread_count__gt=0) if params["unread"].lower() in TRUE_VALUES else qs.filter(unread_count=0)
-        if params.get("search"):
-            term = params["search"]
-            text_match = Message.objects.filter(conversation=OuterRef("pk"), text__icontains=term)
-            qs = qs.filter(Q(participant_name__icontains=term) | Q(snippet__icontains=term) | Exists(text_match))
-        return qs.order_by("-last_message_at", "-id")
+        return qs
 
-    @extend_schema(parameters=[OpenApiParameter("account", int, required=False)],
-                   responses=VideoCommentCountSerializer(many=True))
+    @extend_schema(parameters=[ConversationFilterSerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def filter_queryset(self, qs):
+        if self.action != "list":
+            return qs
+        filters = ConversationFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)  # a bad filter is a 400 naming it, not a silently wider list
+        return services.filter_conversations(qs, **filters.validated_data)
+
+    @extend_schema(parameters=[VideoFilterSerializer], responses=VideoCommentCountSerializer(many=True))
     @action(detail=False, methods=["get"], url_path="tiktok-videos", pagination_class=None)
     def tiktok_videos(self, request):
         """TikTok's part of the inbox: comment counts per video (its APIs cannot read the comments)."""
-        account = request.query_params.get("account")
-        if account is not None and not account.isdigit():
-            raise ValidationError({"account": "Give an account id (a number)."})
+        filters = VideoFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
         from analytics.services import (
             get_video_comment_counts_for_user,  # a service of another app, at call time
         )
 
-        rows = get_video_comment_counts_for_user(request.user, "tiktok", int(account) if account else None)
+        rows = get_video_comment_counts_for_user(request.user, "tiktok", filters.validated_data.get("account"))
         return Response(VideoCommentCountSerializer(rows, many=True).data)
 
     @action(detail=True, methods=["get"])

@@ -1,6 +1,23 @@
 from rest_framework import serializers
 
+from social.models import Platform
+from unipulse.converters import id_field
+
 from .models import Conversation, Message
+
+
+class VideoFilterSerializer(serializers.Serializer):
+    account = id_field(required=False, help_text="Only this TikTok account's videos.")
+
+
+class ConversationFilterSerializer(VideoFilterSerializer):
+    account = id_field(required=False, help_text="Only this account's conversations.")
+    platform = serializers.ChoiceField(choices=Platform.choices, required=False)
+    kind = serializers.ChoiceField(choices=Conversation.Kind.choices, required=False)
+    unread = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                      help_text="true: with unread messages only; false: read ones only.")
+    search = serializers.CharField(required=False, max_length=200,
+                                   help_text="In the participant's name and the messages' text.")
 
 
 class ConversationSerializer(serializers.ModelSerializer):

@@ -34,6 +34,7 @@ class PostViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
         get_post_for_user(self.request.user, self.kwargs["pk"])  # 404 for anyone else's post
         return self.get_queryset().get(pk=self.kwargs["pk"])
 
+    @extend_schema(parameters=[PostFilterSerializer])
     def list(self, request):
         filters = PostFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

@@ -6,6 +6,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from social.models import Platform, SocialAccount
+from unipulse.converters import id_field
 
 from .models import MediaType, Post, PostMedia, PostTarget, TargetStatus
 from .services import validation
@@ -49,7 +50,7 @@ class PostInputSerializer(serializers.Serializer):
     text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False, max_length=63206)
     link = serializers.URLField(required=False, allow_blank=True, default="", max_length=2048)
     media = MediaItemSerializer(many=True, required=False, default=list)
-    accounts = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), allow_empty=False)
+    accounts = serializers.ListField(child=id_field(), allow_empty=False)
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     options = serializers.DictField(child=serializers.DictField(), required=False, default=dict)
     first_comment = serializers.CharField(required=False, allow_blank=True, default="")
@@ -95,7 +96,7 @@ class StoredMediaSerializer(serializers.Serializer):
 
 class PostFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=TargetStatus.choices, required=False)
-    account = serializers.IntegerField(required=False)
+    account = id_field(required=False)
     platform = serializers.ChoiceField(choices=Platform.choices, required=False)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -13,6 +13,23 @@ from ..models import Conversation, InboxSyncState, Message
 from ..sources.base import InboxItem
 
 logger = logging.getLogger(__name__)
+
+
+def filter_conversations(qs: QuerySet[Conversation], *, account: int | None = None, platform: str = "",
+                         kind: str = "", unread: bool | None = None, search: str = "") -> QuerySet[Conversation]:
+    """The inbox list's filters, newest activity first."""
+    if account:
+        qs = qs.filter(account_id=account)
+    if platform:
+        qs = qs.filter(account__platform=platform)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if unread is not None:
+        qs = qs.filter(unread_count__gt=0) if unread else qs.filter(unread_count=0)
+    if search:
+        text_match = Message.objects.filter(conversation=OuterRef("pk"), text__icontains=search)
+        qs = qs.filter(Q(participant_name__icontains=search) | Q(snippet__icontains=search) | Exists(text_match))
+    return qs.order_by("-last_message_at", "-id")
 
 
 def upsert_item(account, item: InboxItem, origin: str) -> tuple[Message, bool]:

@@ -55,6 +55,22 @@ def test_inbox_filters_by_account_platform_kind_unread_and_search(api_client, pa
     assert ids(search="taken") == {ig.id}
 
 
+@pytest.mark.parametrize("path", ["/api/v1/conversations/", "/api/v1/conversations/tiktok-videos/"])
+@pytest.mark.parametrize("account", ["31393433572933959726137344", "0", "²", "abc"])
+def test_an_account_filter_no_database_id_can_be_is_a_400_naming_it(api_client, path, account):
+    # found by Schemathesis on SQLite, which cannot bind an integer past 2**63 - 1 (it answered 500)
+    response = api_client.get(path, {"account": account})
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"account"}
+
+
+def test_bad_inbox_filters_are_field_errors_not_a_silently_wider_list(api_client, page):
+    make_conversation(page, 1)
+    response = api_client.get("/api/v1/conversations/", {"kind": "email", "platform": "myspace", "unread": "perhaps"})
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"kind", "platform", "unread"}
+
+
 @pytest.mark.parametrize("size", [3, 12])
 def test_the_inbox_list_uses_a_constant_number_of_queries(api_client, page, django_assert_max_num_queries, size):
     for n in range(size):

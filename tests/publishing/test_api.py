@@ -348,6 +348,14 @@ def test_bad_list_filters_are_field_errors(api_client):
     assert set(fields(response)) == {"since", "platform"}
 
 
+@pytest.mark.parametrize("account", ["31393433572933959726137344", "0", "-4", "²"])
+def test_an_account_filter_no_database_id_can_be_is_a_400_not_a_500(api_client, account):
+    # found by Schemathesis on SQLite, which cannot bind an integer past 2**63 - 1
+    response = api_client.get("/api/v1/posts/", {"account": account})
+    assert response.status_code == 400
+    assert set(fields(response)) == {"account"}
+
+
 def test_creating_a_post_puts_one_message_on_the_real_publish_queue(api_client, account_factory,
                                                                     django_capture_on_commit_callbacks):
     import dramatiq
