@@ -105,7 +105,8 @@ def tiktok_failure(failure: Failure) -> HttpResponse:
     if failure.kind == Kind.RATE_LIMIT:
         response = answers.tiktok_error("rate_limit_exceeded", failure.message or "Rate limit exceeded.",
                                         failure.status or 429)
-        response["Retry-After"] = "60"
+        # `delay` on a TikTok rate limit is the Retry-After it sends (default 60 s), so a test can watch the wait end.
+        response["Retry-After"] = str(int(failure.delay_seconds) or 60)
         return response
     code = failure.code or "invalid_param"
     return answers.tiktok_error(code, failure.message or code.replace("_", " ").capitalize() + ".",

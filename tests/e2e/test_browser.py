@@ -49,7 +49,9 @@ def test_staff_connects_a_page_in_the_browser_and_sees_it_published(stack, tmp_p
         wait_for(lambda: requests.get(f"{stack['base']}/api/v1/posts/{post_id}/", headers=stack["headers"], timeout=30)
                  .json()["targets"][0]["status"] == "published", timeout=60)
         page.goto(f"{stack['base']}/admin/publishing/post/{post_id}/change/")
-        body = page.locator("body").inner_text()
-        assert "Seen in the browser" in body and "published" in body.lower()
+        assert "Seen in the browser" in page.locator("#id_text").input_value()
+        statuses = page.locator("td.field-status")  # the targets inline: one row, read-only
+        assert statuses.count() == 1 and statuses.first.inner_text().strip() == "Published"
+        assert page.locator("td.field-platform_post_id").first.inner_text().strip() not in ("", "-")
         page.screenshot(path=str(tmp_path / "post.png"))
         browser.close()

@@ -91,6 +91,14 @@ def test_tiktok_rate_limit_is_http_429_with_the_envelope(client, sandbox):
     assert response.json()["error"]["code"] == "rate_limit_exceeded" and response.json()["data"] == {}
 
 
+def test_a_tiktok_rate_limit_sends_the_retry_after_it_was_given(client, sandbox):
+    tokens = connect_tiktok(client)
+    failures.inject("rate_limit", platform="tiktok", path="creator_info", delay=3)
+    response = _tiktok_call(client, tokens, "v2/post/publish/creator_info/query/", {})
+    assert response.status_code == 429 and response["Retry-After"] == "3"
+    assert _tiktok_call(client, tokens, "v2/post/publish/creator_info/query/", {}).status_code == 200  # used up
+
+
 @pytest.mark.parametrize(("code", "status"), [("access_token_invalid", 401), ("spam_risk_too_many_posts", 403),
                                               ("internal_error", 500)])
 def test_tiktok_error_codes_with_their_http_status(client, sandbox, code, status):

@@ -102,6 +102,7 @@ def test_every_object_route_is_known():
 def test_a_second_user_gets_404_on_every_method(route, pattern, make_object, other_client):
     kind = next(k for rx, k in FACTORIES if rx.search(route))
     obj = make_object(kind)
+    before = type(obj).objects.filter(pk=obj.pk).values().get()
     url = concrete(route, obj.pk)
     methods = allowed_methods(pattern)
     assert methods, route
@@ -111,4 +112,4 @@ def test_a_second_user_gets_404_on_every_method(route, pattern, make_object, oth
             assert response.status_code == 404, f"{method} {url} -> {response.status_code}"
             assert response.json()["error"]["code"] == "not_found"
         assert len(rsps.calls) == 0
-    type(obj).objects.get(pk=obj.pk)  # still there, untouched
+    assert type(obj).objects.filter(pk=obj.pk).values().get() == before  # still there, every column untouched
