@@ -50,8 +50,8 @@ def test_staff_connects_a_page_in_the_browser_and_sees_it_published(stack, tmp_p
                  .json()["targets"][0]["status"] == "published", timeout=60)
         page.goto(f"{stack['base']}/admin/publishing/post/{post_id}/change/")
         assert "Seen in the browser" in page.locator("#id_text").input_value()
-        statuses = page.locator("td.field-status")  # the targets inline: one row, read-only
+        statuses = page.locator("tr.has_original td.field-status")  # the targets inline: one saved row
         assert statuses.count() == 1 and statuses.first.inner_text().strip() == "Published"
-        assert page.locator("td.field-platform_post_id").first.inner_text().strip() not in ("", "-")
+        assert page.locator("tr.has_original td.field-platform_post_id").first.inner_text().strip() not in ("", "-")
         page.screenshot(path=str(tmp_path / "post.png"))
         browser.close()
