@@ -42,4 +42,7 @@ def healthz(request):
         "database": db_detail,
         "broker": broker_detail,
     }
-    return JsonResponse(body, status=200 if healthy else 503)
+    response = JsonResponse(body, status=200 if healthy else 503)
+    if not healthy:
+        response["Retry-After"] = "5"  # as every other 503 of this server says
+    return response

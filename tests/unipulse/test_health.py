@@ -21,7 +21,7 @@ def test_healthz_is_503_when_the_database_is_unreachable(client, monkeypatch):
 
     monkeypatch.setattr(health.connection, "cursor", broken_cursor)
     response = client.get("/healthz")
-    assert response.status_code == 503
+    assert response.status_code == 503 and response["Retry-After"] == "5"
     assert response.json() == {"status": "unavailable", "database": "OperationalError", "broker": response.json()["broker"]}
 
 
@@ -29,7 +29,7 @@ def test_healthz_is_503_when_redis_is_unreachable(client, settings):
     settings.BROKER_MODE = "redis"
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     response = client.get("/healthz")
-    assert response.status_code == 503
+    assert response.status_code == 503 and response["Retry-After"] == "5"
     assert response.json()["broker"] == "ConnectionError"
     assert response.json()["database"] == "ok"
 
