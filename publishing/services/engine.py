@@ -113,7 +113,15 @@ def _run(target: PostTarget, runner: Callable[[PostTarget], None]) -> None:
         mark_unconfirmed(target, str(why))
     except ReauthRequiredError as error:
         # http.request already marked the account needs_reauth.
-        _fail_or_keep(target, f"Reconnect your {name} account, then retry this post.", error.error_code)
+        if has_committed(target) and target.status != TargetStatus.PUBLISHED:
+            # The post may be out (a TikTok poll after init, a reconcile read): failing it would let a
+            # retry publish it again. The handles stay, so a TikTok retry after reconnecting resumes polling.
+            mark_unconfirmed(target, f"Reconnect your {name} account, then retry: {name} already has the post, "
+                                     "and the retry only asks how it went." if can_resume(target) else
+                             f"Reconnect your {name} account: {name} may already have the post, so it is not "
+                             "sent again. Check the account before posting it again.")
+        else:
+            _fail_or_keep(target, f"Reconnect your {name} account, then retry this post.", error.error_code)
         raise
     except RateLimitedError as error:
         _wait(target, error, error.retry_after)
@@ -130,7 +138,7 @@ def _run(target: PostTarget, runner: Callable[[PostTarget], None]) -> None:
             raise  # Dramatiq retries with backoff; the next run resumes from the saved step
         if target.status == TargetStatus.PUBLISHED:
             _set(target, first_comment_status=CommentStatus.FAILED)
-        elif target.commit_started_at:
+        elif has_committed(target):
             mark_unconfirmed(target, f"{name} kept failing after we sent the post; check the account before retrying.")
         else:
             mark_failed(target, f"{name} kept failing: {error.message}", error.error_code)
@@ -149,8 +157,19 @@ def _run(target: PostTarget, runner: Callable[[PostTarget], None]) -> None:
 
 
 def has_committed(target: PostTarget) -> bool:
-    """Whether a public-making call may have reached the platform."""
-    return bool(target.commit_started_at) or target.step in (Step.COMMITTED, Step.DONE)
+    """Whether a public-making call may have reached the platform.
+
+    A TikTok FILE_UPLOAD publish_id alone does not count: TikTok posts nothing before the last chunk,
+    whose PUT is guarded by commit_started_at like every commit.
+    """
+    return (bool(target.commit_started_at) or target.step in (Step.COMMITTED, Step.DONE)
+            or bool(target.platform_post_id))
+
+
+def can_resume(target: PostTarget) -> bool:
+    """An `unconfirmed` target whose outcome the platform can still be asked about without posting:
+    a TikTok publish whose init answered (its publish_id is saved), so a retry resumes polling."""
+    return bool(target.publish_id) and target.step == Step.COMMITTED and not target.platform_post_id
 
 
 def _wait(target: PostTarget, error: PlatformError, seconds: float) -> None:
@@ -188,7 +207,17 @@ def save_handles(target: PostTarget, **fields) -> None:
     _set(target, **fields)
 
 
-def mark_failed(target: PostTarget, message: str, code: str = "") -> None:
+def mark_failed(target: PostTarget, message: str, code: str = "", *, platform_refused: bool = False) -> None:
+    """End the target `failed`: nothing went out, so `retry_post` may publish it again from scratch.
+
+    Once a commit may have reached the platform, only the platform's own answer that the publish did
+    not happen (`platform_refused`: TikTok FAILED, a container not PUBLISHED) may fail the target; any
+    other terminal error ends it `unconfirmed`, handles kept, so no retry can post it twice.
+    """
+    if has_committed(target) and not platform_refused:
+        name = PLATFORM_NAMES[target.account.platform]
+        return mark_unconfirmed(target, f"{message.rstrip('.')}. The post may already be on {name}, so it is not "
+                                        "sent again: check the account before posting it again.")
     _set(target, status=TargetStatus.FAILED, last_error_code=code[:64], last_error_message=message[:1000])
 
 

@@ -115,12 +115,13 @@ def _prepare(target: PostTarget, kind: str, media: list, handles: dict) -> bool:
 
 
 def _container_failed(target: PostTarget, status) -> None:
+    # A container publishes once and then says PUBLISHED: EXPIRED or ERROR means it never went out.
     if status.status_code == "EXPIRED":
         engine.mark_failed(target, "Instagram's media container expired (24 h) before publishing; retry the post.",
-                           "instagram:container_expired")
+                           "instagram:container_expired", platform_refused=True)
     else:
         engine.mark_failed(target, f"Instagram could not process the media: {status.status or status.status_code}",
-                           "instagram:container_error")
+                           "instagram:container_error", platform_refused=status.status_code == "ERROR")
 
 
 def _published_without_answer(target: PostTarget, caption: str) -> None:

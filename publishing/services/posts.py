@@ -18,7 +18,7 @@ from unipulse.api_errors import ApiError
 
 from ..models import NOT_STARTED, Post, PostMedia, PostTarget, Step, TargetStatus
 from . import media_info, validation
-from .engine import send_publish
+from .engine import can_resume, send_publish
 
 
 def get_posts_for_user(user) -> QuerySet[Post]:
@@ -123,14 +123,25 @@ def cancel_targets(targets: QuerySet[PostTarget]) -> int:
 
 
 def retry_post(post: Post) -> list[int]:
-    """Queue the failed targets again from scratch (a failed target never went out). Returns their ids."""
+    """Queue the failed targets again from scratch, and resume the resumable unconfirmed ones. Returns their ids.
+
+    A failed target never went out (engine.mark_failed ends a possibly-sent one `unconfirmed`), so its
+    handles are wiped. An unconfirmed TikTok target with a saved publish_id (engine.can_resume) keeps
+    every handle and only polls TikTok again: it can never be posted twice.
+    """
     with transaction.atomic():
-        ids = list(PostTarget.objects.select_for_update().filter(post=post, status=TargetStatus.FAILED)
-                   .values_list("pk", flat=True))
-        PostTarget.objects.filter(pk__in=ids, status=TargetStatus.FAILED).update(
+        locked = list(PostTarget.objects.select_for_update().filter(
+            post=post, status__in=[TargetStatus.FAILED, TargetStatus.UNCONFIRMED]))
+        failed = [t.pk for t in locked if t.status == TargetStatus.FAILED]
+        resumed = [t.pk for t in locked if t.status == TargetStatus.UNCONFIRMED and can_resume(t)]
+        now = timezone.now()
+        PostTarget.objects.filter(pk__in=failed, status=TargetStatus.FAILED).update(
             status=TargetStatus.QUEUED, step=Step.NONE, container_ids={}, publish_id="", commit_started_at=None,
-            attempts=0, polls=0, last_error_code="", last_error_message="", lease_until=None,
-            updated_at=timezone.now())
+            attempts=0, polls=0, last_error_code="", last_error_message="", lease_until=None, updated_at=now)
+        PostTarget.objects.filter(pk__in=resumed, status=TargetStatus.UNCONFIRMED).update(
+            status=TargetStatus.PUBLISHING, attempts=0, polls=0, last_error_code="", last_error_message="",
+            lease_until=None, updated_at=now)
+        ids = failed + resumed
         transaction.on_commit(lambda: [send_publish(pk) for pk in ids])
     return ids
 

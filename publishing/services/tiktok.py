@@ -169,7 +169,7 @@ def _poll(target: PostTarget) -> None:
         return engine.mark_published(target, status.post_ids[0] if status.post_ids else "")
     if status.status == "FAILED":
         return engine.mark_failed(target, f"TikTok could not publish the post: {status.fail_reason or 'no reason given'}.",
-                                  f"tiktok:{status.fail_reason or 'failed'}")
+                                  f"tiktok:{status.fail_reason or 'failed'}", platform_refused=True)
     engine.wait_for_poll(target, committed=True)
 
 
@@ -189,7 +189,7 @@ def apply_publish_event(publish_id: str, event: str, post_id: str | None = None,
                 engine._tell_analytics(target.account_id, post_id, target.published_at)
         elif kind == "failed" and target.status != TargetStatus.PUBLISHED:
             engine.mark_failed(target, f"TikTok could not publish the post: {reason or 'no reason given'}.",
-                               f"tiktok:{reason or 'failed'}")
+                               f"tiktok:{reason or 'failed'}", platform_refused=True)
         elif kind == "no_longer_publicaly_available":  # sic, TikTok's spelling
             engine.save_handles(target, last_error_message="TikTok says this post is no longer publicly available.")
     return True

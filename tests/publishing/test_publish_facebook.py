@@ -359,3 +359,24 @@ def test_an_account_that_needs_reconnecting_fails_without_calling_the_platform(m
     assert (target.status, target.last_error_code) == ("failed", "account_inactive")
     assert target.last_error_message == "Reconnect your Facebook account, then retry this post."
     assert len(mocked_platforms.calls) == 0
+
+
+@pytest.mark.parametrize("fixture_name, status", [("facebook/errors_10_permission.json", 403),
+                                                  ("facebook/publishing_error_190.json", 400)])
+def test_a_permanent_error_while_reconciling_a_commit_is_unconfirmed_and_never_reposted(
+        fixture_name, status, make_target, mocked_platforms, sent, retry):
+    target = make_target()
+    mocked_platforms.post(FEED, body=requests.exceptions.ReadTimeout())
+    mocked_platforms.get(POSTS, status=status, json=fixture(fixture_name))
+
+    with pytest.raises(TransientError):
+        publish(target.pk)
+    publish(target.pk)  # the reconcile read is refused
+
+    target.refresh_from_db()
+    assert target.status == "unconfirmed" and target.commit_started_at is not None
+    assert "not sent again" in target.last_error_message and "check the account" in target.last_error_message.lower()
+    assert retry(target.post) == []  # nothing to ask: the target is left for the user to check
+    publish(target.pk)  # a stray message
+    assert len(calls_to(mocked_platforms, "POST", FEED)) == 1
+    assert len(calls_to(mocked_platforms, "GET", POSTS)) == 1

@@ -298,3 +298,24 @@ def test_a_worker_killed_during_media_publish_is_reconciled_on_redelivery(make_t
     assert len(calls_to(mocked_platforms, "POST", PUBLISH)) == 1
     target.refresh_from_db()
     assert target.status == "published" and target.platform_post_id == ""  # live, id unknown: never re-published
+
+
+def test_a_permanent_error_reading_the_container_after_a_commit_timeout_is_unconfirmed(make_target, mocked_platforms,
+                                                                                       sent, retry):
+    target = make_target("instagram", media=[("https://cdn.example.com/a.jpg", "image")])
+    mocked_platforms.post(MEDIA, json={"id": CONTAINER})
+    mocked_platforms.get(status_url(), json=fixture("instagram/publishing_status_finished.json"))
+    mocked_platforms.get(LIMIT, json=fixture("instagram/publishing_limit.json"))
+    mocked_platforms.post(PUBLISH, body=requests.exceptions.ReadTimeout())
+    with pytest.raises(TransientError):
+        publish(target.pk)
+    mocked_platforms.replace("GET", status_url(), status=400, json={"error": {
+        "message": "Unsupported get request.", "type": "GraphMethodException", "code": 100, "fbtrace_id": "T1"}})
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert target.status == "unconfirmed" and target.container_ids == {"parent": CONTAINER}
+    assert target.last_error_message.endswith("so it is not sent again: check the account before posting it again.")
+    assert retry(target.post) == []
+    assert len(calls_to(mocked_platforms, "POST", PUBLISH)) == 1

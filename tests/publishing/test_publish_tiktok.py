@@ -362,3 +362,84 @@ def test_a_lost_private_init_ends_unconfirmed_at_once(make_target, mocked_platfo
     target.refresh_from_db()
     assert target.status == "unconfirmed" and "check the profile" in target.last_error_message
     assert calls_to(mocked_platforms, "POST", VIDEO_LIST) == []  # private videos are never listed
+
+
+def test_a_401_on_the_status_poll_after_init_is_unconfirmed_and_no_retry_inits_again(make_target, mocked_platforms,
+                                                                                     sent, worker, retry):
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init.json"))
+    mocked_platforms.post(STATUS, status=401, json=fixture("tiktok/publishing_error_token.json"))
+
+    publish(target.pk)
+    worker()  # the status poll gets the 401
+
+    target.refresh_from_db()
+    assert target.status == "unconfirmed" and target.last_error_code == "unconfirmed"
+    assert target.last_error_message == ("Reconnect your TikTok account, then retry: TikTok already has the post, "
+                                         "and the retry only asks how it went.")
+    assert (target.publish_id, target.step) == (PUBLISH_ID, "committed") and target.commit_started_at is not None
+    account = SocialAccount.objects.get(pk=target.account_id)
+    assert account.status == "needs_reauth"
+
+    # A retry before reconnecting asks nothing and keeps every handle.
+    assert retry(target.post) == [target.pk]
+    worker()
+    target.refresh_from_db()
+    assert (target.status, target.publish_id, target.step) == ("unconfirmed", PUBLISH_ID, "committed")
+    assert target.last_error_message == "Reconnect your TikTok account to learn whether the post went out."
+    assert len(calls_to(mocked_platforms, "POST", STATUS)) == 1
+
+    # Reconnected: the retry resumes polling the same publish_id; it never calls init again.
+    SocialAccount.objects.filter(pk=account.pk).update(status="active")
+    mocked_platforms.replace(responses.POST, STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+    assert retry(target.post) == [target.pk]
+    worker()
+
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", "7301234567890123456")
+    assert [body(c) for c in calls_to(mocked_platforms, "POST", STATUS)] == [{"publish_id": PUBLISH_ID}] * 2
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
+    assert len(calls_to(mocked_platforms, "POST", CREATOR)) == 1
+
+
+def test_a_permanent_error_on_the_status_poll_after_init_is_unconfirmed_not_failed(make_target, mocked_platforms,
+                                                                                   sent, worker, retry):
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init.json"))
+    mocked_platforms.post(STATUS, status=401, json={"data": {}, "error": {
+        "code": "scope_not_authorized", "message": "The user did not authorize the scope required.", "log_id": "z"}})
+
+    publish(target.pk)
+    worker()
+
+    target.refresh_from_db()
+    assert target.status == "unconfirmed" and target.publish_id == PUBLISH_ID
+    assert target.last_error_message.endswith(
+        "The post may already be on TikTok, so it is not sent again: check the account before posting it again.")
+    assert retry(target.post) == [target.pk]  # resumable: polls again, never inits
+    mocked_platforms.replace(responses.POST, STATUS, json=fixture("tiktok/publishing_status_failed.json"))
+    worker()
+    target.refresh_from_db()
+    # TikTok itself says it failed: now, and only now, a retry may post it from scratch.
+    assert target.status == "failed" and target.last_error_code == "tiktok:video_pull_failed"
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
+
+
+def test_a_reauth_error_before_the_commit_still_fails_and_a_retry_starts_over(make_target, mocked_platforms, sent,
+                                                                              worker, retry):
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, status=401, json=fixture("tiktok/publishing_error_token.json"))
+    publish(target.pk)
+    target.refresh_from_db()
+    assert target.status == "failed" and target.commit_started_at is None
+
+    SocialAccount.objects.filter(pk=target.account_id).update(status="active")
+    mocked_platforms.replace(responses.POST, CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init.json"))
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+    assert retry(target.post) == [target.pk]
+    worker()
+    target.refresh_from_db()
+    assert target.status == "published" and len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
