@@ -30,7 +30,7 @@ from social.clients.errors import (
     ReauthRequiredError,
     TransientError,
 )
-from social.models import AccountStatus, SocialAccount
+from social.models import AccountStatus
 from unipulse.jobs import QUEUE_POLICY
 
 from ..models import CommentStatus, PostTarget, Step, TargetStatus
@@ -127,8 +127,7 @@ def _run(target: PostTarget, runner: Callable[[PostTarget], None]) -> None:
         _wait(target, error, error.retry_after)
         raise  # run_platform_job re-sends the message after retry_after, without spending a retry
     except BlockedError as error:
-        until = error.until or timezone.now() + timedelta(hours=1)
-        SocialAccount.objects.filter(pk=target.account_id).update(blocked_until=until)
+        until = block_account(target, error.until or timezone.now() + timedelta(hours=1))
         _wait(target, error, (until - timezone.now()).total_seconds() + 1)
         send_publish(target.pk, (until - timezone.now()).total_seconds() + 1)
     except TransientError as error:
@@ -170,6 +169,15 @@ def can_resume(target: PostTarget) -> bool:
     """An `unconfirmed` target whose outcome the platform can still be asked about without posting:
     a TikTok publish whose init answered (its publish_id is saved), so a retry resumes polling."""
     return bool(target.publish_id) and target.step == Step.COMMITTED and not target.platform_post_id
+
+
+def block_account(target: PostTarget, until: datetime) -> datetime:
+    """Block the target's account until `until`, never shortening a longer block already recorded
+    (SocialAccount.mark_blocked: one conditional UPDATE). Returns when the account's block really ends."""
+    account = target.account
+    if not account.mark_blocked(until):
+        account.refresh_from_db(fields=["blocked_until"])
+    return max(until, account.blocked_until or until)
 
 
 def _wait(target: PostTarget, error: PlatformError, seconds: float) -> None:
@@ -262,8 +270,7 @@ def commit(target: PostTarget, call: Callable[[], T]) -> T:
         if not isinstance(error, RateLimitedError):
             raise
         # Rate limited on the commit: park the account until the platform's time, never loop.
-        until = timezone.now() + timedelta(seconds=error.retry_after)
-        SocialAccount.objects.filter(pk=target.account_id).update(blocked_until=until)
+        block_account(target, timezone.now() + timedelta(seconds=error.retry_after))
         _set(target, commit_started_at=None)
         raise
     except PlatformError:

@@ -420,3 +420,26 @@ def test_a_permanent_error_while_reconciling_a_commit_is_unconfirmed_and_never_r
     publish(target.pk)  # a stray message
     assert len(calls_to(mocked_platforms, "POST", FEED)) == 1
     assert len(calls_to(mocked_platforms, "GET", POSTS)) == 1
+
+
+def test_a_rate_limit_on_the_commit_never_shortens_a_longer_block_recorded_meanwhile(make_target, mocked_platforms,
+                                                                                    sent):
+    target = make_target()
+    longer = timezone.now() + timedelta(hours=3)
+
+    def blocked_for_longer_while_in_flight(request):
+        SocialAccount.objects.filter(pk=target.account_id).update(blocked_until=longer)
+        return 400, {}, json.dumps(fixture("facebook/publishing_error_rate_limit.json"))
+
+    mocked_platforms.add_callback("POST", FEED, callback=blocked_for_longer_while_in_flight)
+
+    publish(target.pk)  # the commit's rate limit asks for 10 min
+
+    assert SocialAccount.objects.get(pk=target.account_id).blocked_until == longer
+    target.refresh_from_db()
+    assert target.status == "queued" and target.commit_started_at is None
+    sent.clear()
+    publish(target.pk)  # the re-sent message, 10 min later: still blocked for hours, so no call
+    assert len(calls_to(mocked_platforms, "POST", FEED)) == 1
+    [(_, delay)] = sent
+    assert delay > 2 * 3600 * 1000

@@ -1,5 +1,6 @@
 """Instagram publishing: image, carousel, reel, story; polling by re-enqueueing; exactly one media_publish."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -319,3 +320,25 @@ def test_a_permanent_error_reading_the_container_after_a_commit_timeout_is_uncon
     assert target.last_error_message.endswith("so it is not sent again: check the account before posting it again.")
     assert retry(target.post) == []
     assert len(calls_to(mocked_platforms, "POST", PUBLISH)) == 1
+
+
+def test_the_publishing_limit_never_shortens_a_longer_block_recorded_meanwhile(make_target, mocked_platforms, sent):
+    target = make_target("instagram", media=[("https://cdn.example.com/a.jpg", "image")])
+    mocked_platforms.post(MEDIA, json={"id": CONTAINER})
+    mocked_platforms.get(status_url(), json=fixture("instagram/publishing_status_finished.json"))
+    longer = timezone.now() + timedelta(hours=24)
+
+    def another_worker_blocked_it_for_a_day(request):
+        SocialAccount.objects.filter(pk=target.account_id).update(blocked_until=longer)
+        return 200, {}, json.dumps(fixture("instagram/publishing_limit_reached.json"))
+
+    mocked_platforms.add_callback("GET", LIMIT, callback=another_worker_blocked_it_for_a_day)
+
+    publish(target.pk)  # the quota check blocks for 1 h: the recorded 24 h must stay
+
+    assert SocialAccount.objects.get(pk=target.account_id).blocked_until == longer
+    target.refresh_from_db()
+    assert target.status == "queued" and target.last_error_message.startswith(("Waiting 1440 min: ", "Waiting 1441 min: "))
+    [(target_id, delay)] = sent  # comes back when the real block ends, not after 1 h
+    assert target_id == target.pk and 24 * 3600 * 1000 - 5_000 <= delay <= 24 * 3600 * 1000 + 2_000
+    assert calls_to(mocked_platforms, "POST", PUBLISH) == []
