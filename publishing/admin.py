@@ -21,7 +21,8 @@ class PostTargetInline(admin.TabularInline):
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
     list_display = ["id", "owner", "short_text", "scheduled_at", "created_at"]
-    search_fields = ["text", "owner__username"]
+    search_fields = ["text", "owner__username", "idempotency_key"]
+    readonly_fields = ["idempotency_key"]
     inlines = [PostMediaInline, PostTargetInline]
     actions = ["retry_failed", "cancel_not_started"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
@@ -57,16 +57,42 @@ def _check_platforms(data: dict, accounts: list) -> None:
         raise ValidationError(errors)
 
 
-def create_post(user, data: dict) -> Post:
-    """Create a post and one target per account; queue now or schedule. Validated data only."""
+def create_post(user, data: dict, idempotency_key: str = "") -> Post:
+    """Create a post and one target per account; queue now or schedule. Validated data only.
+
+    Raises IntegrityError when `user` already has a post with this `idempotency_key` (nothing is
+    written or queued then); `create_post_once` turns that into the existing post.
+    """
     accounts = data["accounts"]
     _check_platforms(data, accounts)
     with transaction.atomic():
         post = Post.objects.create(owner=user, text=data.get("text", ""), link=data.get("link", ""),
-                                   first_comment=data.get("first_comment", ""), scheduled_at=data.get("scheduled_at"))
+                                   first_comment=data.get("first_comment", ""), scheduled_at=data.get("scheduled_at"),
+                                   idempotency_key=idempotency_key)
         _write_media(post, data.get("media") or [])
         _write_targets(post, accounts, data.get("options") or {})
     return post
+
+
+def get_post_by_idempotency_key(user, key: str) -> Post | None:
+    """The post `user` created with this Idempotency-Key, or None (always None without a key)."""
+    return Post.objects.filter(owner=user, idempotency_key=key).first() if key else None
+
+
+def create_post_once(user, data: dict, idempotency_key: str = "") -> tuple[Post, bool]:
+    """`create_post` at most once per (user, key): returns (post, created).
+
+    The key is unique per owner in the database. When a concurrent request with the same key wins
+    the INSERT, this one's transaction (targets and their queued messages included) rolls back and
+    the winner's post is returned: one post, one set of messages.
+    """
+    try:
+        return create_post(user, data, idempotency_key), True
+    except IntegrityError:
+        existing = get_post_by_idempotency_key(user, idempotency_key)
+        if existing is None:
+            raise
+        return existing, False
 
 
 def update_post(post: Post, data: dict) -> Post:
