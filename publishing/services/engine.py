@@ -71,6 +71,12 @@ def publish_target(target_id: int) -> None:
         PostTarget.objects.filter(pk=target.pk).update(lease_until=None)
 
 
+def awaits_post_id(target: PostTarget) -> bool:
+    from .tiktok import awaits_post_id
+
+    return awaits_post_id(target)
+
+
 def _claim(target_id: int) -> PostTarget | None:
     """Take the target's lease, or say when to come back (returns None: nothing to do now)."""
     now = timezone.now()
@@ -80,9 +86,9 @@ def _claim(target_id: int) -> PostTarget | None:
                   .filter(pk=target_id).first())
         if target is None:
             return None
-        comment_due = target.status == TargetStatus.PUBLISHED and target.first_comment_status in (
-            CommentStatus.PENDING, CommentStatus.UNKNOWN)
-        if target.status not in (TargetStatus.QUEUED, TargetStatus.PUBLISHING) and not comment_due:
+        follow_up_due = target.status == TargetStatus.PUBLISHED and (
+            target.first_comment_status in (CommentStatus.PENDING, CommentStatus.UNKNOWN) or awaits_post_id(target))
+        if target.status not in (TargetStatus.QUEUED, TargetStatus.PUBLISHING) and not follow_up_due:
             return None  # finished, cancelled, or not due yet: a stray or duplicate message
         if target.lease_until and target.lease_until > now:
             # Another worker holds it, or was killed holding it: come back when the lease runs out.
@@ -238,7 +244,7 @@ def mark_published(target: PostTarget, platform_post_id: str, permalink: str = "
 
     An empty id or permalink never overwrites one already stored (e.g. by a TikTok webhook meanwhile).
     """
-    fields = {"status": TargetStatus.PUBLISHED, "step": Step.DONE, "published_at": timezone.now(),
+    fields = {"status": TargetStatus.PUBLISHED, "step": Step.DONE, "published_at": timezone.now(), "polls": 0,
               "last_error_code": "", "last_error_message": "",
               "first_comment_status": CommentStatus.PENDING if target.first_comment else CommentStatus.NONE}
     if platform_post_id:
@@ -248,6 +254,21 @@ def mark_published(target: PostTarget, platform_post_id: str, permalink: str = "
     _set(target, **fields)
     if platform_post_id:
         _tell_analytics(target.account_id, platform_post_id, fields["published_at"])
+
+
+def fill_post_id(target: PostTarget, platform_post_id: str) -> bool:
+    """Store the id of a post already published without one (TikTok names a public post after moderation).
+
+    One conditional UPDATE: an id already stored (by a webhook meanwhile) is never overwritten, and
+    analytics hears of the post once. Returns whether this call stored it.
+    """
+    platform_post_id = platform_post_id[:128]
+    if not platform_post_id or not PostTarget.objects.filter(pk=target.pk, platform_post_id="").update(
+            platform_post_id=platform_post_id, updated_at=timezone.now()):
+        return False
+    target.platform_post_id = platform_post_id
+    _tell_analytics(target.account_id, platform_post_id, target.published_at)
+    return True
 
 
 def _tell_analytics(account_id: int, platform_post_id: str, published_at) -> None:

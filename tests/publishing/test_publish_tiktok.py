@@ -443,3 +443,91 @@ def test_a_reauth_error_before_the_commit_still_fails_and_a_retry_starts_over(ma
     worker()
     target.refresh_from_db()
     assert target.status == "published" and len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
+
+
+def complete_without_post_id() -> dict:
+    answer = fixture("tiktok/publishing_status_complete.json")
+    answer["data"]["publicaly_available_post_id"] = []  # sic: TikTok's spelling
+    return answer
+
+
+def committed_target(make_target, **options):
+    target = make_target("tiktok", media=[("https://media.example.com/v.mp4", "video")],
+                         options={**OPTIONS, **options}, status="publishing")
+    PostTarget.objects.filter(pk=target.pk).update(publish_id=PUBLISH_ID, step="committed", polls=3,
+                                                   commit_started_at=timezone.now())
+    return target
+
+
+def test_complete_without_a_post_id_is_published_and_checked_again_until_tiktok_names_it(
+        make_target, mocked_platforms, sent, worker, django_capture_on_commit_callbacks):
+    target = committed_target(make_target)
+    mocked_platforms.post(STATUS, json=complete_without_post_id())
+    mocked_platforms.post(STATUS, json=complete_without_post_id())
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id, target.polls) == ("published", "", 0)  # it is live
+    assert sent == [(target.pk, 20_000)]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        worker()
+
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", "7301234567890123456")
+    assert len(calls_to(mocked_platforms, "POST", STATUS)) == 3 and sent == []  # found: no more checks
+    assert len(callbacks) == 1  # analytics hears of the post once, when its id is known
+
+
+def test_follow_up_checks_for_the_post_id_are_bounded_and_back_off(make_target, mocked_platforms, sent, settings):
+    from publishing.services.tiktok import POST_ID_CHECKS
+
+    target = committed_target(make_target)
+    mocked_platforms.post(STATUS, json=complete_without_post_id())
+
+    delays = []
+    publish(target.pk)
+    while sent:
+        target_id, delay = sent.pop(0)
+        delays.append(delay)
+        publish(target_id)
+
+    assert delays == [settings.PUBLISH_POLL_DELAY_SECONDS * 1000 * 2 ** n for n in range(POST_ID_CHECKS)]
+    assert len(calls_to(mocked_platforms, "POST", STATUS)) == 1 + POST_ID_CHECKS
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id, target.step) == ("published", "", "done")
+    publish(target.pk)  # a stray message afterwards asks nothing
+    assert len(calls_to(mocked_platforms, "POST", STATUS)) == 1 + POST_ID_CHECKS
+
+
+def test_a_private_post_complete_without_an_id_is_never_asked_about_again(make_target, mocked_platforms, sent):
+    target = committed_target(make_target, privacy_level="SELF_ONLY")
+    mocked_platforms.post(STATUS, json=complete_without_post_id())
+
+    publish(target.pk)
+    publish(target.pk)  # a stray message
+
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", "")
+    assert sent == [] and len(calls_to(mocked_platforms, "POST", STATUS)) == 1
+
+
+@pytest.mark.parametrize("failure", [
+    dict(status=500, json=fixture("tiktok/errors_internal_error.json")),
+    dict(status=401, json=fixture("tiktok/publishing_error_token.json")),
+])
+def test_a_failed_follow_up_check_never_unpublishes_the_post(failure, make_target, mocked_platforms, sent):
+    target = committed_target(make_target)
+    mocked_platforms.post(STATUS, json=complete_without_post_id())
+    publish(target.pk)
+    mocked_platforms.replace(responses.POST, STATUS, **failure)
+    sent.clear()
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert target.status == "published" and target.last_error_message == "" and target.first_comment_status == ""
+    reauth = failure["status"] == 401
+    # A temporary failure costs one of the bounded checks; a revoked token stops them (nothing to ask with).
+    assert sent == ([] if reauth else [(target.pk, 40_000)])
