@@ -502,3 +502,53 @@ def test_two_concurrent_creates_with_one_key_make_one_post(user, account_factory
     assert answers[0].json()["id"] == answers[1].json()["id"]
     assert Post.objects.count() == 1 and PostTarget.objects.count() == 1
     assert [pk for pk, _ in sent] == [PostTarget.objects.get().pk]  # one message, after the winner's commit
+
+
+def test_a_tiktok_photo_description_is_limited_to_4000_utf16_units(api_client, account_factory, mocked_platforms):
+    tt = account_factory("tiktok")
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    photos = {"media": [IMAGE, IMAGE], "options": {"tiktok": {"privacy_level": "SELF_ONLY"}}}
+
+    too_long = create(api_client, accounts=[tt.pk], text="😀" * 2001, **photos)  # 2,001 characters, 4,002 units
+    assert too_long.status_code == 400
+    assert fields(too_long) == {"text": ["A TikTok photo description is limited to 4000 characters."]}
+    assert len(mocked_platforms.calls) == 0
+
+    at_the_limit = create(api_client, accounts=[tt.pk], text="😀" * 2000, **photos)
+    assert at_the_limit.status_code == 201, at_the_limit.json()
+
+
+def test_interactions_the_creator_turned_off_cannot_be_turned_on(api_client, account_factory, mocked_platforms):
+    tt = account_factory("tiktok")
+    info = fixture("tiktok/publishing_creator_info.json")
+    info["data"].update(comment_disabled=True, duet_disabled=True, stitch_disabled=True)
+    mocked_platforms.post(CREATOR, json=info)
+
+    response = create(api_client, accounts=[tt.pk], media=[VIDEO], options={"tiktok": {
+        "privacy_level": "SELF_ONLY", "disable_comment": False, "disable_duet": False, "disable_stitch": True}})
+
+    assert response.status_code == 400
+    assert fields(response) == {"options.tiktok.disable_comment": [f"{tt} has turned this interaction off in TikTok."],
+                                "options.tiktok.disable_duet": [f"{tt} has turned this interaction off in TikTok."]}
+    assert Post.objects.count() == 0
+    ok = create(api_client, accounts=[tt.pk], media=[VIDEO], options={"tiktok": {
+        "privacy_level": "SELF_ONLY", "disable_comment": True, "disable_duet": True}})
+    assert ok.status_code == 201, ok.json()
+
+
+def test_a_first_comment_is_limited_to_2200_characters(api_client, account_factory):
+    fb = account_factory("facebook")
+    response = create(api_client, text="Hi", accounts=[fb.pk], first_comment="x" * 2201)
+    assert response.status_code == 400
+    assert fields(response) == {"first_comment": ["A first comment is limited to 2200 characters."]}
+    ok = create(api_client, text="Hi", accounts=[fb.pk], first_comment="x" * 2200,
+                scheduled_at=(timezone.now() + timedelta(hours=1)).isoformat())
+    assert ok.status_code == 201 and ok.json()["first_comment"] == "x" * 2200
+
+
+def test_options_for_an_unknown_platform_are_refused(api_client, account_factory):
+    fb = account_factory("facebook")
+    response = create(api_client, text="Hi", accounts=[fb.pk], options={"twitter": {"thread": True}})
+    assert response.status_code == 400
+    assert fields(response) == {"options.twitter": ["Unknown platform."]}
+    assert Post.objects.count() == 0
