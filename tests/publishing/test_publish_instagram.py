@@ -342,3 +342,27 @@ def test_the_publishing_limit_never_shortens_a_longer_block_recorded_meanwhile(m
     [(target_id, delay)] = sent  # comes back when the real block ends, not after 1 h
     assert target_id == target.pk and 24 * 3600 * 1000 - 5_000 <= delay <= 24 * 3600 * 1000 + 2_000
     assert calls_to(mocked_platforms, "POST", PUBLISH) == []
+
+
+def test_temporary_errors_before_the_commit_are_retried_a_bounded_number_of_times_then_fail(
+        make_target, mocked_platforms, sent):
+    from publishing.services.engine import MAX_TEMPORARY_FAILURES
+
+    target = make_target("instagram", media=[("https://cdn.example.com/a.jpg", "image")])
+    mocked_platforms.post(MEDIA, status=500, json=fixture("facebook/errors_2_service.json"))
+
+    for attempt in range(1, MAX_TEMPORARY_FAILURES + 1):  # each run is one Dramatiq retry
+        with pytest.raises(TransientError):
+            publish(target.pk)
+        target.refresh_from_db()
+        assert (target.status, target.attempts) == ("publishing", attempt)
+    publish(target.pk)  # the last allowed run: no exception, so Dramatiq stops here
+
+    target.refresh_from_db()
+    assert (target.status, target.attempts, target.last_error_code) == ("failed", 6, "meta:2")
+    assert target.last_error_message == ("Instagram kept failing: Instagram had a temporary problem: "
+                                         "An unexpected error has occurred. Please retry your request later.")
+    assert len(calls_to(mocked_platforms, "POST", MEDIA)) == MAX_TEMPORARY_FAILURES + 1 == 6
+    assert calls_to(mocked_platforms, "POST", PUBLISH) == [] and sent == []
+    publish(target.pk)  # a stray message after the end asks nothing
+    assert len(mocked_platforms.calls) == 6

@@ -531,3 +531,33 @@ def test_a_failed_follow_up_check_never_unpublishes_the_post(failure, make_targe
     reauth = failure["status"] == 401
     # A temporary failure costs one of the bounded checks; a revoked token stops them (nothing to ask with).
     assert sent == ([] if reauth else [(target.pk, 40_000)])
+
+
+def test_temporary_errors_after_the_commit_are_bounded_and_end_unconfirmed_never_reposted(
+        make_target, mocked_platforms, sent, worker, retry):
+    from publishing.services.engine import MAX_TEMPORARY_FAILURES
+
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init.json"))
+    mocked_platforms.post(STATUS, status=500, json=fixture("tiktok/errors_internal_error.json"))
+    publish(target.pk)  # init answered: the post is TikTok's now
+    sent.clear()
+
+    for attempt in range(1, MAX_TEMPORARY_FAILURES + 1):
+        with pytest.raises(TransientError):
+            publish(target.pk)
+        assert PostTarget.objects.get(pk=target.pk).attempts == attempt
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert (target.status, target.attempts, target.last_error_code) == ("unconfirmed", 6, "unconfirmed")
+    assert target.last_error_message == "TikTok kept failing after we sent the post; check the account before retrying."
+    assert len(calls_to(mocked_platforms, "POST", STATUS)) == 6 and sent == []
+    # Its publish_id is known: a retry only polls again, and TikTok's answer settles it.
+    mocked_platforms.replace(responses.POST, STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+    assert retry(target.post) == [target.pk]
+    worker()
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", "7301234567890123456")
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1 and len(calls_to(mocked_platforms, "POST", STATUS)) == 7
