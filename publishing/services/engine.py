@@ -72,6 +72,7 @@ def publish_target(target_id: int) -> None:
 
 
 def awaits_post_id(target: PostTarget) -> bool:
+    """A published target still owed a follow-up for its post id (TikTok only; see tiktok.awaits_post_id)."""
     from .tiktok import awaits_post_id
 
     return awaits_post_id(target)
