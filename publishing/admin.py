@@ -21,7 +21,8 @@ class PostTargetInline(admin.TabularInline):
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
     list_display = ["id", "owner", "short_text", "scheduled_at", "created_at"]
-    search_fields = ["text", "owner__username"]
+    search_fields = ["text", "owner__username", "idempotency_key"]
+    readonly_fields = ["idempotency_key"]
     inlines = [PostMediaInline, PostTargetInline]
     actions = ["retry_failed", "cancel_not_started"]
 
@@ -29,10 +30,10 @@ class PostAdmin(admin.ModelAdmin):
     def short_text(self, post: Post) -> str:
         return post.text[:60]
 
-    @admin.action(description="Retry failed targets")
+    @admin.action(description="Retry failed targets (and resume TikTok ones whose publish_id is known)")
     def retry_failed(self, request, queryset):
         count = sum(len(services.retry_post(post)) for post in queryset)
-        self.message_user(request, f"Queued {count} failed target(s) again.", messages.SUCCESS)
+        self.message_user(request, f"Queued {count} target(s) again.", messages.SUCCESS)
 
     @admin.action(description="Cancel targets that have not started")
     def cancel_not_started(self, request, queryset):
@@ -56,11 +57,11 @@ class PostTargetAdmin(admin.ModelAdmin):
         # TikTok's upload_url carries an upload token: never shown.
         return {k: v for k, v in (target.container_ids or {}).items() if k != "upload_url"}
 
-    @admin.action(description="Retry (failed targets only)")
+    @admin.action(description="Retry (failed targets; unconfirmed TikTok ones resume polling)")
     def retry_failed(self, request, queryset):
-        posts = {t.post for t in queryset.filter(status=TargetStatus.FAILED)}
+        posts = {t.post for t in queryset.filter(status__in=[TargetStatus.FAILED, TargetStatus.UNCONFIRMED])}
         count = sum(len(services.retry_post(post)) for post in posts)
-        self.message_user(request, f"Queued {count} failed target(s) again.", messages.SUCCESS)
+        self.message_user(request, f"Queued {count} target(s) again.", messages.SUCCESS)
 
     @admin.action(description="Cancel (targets not started)")
     def cancel(self, request, queryset):

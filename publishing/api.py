@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+import re
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from unipulse.api_errors import ApiError
 from unipulse.converters import ID_REGEX
 from unipulse.ratelimits import WriteRateLimitMixin
 
@@ -20,6 +23,23 @@ from .serializers import (
     PostSerializer,
     StoredMediaSerializer,
 )
+
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # visible ASCII, e.g. a UUID the client made for this post
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY_PATTERN},
+    OpenApiParameter.HEADER, description=(
+        "Optional. A client-chosen key (1-255 visible ASCII characters, e.g. a UUID) naming this post: repeating "
+        "the request with the same key, e.g. after a timeout, returns the post the first one created (200) and "
+        "queues nothing new. Keys are per user."))
+
+
+def idempotency_key_of(request) -> str:
+    """The request's Idempotency-Key header ('' when absent); 400 when malformed."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if key and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+        message = "Use 1 to 255 visible ASCII characters (for example a UUID)."
+        raise ApiError("invalid_idempotency_key", message, 400, fields={"Idempotency-Key": [message]})
+    return key
 
 
 class PostViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
@@ -45,11 +65,17 @@ class PostViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         return Response(PostSerializer(self.get_object()).data)
 
-    @extend_schema(request=PostInputSerializer, responses={201: PostSerializer})
+    @extend_schema(request=PostInputSerializer, parameters=[IDEMPOTENCY_KEY],
+                   responses={201: PostSerializer, 200: OpenApiResponse(PostSerializer, description=(
+                       "The post an earlier request with the same Idempotency-Key created; nothing new is queued."))})
     def create(self, request):
-        data = self._valid_input(request.data)
-        post = services.create_post(request.user, data)
-        return Response(PostSerializer(self.get_queryset().get(pk=post.pk)).data, status=status.HTTP_201_CREATED)
+        key = idempotency_key_of(request)
+        post = services.get_post_by_idempotency_key(request.user, key)  # a repeat: answered without re-validating
+        created = post is None
+        if created:
+            post, created = services.create_post_once(request.user, self._valid_input(request.data), key)
+        return Response(PostSerializer(self.get_queryset().get(pk=post.pk)).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(request=PostInputSerializer, responses=PostSerializer)
     def partial_update(self, request, pk=None):

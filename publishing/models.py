@@ -19,12 +19,20 @@ class Post(models.Model):
     link = models.URLField(max_length=2048, blank=True, default="")
     first_comment = models.TextField(blank=True, default="", help_text="Posted on Facebook and Instagram once live.")
     scheduled_at = models.DateTimeField(null=True, blank=True, help_text="Empty: publish now.")
+    idempotency_key = models.CharField(max_length=255, blank=True, default="", editable=False,
+                                       help_text="The Idempotency-Key header of the request that created it.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["owner", "created_at"], name="post_owner_created")]
+        constraints = [
+            # One post per key and owner, enforced by the database: of two concurrent requests with the
+            # same key only one INSERT succeeds. Posts created without a key are not constrained.
+            models.UniqueConstraint(fields=["owner", "idempotency_key"], condition=~models.Q(idempotency_key=""),
+                                    name="uniq_post_idempotency_key"),
+        ]
 
     def __str__(self) -> str:
         return f"Post {self.pk}: {self.text[:40]}"

@@ -343,6 +343,9 @@ INSTAGRAM_MAX_MENTIONS = env.int("INSTAGRAM_MAX_MENTIONS", default=20)
 # Container / TikTok status polling: the publish job re-enqueues itself this often, this many times.
 PUBLISH_POLL_DELAY_SECONDS = env.int("PUBLISH_POLL_DELAY_SECONDS", default=20)
 PUBLISH_MAX_POLLS = env.int("PUBLISH_MAX_POLLS", default=45)
+# A Facebook post missing from the Page this soon after an interrupted commit may still be on its way:
+# the publish looks again after this long instead of posting again.
+PUBLISH_RECONCILE_GRACE_SECONDS = env.int("PUBLISH_RECONCILE_GRACE_SECONDS", default=120)
 # Upload size limits for POST /api/v1/media/.
 MEDIA_MAX_IMAGE_BYTES = env.int("MEDIA_MAX_IMAGE_BYTES", default=8 * 1024 * 1024)
 MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=512 * 1024 * 1024)

@@ -30,7 +30,7 @@ from social.clients.errors import (
     ReauthRequiredError,
     TransientError,
 )
-from social.models import AccountStatus, SocialAccount
+from social.models import AccountStatus
 from unipulse.jobs import QUEUE_POLICY
 
 from ..models import CommentStatus, PostTarget, Step, TargetStatus
@@ -71,6 +71,13 @@ def publish_target(target_id: int) -> None:
         PostTarget.objects.filter(pk=target.pk).update(lease_until=None)
 
 
+def awaits_post_id(target: PostTarget) -> bool:
+    """A published target still owed a follow-up for its post id (TikTok only; see tiktok.awaits_post_id)."""
+    from .tiktok import awaits_post_id
+
+    return awaits_post_id(target)
+
+
 def _claim(target_id: int) -> PostTarget | None:
     """Take the target's lease, or say when to come back (returns None: nothing to do now)."""
     now = timezone.now()
@@ -80,9 +87,9 @@ def _claim(target_id: int) -> PostTarget | None:
                   .filter(pk=target_id).first())
         if target is None:
             return None
-        comment_due = target.status == TargetStatus.PUBLISHED and target.first_comment_status in (
-            CommentStatus.PENDING, CommentStatus.UNKNOWN)
-        if target.status not in (TargetStatus.QUEUED, TargetStatus.PUBLISHING) and not comment_due:
+        follow_up_due = target.status == TargetStatus.PUBLISHED and (
+            target.first_comment_status in (CommentStatus.PENDING, CommentStatus.UNKNOWN) or awaits_post_id(target))
+        if target.status not in (TargetStatus.QUEUED, TargetStatus.PUBLISHING) and not follow_up_due:
             return None  # finished, cancelled, or not due yet: a stray or duplicate message
         if target.lease_until and target.lease_until > now:
             # Another worker holds it, or was killed holding it: come back when the lease runs out.
@@ -113,14 +120,21 @@ def _run(target: PostTarget, runner: Callable[[PostTarget], None]) -> None:
         mark_unconfirmed(target, str(why))
     except ReauthRequiredError as error:
         # http.request already marked the account needs_reauth.
-        _fail_or_keep(target, f"Reconnect your {name} account, then retry this post.", error.error_code)
+        if has_committed(target) and target.status != TargetStatus.PUBLISHED:
+            # The post may be out (a TikTok poll after init, a reconcile read): failing it would let a
+            # retry publish it again. The handles stay, so a TikTok retry after reconnecting resumes polling.
+            mark_unconfirmed(target, f"Reconnect your {name} account, then retry: {name} already has the post, "
+                                     "and the retry only asks how it went." if can_resume(target) else
+                             f"Reconnect your {name} account: {name} may already have the post, so it is not "
+                             "sent again. Check the account before posting it again.")
+        else:
+            _fail_or_keep(target, f"Reconnect your {name} account, then retry this post.", error.error_code)
         raise
     except RateLimitedError as error:
         _wait(target, error, error.retry_after)
         raise  # run_platform_job re-sends the message after retry_after, without spending a retry
     except BlockedError as error:
-        until = error.until or timezone.now() + timedelta(hours=1)
-        SocialAccount.objects.filter(pk=target.account_id).update(blocked_until=until)
+        until = block_account(target, error.until or timezone.now() + timedelta(hours=1))
         _wait(target, error, (until - timezone.now()).total_seconds() + 1)
         send_publish(target.pk, (until - timezone.now()).total_seconds() + 1)
     except TransientError as error:
@@ -130,7 +144,7 @@ def _run(target: PostTarget, runner: Callable[[PostTarget], None]) -> None:
             raise  # Dramatiq retries with backoff; the next run resumes from the saved step
         if target.status == TargetStatus.PUBLISHED:
             _set(target, first_comment_status=CommentStatus.FAILED)
-        elif target.commit_started_at:
+        elif has_committed(target):
             mark_unconfirmed(target, f"{name} kept failing after we sent the post; check the account before retrying.")
         else:
             mark_failed(target, f"{name} kept failing: {error.message}", error.error_code)
@@ -149,8 +163,28 @@ def _run(target: PostTarget, runner: Callable[[PostTarget], None]) -> None:
 
 
 def has_committed(target: PostTarget) -> bool:
-    """Whether a public-making call may have reached the platform."""
-    return bool(target.commit_started_at) or target.step in (Step.COMMITTED, Step.DONE)
+    """Whether a public-making call may have reached the platform.
+
+    A TikTok FILE_UPLOAD publish_id alone does not count: TikTok posts nothing before the last chunk,
+    whose PUT is guarded by commit_started_at like every commit.
+    """
+    return (bool(target.commit_started_at) or target.step in (Step.COMMITTED, Step.DONE)
+            or bool(target.platform_post_id))
+
+
+def can_resume(target: PostTarget) -> bool:
+    """An `unconfirmed` target whose outcome the platform can still be asked about without posting:
+    a TikTok publish whose init answered (its publish_id is saved), so a retry resumes polling."""
+    return bool(target.publish_id) and target.step == Step.COMMITTED and not target.platform_post_id
+
+
+def block_account(target: PostTarget, until: datetime) -> datetime:
+    """Block the target's account until `until`, never shortening a longer block already recorded
+    (SocialAccount.mark_blocked: one conditional UPDATE). Returns when the account's block really ends."""
+    account = target.account
+    if not account.mark_blocked(until):
+        account.refresh_from_db(fields=["blocked_until"])
+    return max(until, account.blocked_until or until)
 
 
 def _wait(target: PostTarget, error: PlatformError, seconds: float) -> None:
@@ -188,7 +222,17 @@ def save_handles(target: PostTarget, **fields) -> None:
     _set(target, **fields)
 
 
-def mark_failed(target: PostTarget, message: str, code: str = "") -> None:
+def mark_failed(target: PostTarget, message: str, code: str = "", *, platform_refused: bool = False) -> None:
+    """End the target `failed`: nothing went out, so `retry_post` may publish it again from scratch.
+
+    Once a commit may have reached the platform, only the platform's own answer that the publish did
+    not happen (`platform_refused`: TikTok FAILED, a container not PUBLISHED) may fail the target; any
+    other terminal error ends it `unconfirmed`, handles kept, so no retry can post it twice.
+    """
+    if has_committed(target) and not platform_refused:
+        name = PLATFORM_NAMES[target.account.platform]
+        return mark_unconfirmed(target, f"{message.rstrip('.')}. The post may already be on {name}, so it is not "
+                                        "sent again: check the account before posting it again.")
     _set(target, status=TargetStatus.FAILED, last_error_code=code[:64], last_error_message=message[:1000])
 
 
@@ -201,7 +245,7 @@ def mark_published(target: PostTarget, platform_post_id: str, permalink: str = "
 
     An empty id or permalink never overwrites one already stored (e.g. by a TikTok webhook meanwhile).
     """
-    fields = {"status": TargetStatus.PUBLISHED, "step": Step.DONE, "published_at": timezone.now(),
+    fields = {"status": TargetStatus.PUBLISHED, "step": Step.DONE, "published_at": timezone.now(), "polls": 0,
               "last_error_code": "", "last_error_message": "",
               "first_comment_status": CommentStatus.PENDING if target.first_comment else CommentStatus.NONE}
     if platform_post_id:
@@ -211,6 +255,21 @@ def mark_published(target: PostTarget, platform_post_id: str, permalink: str = "
     _set(target, **fields)
     if platform_post_id:
         _tell_analytics(target.account_id, platform_post_id, fields["published_at"])
+
+
+def fill_post_id(target: PostTarget, platform_post_id: str) -> bool:
+    """Store the id of a post already published without one (TikTok names a public post after moderation).
+
+    One conditional UPDATE: an id already stored (by a webhook meanwhile) is never overwritten, and
+    analytics hears of the post once. Returns whether this call stored it.
+    """
+    platform_post_id = platform_post_id[:128]
+    if not platform_post_id or not PostTarget.objects.filter(pk=target.pk, platform_post_id="").update(
+            platform_post_id=platform_post_id, updated_at=timezone.now()):
+        return False
+    target.platform_post_id = platform_post_id
+    _tell_analytics(target.account_id, platform_post_id, target.published_at)
+    return True
 
 
 def _tell_analytics(account_id: int, platform_post_id: str, published_at) -> None:
@@ -233,8 +292,7 @@ def commit(target: PostTarget, call: Callable[[], T]) -> T:
         if not isinstance(error, RateLimitedError):
             raise
         # Rate limited on the commit: park the account until the platform's time, never loop.
-        until = timezone.now() + timedelta(seconds=error.retry_after)
-        SocialAccount.objects.filter(pk=target.account_id).update(blocked_until=until)
+        block_account(target, timezone.now() + timedelta(seconds=error.retry_after))
         _set(target, commit_started_at=None)
         raise
     except PlatformError:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
+from django.utils import timezone
+
 from social.clients import facebook as client
 
 from ..models import MediaType, PostTarget, Step
@@ -49,6 +52,11 @@ def run(target: PostTarget) -> None:
             return _first_comment(target)
         if kind == "video":  # a video can take minutes to show on the Page: absence proves nothing
             raise engine.Unconfirmable("Facebook did not confirm whether the video was posted; check the Page before retrying.")
+        settled = target.commit_started_at + timedelta(seconds=settings.PUBLISH_RECONCILE_GRACE_SECONDS)
+        if timezone.now() < settled:
+            # The interrupted request may still be completing at Facebook: absence proves nothing yet.
+            # Look again once the grace period is over (a delayed message: no worker waits).
+            return engine.send_publish(target.pk, (settled - timezone.now()).total_seconds() + 1)
         engine.save_handles(target, commit_started_at=None)
 
     photo_ids = list(target.container_ids.get("photos", []))

@@ -22,12 +22,20 @@ MEDIA_NOT_READY = 2207027  # code 9007: poll longer before media_publish
 
 
 def kind_of(options: dict, media: list) -> str:
-    kind = (options or {}).get("kind") or "feed"
+    return published_kind((options or {}).get("kind") or "feed", [m.type for m in media])
+
+
+def published_kind(kind: str, media_types: list[str]) -> str:
+    """What a post of the chosen `kind` is published as: 'story', 'reel', 'carousel' or 'image'.
+
+    A single feed video is a reel: the API publishes single feed videos as reels since 2023-07-01,
+    so validation checks it against the reel rules too.
+    """
     if kind == "story":
         return "story"
-    if kind == "reel" or (len(media) == 1 and media[0].type == MediaType.VIDEO):
+    if kind == "reel" or (len(media_types) == 1 and media_types[0] == MediaType.VIDEO):
         return "reel"
-    return "carousel" if len(media) > 1 else "image"
+    return "carousel" if len(media_types) > 1 else "image"
 
 
 def run(target: PostTarget) -> None:
@@ -115,12 +123,13 @@ def _prepare(target: PostTarget, kind: str, media: list, handles: dict) -> bool:
 
 
 def _container_failed(target: PostTarget, status) -> None:
+    # A container publishes once and then says PUBLISHED: EXPIRED or ERROR means it never went out.
     if status.status_code == "EXPIRED":
         engine.mark_failed(target, "Instagram's media container expired (24 h) before publishing; retry the post.",
-                           "instagram:container_expired")
+                           "instagram:container_expired", platform_refused=True)
     else:
         engine.mark_failed(target, f"Instagram could not process the media: {status.status or status.status_code}",
-                           "instagram:container_error")
+                           "instagram:container_error", platform_refused=status.status_code == "ERROR")
 
 
 def _published_without_answer(target: PostTarget, caption: str) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
@@ -18,7 +18,7 @@ from unipulse.api_errors import ApiError
 
 from ..models import NOT_STARTED, Post, PostMedia, PostTarget, Step, TargetStatus
 from . import media_info, validation
-from .engine import send_publish
+from .engine import can_resume, send_publish
 
 
 def get_posts_for_user(user) -> QuerySet[Post]:
@@ -57,16 +57,42 @@ def _check_platforms(data: dict, accounts: list) -> None:
         raise ValidationError(errors)
 
 
-def create_post(user, data: dict) -> Post:
-    """Create a post and one target per account; queue now or schedule. Validated data only."""
+def create_post(user, data: dict, idempotency_key: str = "") -> Post:
+    """Create a post and one target per account; queue now or schedule. Validated data only.
+
+    Raises IntegrityError when `user` already has a post with this `idempotency_key` (nothing is
+    written or queued then); `create_post_once` turns that into the existing post.
+    """
     accounts = data["accounts"]
     _check_platforms(data, accounts)
     with transaction.atomic():
         post = Post.objects.create(owner=user, text=data.get("text", ""), link=data.get("link", ""),
-                                   first_comment=data.get("first_comment", ""), scheduled_at=data.get("scheduled_at"))
+                                   first_comment=data.get("first_comment", ""), scheduled_at=data.get("scheduled_at"),
+                                   idempotency_key=idempotency_key)
         _write_media(post, data.get("media") or [])
         _write_targets(post, accounts, data.get("options") or {})
     return post
+
+
+def get_post_by_idempotency_key(user, key: str) -> Post | None:
+    """The post `user` created with this Idempotency-Key, or None (always None without a key)."""
+    return Post.objects.filter(owner=user, idempotency_key=key).first() if key else None
+
+
+def create_post_once(user, data: dict, idempotency_key: str = "") -> tuple[Post, bool]:
+    """`create_post` at most once per (user, key): returns (post, created).
+
+    The key is unique per owner in the database. When a concurrent request with the same key wins
+    the INSERT, this one's transaction (targets and their queued messages included) rolls back and
+    the winner's post is returned: one post, one set of messages.
+    """
+    try:
+        return create_post(user, data, idempotency_key), True
+    except IntegrityError:
+        existing = get_post_by_idempotency_key(user, idempotency_key)
+        if existing is None:
+            raise
+        return existing, False
 
 
 def update_post(post: Post, data: dict) -> Post:
@@ -123,14 +149,25 @@ def cancel_targets(targets: QuerySet[PostTarget]) -> int:
 
 
 def retry_post(post: Post) -> list[int]:
-    """Queue the failed targets again from scratch (a failed target never went out). Returns their ids."""
+    """Queue the failed targets again from scratch, and resume the resumable unconfirmed ones. Returns their ids.
+
+    A failed target never went out (engine.mark_failed ends a possibly-sent one `unconfirmed`), so its
+    handles are wiped. An unconfirmed TikTok target with a saved publish_id (engine.can_resume) keeps
+    every handle and only polls TikTok again: it can never be posted twice.
+    """
     with transaction.atomic():
-        ids = list(PostTarget.objects.select_for_update().filter(post=post, status=TargetStatus.FAILED)
-                   .values_list("pk", flat=True))
-        PostTarget.objects.filter(pk__in=ids, status=TargetStatus.FAILED).update(
+        locked = list(PostTarget.objects.select_for_update().filter(
+            post=post, status__in=[TargetStatus.FAILED, TargetStatus.UNCONFIRMED]))
+        failed = [t.pk for t in locked if t.status == TargetStatus.FAILED]
+        resumed = [t.pk for t in locked if t.status == TargetStatus.UNCONFIRMED and can_resume(t)]
+        now = timezone.now()
+        PostTarget.objects.filter(pk__in=failed, status=TargetStatus.FAILED).update(
             status=TargetStatus.QUEUED, step=Step.NONE, container_ids={}, publish_id="", commit_started_at=None,
-            attempts=0, polls=0, last_error_code="", last_error_message="", lease_until=None,
-            updated_at=timezone.now())
+            attempts=0, polls=0, last_error_code="", last_error_message="", lease_until=None, updated_at=now)
+        PostTarget.objects.filter(pk__in=resumed, status=TargetStatus.UNCONFIRMED).update(
+            status=TargetStatus.PUBLISHING, attempts=0, polls=0, last_error_code="", last_error_message="",
+            lease_until=None, updated_at=now)
+        ids = failed + resumed
         transaction.on_commit(lambda: [send_publish(pk) for pk in ids])
     return ids
 

@@ -15,11 +15,17 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from social.clients import tiktok as client
+from social.models import AccountStatus
 
 from ..models import MediaType, PostTarget, Step, TargetStatus
 from . import engine
 
 DONE_STATUSES = ("PUBLISH_COMPLETE", "SEND_TO_USER_INBOX")
+# PUBLISH_COMPLETE often comes before moderation has made a public post public, so without its id:
+# that many follow-up status checks, the delay doubling from PUBLISH_POLL_DELAY_SECONDS (with the
+# default 20 s: 20 s, 40 s, ... about 85 min in all). The post.publish.publicly_available webhook
+# fills the id too, whenever it comes.
+POST_ID_CHECKS = 8
 MIB = 1024 * 1024
 SINGLE_CHUNK_MAX = 64 * MIB  # Media Transfer Guide: up to 64 MB in one chunk, else 5-64 MB chunks
 CHUNK_SIZE = 10 * MIB
@@ -72,6 +78,8 @@ def post_info(target: PostTarget, media: list) -> dict:
 
 def run(target: PostTarget) -> None:
     account = target.account
+    if target.status == TargetStatus.PUBLISHED:
+        return _check_post_id(target)
     if target.publish_id and target.step == Step.COMMITTED:
         return _poll(target)
     if target.publish_id:
@@ -166,11 +174,45 @@ def _content_type(url: str) -> str:
 def _poll(target: PostTarget) -> None:
     status = client.fetch_publish_status(target.account, target.publish_id)
     if status.status in DONE_STATUSES:
-        return engine.mark_published(target, status.post_ids[0] if status.post_ids else "")
+        engine.mark_published(target, status.post_ids[0] if status.post_ids else "")
+        if status.status == "PUBLISH_COMPLETE":
+            _schedule_post_id_check(target)
+        return None
     if status.status == "FAILED":
         return engine.mark_failed(target, f"TikTok could not publish the post: {status.fail_reason or 'no reason given'}.",
-                                  f"tiktok:{status.fail_reason or 'failed'}")
+                                  f"tiktok:{status.fail_reason or 'failed'}", platform_refused=True)
     engine.wait_for_poll(target, committed=True)
+
+
+def awaits_post_id(target: PostTarget) -> bool:
+    """Published, public, and TikTok has not named the post yet: a follow-up status check is due.
+
+    Only public posts ever get a `publicaly_available_post_id`; private ones (SELF_ONLY), friends-only
+    ones and inbox drafts never do, so they are not asked about.
+    """
+    return (target.status == TargetStatus.PUBLISHED and target.account.platform == "tiktok"
+            and not target.platform_post_id and bool(target.publish_id)
+            and (target.options or {}).get("privacy_level") == "PUBLIC_TO_EVERYONE"
+            and target.account.status == AccountStatus.ACTIVE and target.polls < POST_ID_CHECKS)
+
+
+def _schedule_post_id_check(target: PostTarget) -> None:
+    if awaits_post_id(target):
+        engine.send_publish(target.pk, settings.PUBLISH_POLL_DELAY_SECONDS * 2 ** target.polls)
+
+
+def _check_post_id(target: PostTarget) -> None:
+    """A follow-up after PUBLISH_COMPLETE without an id: read status/fetch once more. The target stays
+    published whatever the answer (a failed read included); bounded by POST_ID_CHECKS."""
+    if not awaits_post_id(target):
+        return  # a stray message, or the id has come (e.g. by webhook)
+    status = engine.best_effort("post id", target,
+                                lambda: client.fetch_publish_status(target.account, target.publish_id), None)
+    engine.save_handles(target, polls=target.polls + 1)
+    if status is not None and status.post_ids:
+        engine.fill_post_id(target, status.post_ids[0])
+        return
+    _schedule_post_id_check(target)
 
 
 def apply_publish_event(publish_id: str, event: str, post_id: str | None = None, reason: str | None = None) -> bool:
@@ -185,11 +227,10 @@ def apply_publish_event(publish_id: str, event: str, post_id: str | None = None,
             if target.status != TargetStatus.PUBLISHED:
                 engine.mark_published(target, post_id or "")
             elif post_id and not target.platform_post_id:
-                engine.save_handles(target, platform_post_id=post_id)
-                engine._tell_analytics(target.account_id, post_id, target.published_at)
+                engine.fill_post_id(target, post_id)
         elif kind == "failed" and target.status != TargetStatus.PUBLISHED:
             engine.mark_failed(target, f"TikTok could not publish the post: {reason or 'no reason given'}.",
-                               f"tiktok:{reason or 'failed'}")
+                               f"tiktok:{reason or 'failed'}", platform_refused=True)
         elif kind == "no_longer_publicaly_available":  # sic, TikTok's spelling
             engine.save_handles(target, last_error_message="TikTok says this post is no longer publicly available.")
     return True

@@ -21,6 +21,7 @@ from social.clients.errors import (
 )
 
 from . import media_info
+from .instagram import published_kind
 
 IG_CAPTION_MAX = 2200
 IG_CAROUSEL_MIN, IG_CAROUSEL_MAX = 2, 10
@@ -99,10 +100,11 @@ def _instagram(text: str, media: list, options: dict, errors) -> None:
         errors["media"].append("An Instagram reel is exactly one video.")
     elif kind == "story" and len(media) != 1:
         errors["media"].append("An Instagram story is one image or one video (publish several as several stories).")
+    published = published_kind(kind, [m["type"] for m in media])  # the rules of what is really published
     for index, item in enumerate(media):
         if item["type"] == "image" and _ext(item["url"]) in IMAGE_EXTENSIONS_NOT_JPEG:
             errors[f"media.{index}.url"].append("Instagram accepts JPEG images only.")
-        _instagram_media_rules(index, item, kind, errors)
+        _instagram_media_rules(index, item, kind, published, errors)
 
 
 # Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
@@ -111,7 +113,7 @@ IG_REEL_SECONDS = (3, 15 * 60)
 IG_STORY_OR_CAROUSEL_VIDEO_SECONDS = (3, 60)
 
 
-def _instagram_media_rules(index: int, item: dict, kind: str, errors) -> None:
+def _instagram_media_rules(index: int, item: dict, kind: str, published: str, errors) -> None:
     """Aspect and duration rules Instagram enforces, checked for media we host (others: by Instagram)."""
     info = media_info.probe_url(item["url"], item["type"])
     if info is None:
@@ -123,7 +125,7 @@ def _instagram_media_rules(index: int, item: dict, kind: str, errors) -> None:
             errors[f"media.{index}.url"].append(
                 f"Instagram feed images must be between 4:5 and 1.91:1; this one is {info.width}x{info.height}.")
     if item["type"] == "video" and info.duration is not None:
-        low, high = IG_REEL_SECONDS if kind == "reel" else IG_STORY_OR_CAROUSEL_VIDEO_SECONDS
+        low, high = IG_REEL_SECONDS if published == "reel" else IG_STORY_OR_CAROUSEL_VIDEO_SECONDS
         if not low <= info.duration <= high:
             errors[f"media.{index}.url"].append(
                 f"This Instagram video must last {low} to {high} seconds; it lasts {info.duration:.0f}.")

@@ -30,8 +30,10 @@ def stack(private_postgres):
     server = PrivateRedis()
     server.start()
     try:
+        # A 5xx'd Facebook commit is posted again only after the reconcile grace period: 5 s, not 2 min, here.
         with running_stack(private_postgres, server, PUBLISH_POLL_DELAY_SECONDS="1", SANDBOX_CONTAINER_SECONDS="1",
-                           SANDBOX_TIKTOK_STEP_SECONDS="1", PLATFORM_HTTP_READ_TIMEOUT=str(READ_TIMEOUT)) as stack:
+                           SANDBOX_TIKTOK_STEP_SECONDS="1", PLATFORM_HTTP_READ_TIMEOUT=str(READ_TIMEOUT),
+                           PUBLISH_RECONCILE_GRACE_SECONDS="5") as stack:
             stack.start_worker()
             stack.accounts_by_platform = connect_all(stack)
             stack.redis = redis_lib.Redis.from_url(server.url)

@@ -88,3 +88,15 @@ def make_target(db, user, account_factory):
                                          first_comment=first_comment)
 
     return make
+
+
+@pytest.fixture
+def retry(django_capture_on_commit_callbacks):
+    """services.retry_post, its messages sent as after a real commit. Returns the retried target ids."""
+    from publishing import services
+
+    def run(post) -> list[int]:
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.retry_post(post)
+
+    return run

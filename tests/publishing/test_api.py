@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -379,3 +380,175 @@ def test_the_list_never_decrypts_account_tokens(api_client, user, account_factor
     monkeypatch.setattr(EncryptedTokenField, "from_db_value", lambda *a: pytest.fail("a token was decrypted"))
     body = api_client.get("/api/v1/posts/").json()
     assert body["count"] == 3 and all(t["platform"] == "facebook" for p in body["results"] for t in p["targets"])
+
+
+def create_with_key(client, key: str, **data):
+    return client.post("/api/v1/posts/", data, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_a_repeated_create_with_the_same_idempotency_key_returns_the_first_post_and_queues_nothing_new(
+        api_client, account_factory, sent, django_capture_on_commit_callbacks):
+    fb, ig = account_factory("facebook"), account_factory("instagram")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = create_with_key(api_client, "7f1c0e1a-key", text="Hi", media=[IMAGE], accounts=[fb.pk, ig.pk])
+    assert first.status_code == 201, first.json()
+    assert len(sent) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        again = create_with_key(api_client, "7f1c0e1a-key", text="Hi", media=[IMAGE], accounts=[fb.pk, ig.pk])
+        # Even a repeat that would no longer validate (the time has passed) gets the post it made.
+        late = create_with_key(api_client, "7f1c0e1a-key", text="Hi", accounts=[fb.pk],
+                               scheduled_at=(timezone.now() - timedelta(minutes=1)).isoformat())
+
+    assert (again.status_code, late.status_code) == (200, 200)
+    assert again.json() == first.json() and late.json()["id"] == first.json()["id"]
+    assert Post.objects.count() == 1 and PostTarget.objects.count() == 2
+    assert len(sent) == 2  # nothing new enqueued
+    assert Post.objects.get().idempotency_key == "7f1c0e1a-key"
+
+
+def test_idempotency_keys_are_per_user_and_posts_without_a_key_are_independent(
+        api_client, other_client, account_factory, user, other_user):
+    fb = account_factory("facebook")
+    assert create(api_client, text="a", accounts=[fb.pk]).status_code == 201
+    assert create(api_client, text="a", accounts=[fb.pk]).status_code == 201  # no key: two posts, as asked
+    assert create_with_key(api_client, "k-1", text="b", accounts=[fb.pk]).status_code == 201
+    assert create_with_key(api_client, "k-2", text="b", accounts=[fb.pk]).status_code == 201
+
+    other_fb = account_factory("facebook", owner=other_user)
+    response = create_with_key(other_client, "k-1", text="mine", accounts=[other_fb.pk])
+    assert response.status_code == 201 and response.json()["text"] == "mine"  # never another user's post
+    assert Post.objects.filter(owner=user).count() == 4 and Post.objects.filter(owner=other_user).count() == 1
+
+
+@pytest.mark.parametrize("key", ["x" * 256, "has space", "naïve"])
+def test_a_malformed_idempotency_key_is_a_400_that_names_the_header(api_client, account_factory, key):
+    fb = account_factory("facebook")
+    response = api_client.post("/api/v1/posts/", {"text": "a", "accounts": [fb.pk]}, format="json",
+                               headers={"Idempotency-Key": key})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_idempotency_key"
+    assert fields(response) == {"Idempotency-Key": ["Use 1 to 255 visible ASCII characters (for example a UUID)."]}
+    assert Post.objects.count() == 0
+
+
+def test_the_losing_request_of_a_race_on_one_key_returns_the_winners_post_and_queues_nothing(
+        api_client, account_factory, user, sent, monkeypatch, django_capture_on_commit_callbacks):
+    from publishing import services
+
+    fb = account_factory("facebook")
+    with django_capture_on_commit_callbacks(execute=True):
+        winner = create_with_key(api_client, "race-key", text="Hi", accounts=[fb.pk])
+    assert winner.status_code == 201 and len(sent) == 1
+    # The loser looked the key up before the winner's row existed, so it goes on to INSERT.
+    monkeypatch.setattr(services, "get_post_by_idempotency_key", lambda owner, key: None)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        loser = create_with_key(api_client, "race-key", text="Hi", accounts=[fb.pk])
+
+    assert loser.status_code == 200 and loser.json()["id"] == winner.json()["id"]
+    assert Post.objects.count() == 1 and PostTarget.objects.count() == 1  # the loser's rows were rolled back
+    assert callbacks == [] and len(sent) == 1  # and its messages with them
+
+
+def test_create_post_once_reraises_an_integrity_error_that_is_not_a_key_clash(user, account_factory, monkeypatch):
+    from django.db import IntegrityError
+
+    from publishing.services import posts
+
+    def clash(*args, **kwargs):
+        raise IntegrityError("some other constraint")
+
+    monkeypatch.setattr(posts, "create_post", clash)
+    with pytest.raises(IntegrityError):
+        posts.create_post_once(user, {"accounts": []}, "unused-key")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs two real connections (PostgreSQL)")
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_creates_with_one_key_make_one_post(user, account_factory, sent, monkeypatch):
+    import threading
+
+    from django.db import connections
+    from rest_framework.test import APIClient
+
+    from publishing import services
+
+    fb = account_factory("facebook")
+    real_lookup = services.get_post_by_idempotency_key
+    both_looked = threading.Barrier(2)
+
+    def lookup_then_wait(owner, key):
+        found = real_lookup(owner, key)
+        both_looked.wait(timeout=10)  # neither sees the other's post: both go on to INSERT
+        return found
+
+    monkeypatch.setattr(services, "get_post_by_idempotency_key", lookup_then_wait)
+    answers: list = []
+
+    def request():
+        try:
+            client = APIClient()
+            client.force_authenticate(user)
+            answers.append(create_with_key(client, "same-key", text="Once", accounts=[fb.pk]))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=request) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(a.status_code for a in answers) == [200, 201]
+    assert answers[0].json()["id"] == answers[1].json()["id"]
+    assert Post.objects.count() == 1 and PostTarget.objects.count() == 1
+    assert [pk for pk, _ in sent] == [PostTarget.objects.get().pk]  # one message, after the winner's commit
+
+
+def test_a_tiktok_photo_description_is_limited_to_4000_utf16_units(api_client, account_factory, mocked_platforms):
+    tt = account_factory("tiktok")
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    photos = {"media": [IMAGE, IMAGE], "options": {"tiktok": {"privacy_level": "SELF_ONLY"}}}
+
+    too_long = create(api_client, accounts=[tt.pk], text="😀" * 2001, **photos)  # 2,001 characters, 4,002 units
+    assert too_long.status_code == 400
+    assert fields(too_long) == {"text": ["A TikTok photo description is limited to 4000 characters."]}
+    assert len(mocked_platforms.calls) == 0
+
+    at_the_limit = create(api_client, accounts=[tt.pk], text="😀" * 2000, **photos)
+    assert at_the_limit.status_code == 201, at_the_limit.json()
+
+
+def test_interactions_the_creator_turned_off_cannot_be_turned_on(api_client, account_factory, mocked_platforms):
+    tt = account_factory("tiktok")
+    info = fixture("tiktok/publishing_creator_info.json")
+    info["data"].update(comment_disabled=True, duet_disabled=True, stitch_disabled=True)
+    mocked_platforms.post(CREATOR, json=info)
+
+    response = create(api_client, accounts=[tt.pk], media=[VIDEO], options={"tiktok": {
+        "privacy_level": "SELF_ONLY", "disable_comment": False, "disable_duet": False, "disable_stitch": True}})
+
+    assert response.status_code == 400
+    assert fields(response) == {"options.tiktok.disable_comment": [f"{tt} has turned this interaction off in TikTok."],
+                                "options.tiktok.disable_duet": [f"{tt} has turned this interaction off in TikTok."]}
+    assert Post.objects.count() == 0
+    ok = create(api_client, accounts=[tt.pk], media=[VIDEO], options={"tiktok": {
+        "privacy_level": "SELF_ONLY", "disable_comment": True, "disable_duet": True}})
+    assert ok.status_code == 201, ok.json()
+
+
+def test_a_first_comment_is_limited_to_2200_characters(api_client, account_factory):
+    fb = account_factory("facebook")
+    response = create(api_client, text="Hi", accounts=[fb.pk], first_comment="x" * 2201)
+    assert response.status_code == 400
+    assert fields(response) == {"first_comment": ["A first comment is limited to 2200 characters."]}
+    ok = create(api_client, text="Hi", accounts=[fb.pk], first_comment="x" * 2200,
+                scheduled_at=(timezone.now() + timedelta(hours=1)).isoformat())
+    assert ok.status_code == 201 and ok.json()["first_comment"] == "x" * 2200
+
+
+def test_options_for_an_unknown_platform_are_refused(api_client, account_factory):
+    fb = account_factory("facebook")
+    response = create(api_client, text="Hi", accounts=[fb.pk], options={"twitter": {"thread": True}})
+    assert response.status_code == 400
+    assert fields(response) == {"options.twitter": ["Unknown platform."]}
+    assert Post.objects.count() == 0

@@ -99,3 +99,44 @@ def test_tiktok_rejects_a_hosted_video_longer_than_the_creator_may_post(api_clie
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["media.0.url"] == [
         f"{tt} may post videos up to {limit} seconds; this one lasts {limit + 30}."]
+
+
+def test_a_single_feed_video_is_checked_as_the_reel_it_is_published_as(api_client, account_factory, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    ig = account_factory("instagram")
+    minutes = upload(api_client, "ten_minutes.mp4", mp4(600))  # too long for a story or carousel, fine for a reel
+    for options in ({}, {"instagram": {"kind": "feed"}}):
+        ok = api_client.post("/api/v1/posts/", {"accounts": [ig.pk], "options": options,
+                                                "scheduled_at": "2099-01-01T00:00:00Z",
+                                                "media": [{"url": minutes["url"], "type": "video"}]}, format="json")
+        assert ok.status_code == 201, ok.content
+    too_long = upload(api_client, "long.mp4", mp4(16 * 60))
+    too_short = upload(api_client, "short.mp4", mp4(2))
+    for video, seconds in ((too_long, 960), (too_short, 2)):
+        response = api_client.post("/api/v1/posts/", {"accounts": [ig.pk],
+                                                      "media": [{"url": video["url"], "type": "video"}]}, format="json")
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"] == {
+            "media.0.url": [f"This Instagram video must last 3 to 900 seconds; it lasts {seconds}."]}
+
+
+def test_a_video_in_a_feed_carousel_keeps_the_60_second_limit(api_client, account_factory, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    ig = account_factory("instagram")
+    minutes = upload(api_client, "ten_minutes.mp4", mp4(600))
+    square = upload(api_client, "square.jpg", jpeg(800, 800))
+    response = api_client.post("/api/v1/posts/", {"accounts": [ig.pk], "media": [
+        {"url": square["url"], "type": "image"}, {"url": minutes["url"], "type": "video"}]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "media.1.url": ["This Instagram video must last 3 to 60 seconds; it lasts 600."]}
+
+
+def test_the_publisher_and_the_validator_agree_on_what_a_feed_post_is():
+    from publishing.services.instagram import published_kind
+
+    assert published_kind("feed", ["video"]) == "reel"
+    assert published_kind("feed", ["image"]) == "image"
+    assert published_kind("feed", ["image", "video"]) == "carousel"
+    assert published_kind("story", ["video"]) == "story"
+    assert published_kind("reel", ["video"]) == "reel"

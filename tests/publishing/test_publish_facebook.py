@@ -137,21 +137,60 @@ def test_timeout_on_the_commit_is_reconciled_with_the_pages_recent_posts_and_nev
     assert target.permalink == "https://www.facebook.com/104512345678901/posts/122098765432109876"
 
 
-def test_timeout_on_the_commit_publishes_again_only_when_the_page_does_not_show_it(make_target, mocked_platforms, sent):
+def mock_commit_502_then_ok(rsps):
+    rsps.post(FEED, status=502, json={"error": {"message": "Service unavailable", "code": 2, "is_transient": True}})
+    rsps.post(FEED, json=fixture("facebook/publishing_feed.json"))
+    mock_permalink(rsps)
+
+
+def test_a_post_missing_from_the_page_within_the_grace_period_is_looked_for_again_not_reposted(
+        make_target, mocked_platforms, sent, settings):
+    settings.PUBLISH_RECONCILE_GRACE_SECONDS = 120
     target = make_target()
-    mocked_platforms.post(FEED, status=502, json={"error": {"message": "Service unavailable", "code": 2, "is_transient": True}})
-    mocked_platforms.post(FEED, json=fixture("facebook/publishing_feed.json"))
+    mock_commit_502_then_ok(mocked_platforms)
     mocked_platforms.get(POSTS, json={"data": [fixture("facebook/publishing_recent_posts.json")["data"][1]]})
-    mock_permalink(mocked_platforms)
 
     with pytest.raises(TransientError):
         publish(target.pk)
+    publish(target.pk)  # Dramatiq's retry, seconds later: the post is not listed (yet)
+
+    assert len(calls_to(mocked_platforms, "GET", POSTS)) == 1
+    assert len(calls_to(mocked_platforms, "POST", FEED)) == 1  # absence this early proves nothing
+    target.refresh_from_db()
+    assert target.status == "publishing" and target.commit_started_at is not None
+    [(target_id, delay)] = sent  # come back when the grace period is over; no worker sleeps
+    assert target_id == target.pk and 119_000 <= delay <= 121_000
+
+    # Meanwhile the interrupted request completed at Facebook: the next look finds it.
+    recent = fixture("facebook/publishing_recent_posts.json")
+    recent["data"][0]["created_time"] = timezone.now().strftime("%Y-%m-%dT%H:%M:%S+0000")
+    mocked_platforms.replace("GET", POSTS, json=recent)
+    PostTarget.objects.filter(pk=target.pk).update(commit_started_at=target.commit_started_at - timedelta(seconds=121))
+    publish(target.pk)
+
+    assert len(calls_to(mocked_platforms, "POST", FEED)) == 1
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", POST_ID)
+
+
+def test_a_post_still_missing_from_the_page_after_the_grace_period_is_published_again(
+        make_target, mocked_platforms, sent, settings):
+    settings.PUBLISH_RECONCILE_GRACE_SECONDS = 120
+    target = make_target()
+    mock_commit_502_then_ok(mocked_platforms)
+    mocked_platforms.get(POSTS, json={"data": [fixture("facebook/publishing_recent_posts.json")["data"][1]]})
+
+    with pytest.raises(TransientError):
+        publish(target.pk)
+    target.refresh_from_db()
+    PostTarget.objects.filter(pk=target.pk).update(commit_started_at=target.commit_started_at - timedelta(seconds=121))
     publish(target.pk)
 
     assert len(calls_to(mocked_platforms, "GET", POSTS)) == 1  # asked before publishing again
     assert len(calls_to(mocked_platforms, "POST", FEED)) == 2
+    assert sent == []
     target.refresh_from_db()
-    assert target.status == "published"
+    assert (target.status, target.platform_post_id) == ("published", POST_ID)
 
 
 def test_a_killed_worker_after_the_commit_left_publishes_once_on_redelivery(make_target, mocked_platforms, sent):
@@ -331,9 +370,10 @@ def test_first_comment_waits_for_its_delay(make_target, mocked_platforms, sent):
 
 
 def test_an_unexpected_error_is_retried_then_fails_the_target_instead_of_hanging(make_target, mocked_platforms, sent,
-                                                                                 monkeypatch):
+                                                                                 monkeypatch, settings):
     from publishing.services import facebook as service
 
+    settings.PUBLISH_RECONCILE_GRACE_SECONDS = 0  # each retry may conclude "not on the Page" at once
     target = make_target()
     mocked_platforms.get(POSTS, json={"data": []})
     monkeypatch.setattr(service.client, "publish_feed_post", lambda *a, **k: (_ for _ in ()).throw(KeyError("id")))
@@ -359,3 +399,47 @@ def test_an_account_that_needs_reconnecting_fails_without_calling_the_platform(m
     assert (target.status, target.last_error_code) == ("failed", "account_inactive")
     assert target.last_error_message == "Reconnect your Facebook account, then retry this post."
     assert len(mocked_platforms.calls) == 0
+
+
+@pytest.mark.parametrize("fixture_name, status", [("facebook/errors_10_permission.json", 403),
+                                                  ("facebook/publishing_error_190.json", 400)])
+def test_a_permanent_error_while_reconciling_a_commit_is_unconfirmed_and_never_reposted(
+        fixture_name, status, make_target, mocked_platforms, sent, retry):
+    target = make_target()
+    mocked_platforms.post(FEED, body=requests.exceptions.ReadTimeout())
+    mocked_platforms.get(POSTS, status=status, json=fixture(fixture_name))
+
+    with pytest.raises(TransientError):
+        publish(target.pk)
+    publish(target.pk)  # the reconcile read is refused
+
+    target.refresh_from_db()
+    assert target.status == "unconfirmed" and target.commit_started_at is not None
+    assert "not sent again" in target.last_error_message and "check the account" in target.last_error_message.lower()
+    assert retry(target.post) == []  # nothing to ask: the target is left for the user to check
+    publish(target.pk)  # a stray message
+    assert len(calls_to(mocked_platforms, "POST", FEED)) == 1
+    assert len(calls_to(mocked_platforms, "GET", POSTS)) == 1
+
+
+def test_a_rate_limit_on_the_commit_never_shortens_a_longer_block_recorded_meanwhile(make_target, mocked_platforms,
+                                                                                    sent):
+    target = make_target()
+    longer = timezone.now() + timedelta(hours=3)
+
+    def blocked_for_longer_while_in_flight(request):
+        SocialAccount.objects.filter(pk=target.account_id).update(blocked_until=longer)
+        return 400, {}, json.dumps(fixture("facebook/publishing_error_rate_limit.json"))
+
+    mocked_platforms.add_callback("POST", FEED, callback=blocked_for_longer_while_in_flight)
+
+    publish(target.pk)  # the commit's rate limit asks for 10 min
+
+    assert SocialAccount.objects.get(pk=target.account_id).blocked_until == longer
+    target.refresh_from_db()
+    assert target.status == "queued" and target.commit_started_at is None
+    sent.clear()
+    publish(target.pk)  # the re-sent message, 10 min later: still blocked for hours, so no call
+    assert len(calls_to(mocked_platforms, "POST", FEED)) == 1
+    [(_, delay)] = sent
+    assert delay > 2 * 3600 * 1000

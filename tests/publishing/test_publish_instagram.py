@@ -1,5 +1,6 @@
 """Instagram publishing: image, carousel, reel, story; polling by re-enqueueing; exactly one media_publish."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -298,3 +299,70 @@ def test_a_worker_killed_during_media_publish_is_reconciled_on_redelivery(make_t
     assert len(calls_to(mocked_platforms, "POST", PUBLISH)) == 1
     target.refresh_from_db()
     assert target.status == "published" and target.platform_post_id == ""  # live, id unknown: never re-published
+
+
+def test_a_permanent_error_reading_the_container_after_a_commit_timeout_is_unconfirmed(make_target, mocked_platforms,
+                                                                                       sent, retry):
+    target = make_target("instagram", media=[("https://cdn.example.com/a.jpg", "image")])
+    mocked_platforms.post(MEDIA, json={"id": CONTAINER})
+    mocked_platforms.get(status_url(), json=fixture("instagram/publishing_status_finished.json"))
+    mocked_platforms.get(LIMIT, json=fixture("instagram/publishing_limit.json"))
+    mocked_platforms.post(PUBLISH, body=requests.exceptions.ReadTimeout())
+    with pytest.raises(TransientError):
+        publish(target.pk)
+    mocked_platforms.replace("GET", status_url(), status=400, json={"error": {
+        "message": "Unsupported get request.", "type": "GraphMethodException", "code": 100, "fbtrace_id": "T1"}})
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert target.status == "unconfirmed" and target.container_ids == {"parent": CONTAINER}
+    assert target.last_error_message.endswith("so it is not sent again: check the account before posting it again.")
+    assert retry(target.post) == []
+    assert len(calls_to(mocked_platforms, "POST", PUBLISH)) == 1
+
+
+def test_the_publishing_limit_never_shortens_a_longer_block_recorded_meanwhile(make_target, mocked_platforms, sent):
+    target = make_target("instagram", media=[("https://cdn.example.com/a.jpg", "image")])
+    mocked_platforms.post(MEDIA, json={"id": CONTAINER})
+    mocked_platforms.get(status_url(), json=fixture("instagram/publishing_status_finished.json"))
+    longer = timezone.now() + timedelta(hours=24)
+
+    def another_worker_blocked_it_for_a_day(request):
+        SocialAccount.objects.filter(pk=target.account_id).update(blocked_until=longer)
+        return 200, {}, json.dumps(fixture("instagram/publishing_limit_reached.json"))
+
+    mocked_platforms.add_callback("GET", LIMIT, callback=another_worker_blocked_it_for_a_day)
+
+    publish(target.pk)  # the quota check blocks for 1 h: the recorded 24 h must stay
+
+    assert SocialAccount.objects.get(pk=target.account_id).blocked_until == longer
+    target.refresh_from_db()
+    assert target.status == "queued" and target.last_error_message.startswith(("Waiting 1440 min: ", "Waiting 1441 min: "))
+    [(target_id, delay)] = sent  # comes back when the real block ends, not after 1 h
+    assert target_id == target.pk and 24 * 3600 * 1000 - 5_000 <= delay <= 24 * 3600 * 1000 + 2_000
+    assert calls_to(mocked_platforms, "POST", PUBLISH) == []
+
+
+def test_temporary_errors_before_the_commit_are_retried_a_bounded_number_of_times_then_fail(
+        make_target, mocked_platforms, sent):
+    from publishing.services.engine import MAX_TEMPORARY_FAILURES
+
+    target = make_target("instagram", media=[("https://cdn.example.com/a.jpg", "image")])
+    mocked_platforms.post(MEDIA, status=500, json=fixture("facebook/errors_2_service.json"))
+
+    for attempt in range(1, MAX_TEMPORARY_FAILURES + 1):  # each run is one Dramatiq retry
+        with pytest.raises(TransientError):
+            publish(target.pk)
+        target.refresh_from_db()
+        assert (target.status, target.attempts) == ("publishing", attempt)
+    publish(target.pk)  # the last allowed run: no exception, so Dramatiq stops here
+
+    target.refresh_from_db()
+    assert (target.status, target.attempts, target.last_error_code) == ("failed", 6, "meta:2")
+    assert target.last_error_message == ("Instagram kept failing: Instagram had a temporary problem: "
+                                         "An unexpected error has occurred. Please retry your request later.")
+    assert len(calls_to(mocked_platforms, "POST", MEDIA)) == MAX_TEMPORARY_FAILURES + 1 == 6
+    assert calls_to(mocked_platforms, "POST", PUBLISH) == [] and sent == []
+    publish(target.pk)  # a stray message after the end asks nothing
+    assert len(mocked_platforms.calls) == 6

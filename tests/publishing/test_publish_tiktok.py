@@ -362,3 +362,202 @@ def test_a_lost_private_init_ends_unconfirmed_at_once(make_target, mocked_platfo
     target.refresh_from_db()
     assert target.status == "unconfirmed" and "check the profile" in target.last_error_message
     assert calls_to(mocked_platforms, "POST", VIDEO_LIST) == []  # private videos are never listed
+
+
+def test_a_401_on_the_status_poll_after_init_is_unconfirmed_and_no_retry_inits_again(make_target, mocked_platforms,
+                                                                                     sent, worker, retry):
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init.json"))
+    mocked_platforms.post(STATUS, status=401, json=fixture("tiktok/publishing_error_token.json"))
+
+    publish(target.pk)
+    worker()  # the status poll gets the 401
+
+    target.refresh_from_db()
+    assert target.status == "unconfirmed" and target.last_error_code == "unconfirmed"
+    assert target.last_error_message == ("Reconnect your TikTok account, then retry: TikTok already has the post, "
+                                         "and the retry only asks how it went.")
+    assert (target.publish_id, target.step) == (PUBLISH_ID, "committed") and target.commit_started_at is not None
+    account = SocialAccount.objects.get(pk=target.account_id)
+    assert account.status == "needs_reauth"
+
+    # A retry before reconnecting asks nothing and keeps every handle.
+    assert retry(target.post) == [target.pk]
+    worker()
+    target.refresh_from_db()
+    assert (target.status, target.publish_id, target.step) == ("unconfirmed", PUBLISH_ID, "committed")
+    assert target.last_error_message == "Reconnect your TikTok account to learn whether the post went out."
+    assert len(calls_to(mocked_platforms, "POST", STATUS)) == 1
+
+    # Reconnected: the retry resumes polling the same publish_id; it never calls init again.
+    SocialAccount.objects.filter(pk=account.pk).update(status="active")
+    mocked_platforms.replace(responses.POST, STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+    assert retry(target.post) == [target.pk]
+    worker()
+
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", "7301234567890123456")
+    assert [body(c) for c in calls_to(mocked_platforms, "POST", STATUS)] == [{"publish_id": PUBLISH_ID}] * 2
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
+    assert len(calls_to(mocked_platforms, "POST", CREATOR)) == 1
+
+
+def test_a_permanent_error_on_the_status_poll_after_init_is_unconfirmed_not_failed(make_target, mocked_platforms,
+                                                                                   sent, worker, retry):
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init.json"))
+    mocked_platforms.post(STATUS, status=401, json={"data": {}, "error": {
+        "code": "scope_not_authorized", "message": "The user did not authorize the scope required.", "log_id": "z"}})
+
+    publish(target.pk)
+    worker()
+
+    target.refresh_from_db()
+    assert target.status == "unconfirmed" and target.publish_id == PUBLISH_ID
+    assert target.last_error_message.endswith(
+        "The post may already be on TikTok, so it is not sent again: check the account before posting it again.")
+    assert retry(target.post) == [target.pk]  # resumable: polls again, never inits
+    mocked_platforms.replace(responses.POST, STATUS, json=fixture("tiktok/publishing_status_failed.json"))
+    worker()
+    target.refresh_from_db()
+    # TikTok itself says it failed: now, and only now, a retry may post it from scratch.
+    assert target.status == "failed" and target.last_error_code == "tiktok:video_pull_failed"
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
+
+
+def test_a_reauth_error_before_the_commit_still_fails_and_a_retry_starts_over(make_target, mocked_platforms, sent,
+                                                                              worker, retry):
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, status=401, json=fixture("tiktok/publishing_error_token.json"))
+    publish(target.pk)
+    target.refresh_from_db()
+    assert target.status == "failed" and target.commit_started_at is None
+
+    SocialAccount.objects.filter(pk=target.account_id).update(status="active")
+    mocked_platforms.replace(responses.POST, CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init.json"))
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+    assert retry(target.post) == [target.pk]
+    worker()
+    target.refresh_from_db()
+    assert target.status == "published" and len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1
+
+
+def complete_without_post_id() -> dict:
+    answer = fixture("tiktok/publishing_status_complete.json")
+    answer["data"]["publicaly_available_post_id"] = []  # sic: TikTok's spelling
+    return answer
+
+
+def committed_target(make_target, **options):
+    target = make_target("tiktok", media=[("https://media.example.com/v.mp4", "video")],
+                         options={**OPTIONS, **options}, status="publishing")
+    PostTarget.objects.filter(pk=target.pk).update(publish_id=PUBLISH_ID, step="committed", polls=3,
+                                                   commit_started_at=timezone.now())
+    return target
+
+
+def test_complete_without_a_post_id_is_published_and_checked_again_until_tiktok_names_it(
+        make_target, mocked_platforms, sent, worker, django_capture_on_commit_callbacks):
+    target = committed_target(make_target)
+    mocked_platforms.post(STATUS, json=complete_without_post_id())
+    mocked_platforms.post(STATUS, json=complete_without_post_id())
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id, target.polls) == ("published", "", 0)  # it is live
+    assert sent == [(target.pk, 20_000)]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        worker()
+
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", "7301234567890123456")
+    assert len(calls_to(mocked_platforms, "POST", STATUS)) == 3 and sent == []  # found: no more checks
+    assert len(callbacks) == 1  # analytics hears of the post once, when its id is known
+
+
+def test_follow_up_checks_for_the_post_id_are_bounded_and_back_off(make_target, mocked_platforms, sent, settings):
+    from publishing.services.tiktok import POST_ID_CHECKS
+
+    target = committed_target(make_target)
+    mocked_platforms.post(STATUS, json=complete_without_post_id())
+
+    delays = []
+    publish(target.pk)
+    while sent:
+        target_id, delay = sent.pop(0)
+        delays.append(delay)
+        publish(target_id)
+
+    assert delays == [settings.PUBLISH_POLL_DELAY_SECONDS * 1000 * 2 ** n for n in range(POST_ID_CHECKS)]
+    assert len(calls_to(mocked_platforms, "POST", STATUS)) == 1 + POST_ID_CHECKS
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id, target.step) == ("published", "", "done")
+    publish(target.pk)  # a stray message afterwards asks nothing
+    assert len(calls_to(mocked_platforms, "POST", STATUS)) == 1 + POST_ID_CHECKS
+
+
+def test_a_private_post_complete_without_an_id_is_never_asked_about_again(make_target, mocked_platforms, sent):
+    target = committed_target(make_target, privacy_level="SELF_ONLY")
+    mocked_platforms.post(STATUS, json=complete_without_post_id())
+
+    publish(target.pk)
+    publish(target.pk)  # a stray message
+
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", "")
+    assert sent == [] and len(calls_to(mocked_platforms, "POST", STATUS)) == 1
+
+
+@pytest.mark.parametrize("failure", [
+    dict(status=500, json=fixture("tiktok/errors_internal_error.json")),
+    dict(status=401, json=fixture("tiktok/publishing_error_token.json")),
+])
+def test_a_failed_follow_up_check_never_unpublishes_the_post(failure, make_target, mocked_platforms, sent):
+    target = committed_target(make_target)
+    mocked_platforms.post(STATUS, json=complete_without_post_id())
+    publish(target.pk)
+    mocked_platforms.replace(responses.POST, STATUS, **failure)
+    sent.clear()
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert target.status == "published" and target.last_error_message == "" and target.first_comment_status == ""
+    reauth = failure["status"] == 401
+    # A temporary failure costs one of the bounded checks; a revoked token stops them (nothing to ask with).
+    assert sent == ([] if reauth else [(target.pk, 40_000)])
+
+
+def test_temporary_errors_after_the_commit_are_bounded_and_end_unconfirmed_never_reposted(
+        make_target, mocked_platforms, sent, worker, retry):
+    from publishing.services.engine import MAX_TEMPORARY_FAILURES
+
+    target = video_target(make_target)
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init.json"))
+    mocked_platforms.post(STATUS, status=500, json=fixture("tiktok/errors_internal_error.json"))
+    publish(target.pk)  # init answered: the post is TikTok's now
+    sent.clear()
+
+    for attempt in range(1, MAX_TEMPORARY_FAILURES + 1):
+        with pytest.raises(TransientError):
+            publish(target.pk)
+        assert PostTarget.objects.get(pk=target.pk).attempts == attempt
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert (target.status, target.attempts, target.last_error_code) == ("unconfirmed", 6, "unconfirmed")
+    assert target.last_error_message == "TikTok kept failing after we sent the post; check the account before retrying."
+    assert len(calls_to(mocked_platforms, "POST", STATUS)) == 6 and sent == []
+    # Its publish_id is known: a retry only polls again, and TikTok's answer settles it.
+    mocked_platforms.replace(responses.POST, STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+    assert retry(target.post) == [target.pk]
+    worker()
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id) == ("published", "7301234567890123456")
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1 and len(calls_to(mocked_platforms, "POST", STATUS)) == 7
