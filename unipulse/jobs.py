@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 
 import dramatiq
+from django.conf import settings
 
 from social.clients.errors import PlatformError, RateLimitedError, TransientError
 
@@ -23,7 +24,8 @@ logger = logging.getLogger(__name__)
 
 # Retry policy per queue: (max_retries, min_backoff ms, max_backoff ms, time_limit ms)
 QUEUE_POLICY = {
-    "publish": dict(max_retries=5, min_backoff=15_000, max_backoff=600_000, time_limit=600_000),
+    "publish": dict(max_retries=5, min_backoff=15_000, max_backoff=600_000,
+                    time_limit=settings.PUBLISH_TIME_LIMIT_SECONDS * 1000),
     "analytics-sync": dict(max_retries=5, min_backoff=30_000, max_backoff=1_800_000, time_limit=900_000),
     "ice-process": dict(max_retries=8, min_backoff=5_000, max_backoff=600_000, time_limit=300_000),
     "webhook-process": dict(max_retries=10, min_backoff=1_000, max_backoff=600_000, time_limit=120_000),

@@ -346,6 +346,10 @@ PUBLISH_MAX_POLLS = env.int("PUBLISH_MAX_POLLS", default=45)
 # A Facebook post missing from the Page this soon after an interrupted commit may still be on its way:
 # the publish looks again after this long instead of posting again.
 PUBLISH_RECONCILE_GRACE_SECONDS = env.int("PUBLISH_RECONCILE_GRACE_SECONDS", default=120)
+# One publish run's time limit, and how long past it a killed worker's lease on a target still holds
+# (so a redelivered message never runs beside a platform call the dead worker may have in flight).
+PUBLISH_TIME_LIMIT_SECONDS = env.int("PUBLISH_TIME_LIMIT_SECONDS", default=600)
+PUBLISH_LEASE_MARGIN_SECONDS = env.int("PUBLISH_LEASE_MARGIN_SECONDS", default=60)
 # Upload size limits for POST /api/v1/media/.
 MEDIA_MAX_IMAGE_BYTES = env.int("MEDIA_MAX_IMAGE_BYTES", default=8 * 1024 * 1024)
 MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=512 * 1024 * 1024)

@@ -39,8 +39,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PLATFORM_NAMES = {"facebook": "Facebook", "instagram": "Instagram", "tiktok": "TikTok"}
-# A run never outlives the actor's time limit; a killed worker's lease runs out a minute after it.
-LEASE = timedelta(milliseconds=QUEUE_POLICY["publish"]["time_limit"]) + timedelta(seconds=60)
+# A run never outlives the actor's time limit; a killed worker's lease runs out a margin after it.
+LEASE = (timedelta(milliseconds=QUEUE_POLICY["publish"]["time_limit"])
+         + timedelta(seconds=settings.PUBLISH_LEASE_MARGIN_SECONDS))
 MAX_TEMPORARY_FAILURES = QUEUE_POLICY["publish"]["max_retries"]
 
 
