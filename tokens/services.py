@@ -82,21 +82,28 @@ def select_due_account_ids(now=None, account_id: int | None = None) -> list[int]
 
 # ---- refresh ------------------------------------------------------------------------------------
 
-def refresh_account_token(account_id: int, force: bool = False) -> SocialAccount:
+def refresh_account_token(account_id: int, force: bool = False, *, expiring_within: timedelta | None = None,
+                          seen: tuple | None = None) -> SocialAccount:
     """Refresh or re-validate one account's token. Idempotent and single-flight.
 
+    Runs when the account is due, when its token ends within `expiring_within`, or always with `force`.
     Two workers never refresh the same account at once: a cache lock (Redis in production) makes the
     loser wait, and the row lock + re-read makes it use the winner's token instead of spending the
-    (rotating) refresh token again. Raises TransientError (retry), never disconnects on one.
+    (rotating) refresh token again. "Renewed meanwhile" means the row's token version differs from
+    `seen` (the caller's copy; by default the row as read before waiting for the lock), so this holds
+    for forced refreshes too. Raises TransientError (retry), never disconnects on one.
     """
+    seen = seen if seen is not None else _stored_token_version(account_id)
     reauth: ReauthRequiredError | None = None
     with _single_flight(account_id):
         with transaction.atomic():
             account = SocialAccount.objects.select_for_update().get(pk=account_id)
             if account.status == AccountStatus.DISCONNECTED:
                 return account
-            if not force and account.token_refresh_due_at and account.token_refresh_due_at > timezone.now():
-                return account  # another worker refreshed it while we waited
+            if token_version(account) != seen and not account.is_token_expired(expiring_within or timedelta(0)):
+                return _winners_token(account)  # another worker refreshed it while we waited
+            if not force and not _is_due(account, expiring_within):
+                return account
             try:
                 if account.platform == Platform.TIKTOK:
                     _refresh_tiktok(account)
@@ -113,24 +120,51 @@ def refresh_account_token(account_id: int, force: bool = False) -> SocialAccount
     return account
 
 
+def token_version(account: SocialAccount) -> tuple:
+    """What changes whenever a token is renewed or re-checked (a refresh, a check, a reconnect)."""
+    return (account.token_checked_at, account.token_expires_at)
+
+
+def _stored_token_version(account_id: int) -> tuple | None:
+    return SocialAccount.objects.filter(pk=account_id).values_list("token_checked_at", "token_expires_at").first()
+
+
+def _is_due(account: SocialAccount, expiring_within: timedelta | None) -> bool:
+    due = account.token_refresh_due_at
+    if due is None or due <= timezone.now():
+        return True
+    return expiring_within is not None and account.is_token_expired(expiring_within)
+
+
+def _winners_token(account: SocialAccount) -> SocialAccount:
+    if account.status == AccountStatus.NEEDS_REAUTH:  # the winner learnt that the grant is gone
+        raise ReauthRequiredError(account.status_reason, platform=account.platform)
+    return account
+
+
 def ensure_fresh(account: SocialAccount) -> None:
     """Before a platform call: refresh an expired or nearly expired, refreshable token first.
 
-    Registered as http's token refresher (tokens.apps). Updates `account` in place.
+    Registered as http's token refresher (tokens.apps). Updates `account` in place. One locked call:
+    if another worker renewed the token since `account` was read, its token is used as it stands.
     """
     if account.platform != Platform.TIKTOK or not account.pk or not account.has_refresh_token:
         return
     if not account.is_token_expired(leeway=settings.TOKEN_PRECALL_LEEWAY):
         return
     try:
-        fresh = refresh_account_token(account.pk, force=False)
+        fresh = refresh_account_token(account.pk, expiring_within=settings.TOKEN_PRECALL_LEEWAY,
+                                      seen=token_version(account))
     except ReauthRequiredError:
         account.refresh_from_db(fields=REFRESH_FIELDS)
         raise
-    if fresh.is_token_expired(leeway=settings.TOKEN_PRECALL_LEEWAY):
-        fresh = refresh_account_token(account.pk, force=True)
+    _copy_tokens(fresh, account)
+
+
+def _copy_tokens(source: SocialAccount, target: SocialAccount) -> None:
     for name in REFRESH_FIELDS:
-        setattr(account, name, getattr(fresh, name))
+        setattr(target, name, getattr(source, name))
+    target._loaded_token_expires_at = source.token_expires_at
 
 
 def _refresh_tiktok(account: SocialAccount) -> None:

@@ -1,7 +1,9 @@
 """Token refresh: scheduling, TikTok rotation, Meta validation, concurrency, outcomes, no leaks."""
 
+import json
 import logging
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -186,6 +188,110 @@ def test_two_concurrent_refreshes_make_one_platform_call(account_factory):
         assert errors == []
         assert len(rsps.calls) == 1
     assert SocialAccount.objects.get(pk=account.pk).refresh_token == "rft.NEW-ROTATED-REFRESH-4c1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_forced_refreshes_make_one_platform_call(account_factory):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite's in-memory test database is not shared across threads")
+    account = make_tiktok(account_factory, token_expires_at=timezone.now() + timedelta(hours=2))  # not due
+    barrier = threading.Barrier(2)
+    errors, tokens = [], []
+
+    def slow_token_answer(request):
+        time.sleep(0.5)  # the other worker is surely waiting for the lock by now
+        return 200, {}, json.dumps(load_fixture("tiktok/tokens_refresh_ok.json"))
+
+    def worker():
+        from django.db import connections
+
+        try:
+            barrier.wait()
+            tokens.append(services.refresh_account_token(account.pk, force=True).access_token)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    with responses.RequestsMock() as rsps:
+        rsps.add_callback(responses.POST, TOKEN_URL, callback=slow_token_answer)
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert errors == []
+        assert len(rsps.calls) == 1
+    assert tokens == ["act.NEW-ROTATED-ACCESS-9f2"] * 2  # the loser returns the winner's token
+    assert SocialAccount.objects.get(pk=account.pk).refresh_token == "rft.NEW-ROTATED-REFRESH-4c1"
+
+
+class _LockWonByAnotherWorker:
+    """Stands in for _single_flight: the first time, another worker refreshes before we get the lock."""
+
+    real = services._single_flight
+    pending = True
+
+    def __init__(self, account_id):
+        self.account_id, self.inner = account_id, self.real(account_id)
+
+    def __enter__(self):
+        if _LockWonByAnotherWorker.pending:
+            _LockWonByAnotherWorker.pending = False
+            services.refresh_account_token(self.account_id, force=True)
+        return self.inner.__enter__()
+
+    def __exit__(self, *exc):
+        self.inner.__exit__(*exc)
+
+
+@responses.activate
+def test_a_forced_refresh_that_waited_for_the_lock_uses_the_winners_token(account_factory, monkeypatch):
+    account = make_tiktok(account_factory, token_expires_at=timezone.now() + timedelta(hours=2))
+    responses.post(TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_ok.json"))
+    monkeypatch.setattr(_LockWonByAnotherWorker, "pending", True)
+    monkeypatch.setattr(services, "_single_flight", _LockWonByAnotherWorker)
+    fresh = services.refresh_account_token(account.pk, force=True)
+    assert len(responses.calls) == 1
+    assert responses.calls[0].request.body.count("rft.OLD-REFRESH-2b") == 1
+    assert fresh.access_token == "act.NEW-ROTATED-ACCESS-9f2"
+
+
+@responses.activate
+def test_a_precall_refresh_that_waited_for_the_lock_uses_the_winners_token(account_factory, monkeypatch):
+    """ensure_fresh makes one locked call; the winner's fresh token is used, the refresh token not spent again."""
+    account = make_tiktok(account_factory, token_expires_at=timezone.now() - timedelta(minutes=1))
+    SocialAccount.objects.filter(pk=account.pk).update(token_refresh_due_at=timezone.now() + timedelta(hours=1))
+    account.refresh_from_db()
+    responses.post(TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_ok.json"))
+    monkeypatch.setattr(_LockWonByAnotherWorker, "pending", True)
+    monkeypatch.setattr(services, "_single_flight", _LockWonByAnotherWorker)
+    services.ensure_fresh(account)
+    assert len(responses.calls) == 1
+    assert account.access_token == "act.NEW-ROTATED-ACCESS-9f2"
+    assert not account.is_token_expired()
+
+
+@responses.activate
+def test_a_precall_refresh_renews_an_expired_token_even_when_the_schedule_says_later(account_factory):
+    account = make_tiktok(account_factory, token_expires_at=timezone.now() - timedelta(minutes=1))
+    SocialAccount.objects.filter(pk=account.pk).update(token_refresh_due_at=timezone.now() + timedelta(hours=1))
+    account.refresh_from_db()
+    responses.post(TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_ok.json"))
+    services.ensure_fresh(account)
+    assert len(responses.calls) == 1
+    assert account.access_token == "act.NEW-ROTATED-ACCESS-9f2"
+
+
+def test_a_refresh_that_finds_the_winner_lost_the_grant_raises_reauth(account_factory, monkeypatch):
+    account = make_tiktok(account_factory)
+    seen = services.token_version(account)
+    SocialAccount.objects.filter(pk=account.pk).update(
+        status=AccountStatus.NEEDS_REAUTH, status_reason="Reconnect your TikTok account: test.",
+        token_checked_at=timezone.now())
+    with responses.RequestsMock() as rsps, pytest.raises(ReauthRequiredError, match="Reconnect your TikTok account: test."):
+        services.refresh_account_token(account.pk, force=True, seen=seen)
+    assert len(rsps.calls) == 0
 
 
 @responses.activate
