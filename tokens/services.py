@@ -1,7 +1,7 @@
 """Keep tokens alive: schedule, refresh (locked, single-flight), validate, and warn before they die.
 
 Every account carries `token_refresh_due_at`, the moment the token-refresh job should next look at
-it; `refresh_tokens` selects `status='active' AND token_refresh_due_at <= now` in one indexed query.
+it; `refresh_tokens` selects `status='active' AND (token_refresh_due_at <= now OR IS NULL)` in one indexed query.
 - TikTok: due when about a fifth of the lifetime TikTok actually granted (`expires_in`) remains.
   Refresh tokens rotate, so the new pair and both expiries are saved in one transaction.
 - Meta: Page tokens made from a long-lived user token do not expire; we re-check each token daily with
@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.signals import post_init, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -72,9 +73,19 @@ def _schedule_on_new_token(sender, instance: SocialAccount, update_fields=None, 
     instance._loaded_token_expires_at = instance.token_expires_at
 
 
+def due_accounts(now=None):
+    """Active accounts whose token needs a look now, on the status+due index.
+
+    A row never scheduled (created before the schedule existed, or by .update()/bulk_create, which
+    skip the pre_save hook) has no due time: it is due now, and its first look schedules it.
+    """
+    due = Q(token_refresh_due_at__lte=now or timezone.now()) | Q(token_refresh_due_at__isnull=True)
+    return SocialAccount.objects.filter(due, status=AccountStatus.ACTIVE)
+
+
 def select_due_account_ids(now=None, account_id: int | None = None) -> list[int]:
-    """Ids of active accounts whose token needs a look now (one query on the status+due index)."""
-    qs = SocialAccount.objects.filter(status=AccountStatus.ACTIVE, token_refresh_due_at__lte=now or timezone.now())
+    """Ids of active accounts whose token needs a look now (one indexed query), or just `account_id`."""
+    qs = due_accounts(now)
     if account_id is not None:
         qs = SocialAccount.objects.filter(pk=account_id).exclude(status=AccountStatus.DISCONNECTED)
     return list(qs.order_by("token_refresh_due_at").values_list("pk", flat=True))

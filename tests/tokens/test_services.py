@@ -62,13 +62,36 @@ def test_selection_picks_exactly_the_accounts_due_now(account_factory, django_as
     assert fresh_tiktok.pk not in ids and later_meta.pk not in ids
 
 
+def test_accounts_never_scheduled_are_selected_and_scheduled_by_their_first_look(account_factory, user):
+    """Rows from before the schedule existed, or written by .update()/bulk_create, have no due time."""
+    legacy = account_factory("facebook")
+    SocialAccount.objects.filter(pk=legacy.pk).update(token_refresh_due_at=None)
+    bulk = SocialAccount.objects.bulk_create([SocialAccount(
+        owner=user, platform="tiktok", external_id="bulk-1", access_token="act.BULK-1", refresh_token="rft.BULK-1",
+        token_expires_at=timezone.now() + timedelta(hours=2))])[0]
+    assert SocialAccount.objects.get(pk=bulk.pk).token_refresh_due_at is None
+    parked = account_factory("facebook")
+    SocialAccount.objects.filter(pk=parked.pk).update(token_refresh_due_at=None, status=AccountStatus.NEEDS_REAUTH)
+    account_factory("facebook")  # scheduled for tomorrow
+
+    assert sorted(services.select_due_account_ids()) == sorted([legacy.pk, bulk.pk])
+
+    body = load_fixture("facebook/tokens_debug_token_page_valid.json")
+    body["data"]["data_access_expires_at"] = int((timezone.now() + timedelta(days=60)).timestamp())
+    with responses.RequestsMock() as rsps:
+        rsps.get(DEBUG_URL, json=body)
+        services.refresh_account_token(legacy.pk)  # the actor's call: not forced
+        assert len(rsps.calls) == 1
+    assert SocialAccount.objects.get(pk=legacy.pk).token_refresh_due_at > timezone.now() + timedelta(hours=1)
+    assert services.select_due_account_ids() == [bulk.pk]
+
+
 def test_selection_uses_the_status_and_due_index():
     if connection.vendor != "postgresql":
         pytest.skip("EXPLAIN plans are checked on PostgreSQL")
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")
-        qs = SocialAccount.objects.filter(status="active", token_refresh_due_at__lte=timezone.now())
-        plan = qs.explain()
+        plan = services.due_accounts().explain()  # the query refresh_tokens really runs
         cursor.execute("SET enable_seqscan = on")
     assert "account_status_refresh_due" in plan
 
