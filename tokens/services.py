@@ -172,6 +172,30 @@ def ensure_fresh(account: SocialAccount) -> None:
     _copy_tokens(fresh, account)
 
 
+def renew_rejected_token(account: SocialAccount) -> bool:
+    """TikTok refused `account`'s access token as invalid or expired: refresh it once, locked.
+
+    Registered as http's token renewer (tokens.apps); updates `account` in place. True when `account`
+    now holds another token to retry the call with (ours, or one another worker got meanwhile);
+    False when nothing can renew it (no refresh token, or it has run out). Raises ReauthRequiredError
+    (account marked) when TikTok refuses the refresh, TransientError on a temporary failure.
+    """
+    if account.platform != Platform.TIKTOK or not account.pk or not account.has_refresh_token:
+        return False
+    if account.status != AccountStatus.ACTIVE:  # already known to need a reconnect: spend nothing
+        return False
+    if account.refresh_token_expires_at and account.refresh_token_expires_at <= timezone.now():
+        return False
+    rejected = account.access_token
+    try:
+        fresh = refresh_account_token(account.pk, force=True, seen=token_version(account))
+    except ReauthRequiredError:
+        account.refresh_from_db(fields=REFRESH_FIELDS)
+        raise
+    _copy_tokens(fresh, account)
+    return bool(account.access_token) and account.access_token != rejected
+
+
 def _copy_tokens(source: SocialAccount, target: SocialAccount) -> None:
     for name in REFRESH_FIELDS:
         setattr(target, name, getattr(source, name))
