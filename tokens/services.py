@@ -50,11 +50,20 @@ def compute_refresh_due_at(account: SocialAccount, now=None):
         remaining = max(account.token_expires_at - now, timedelta(0))
         # Stored tokens are fresh: the time left is the lifetime granted. Refresh with a fifth left.
         return now + remaining * (1 - settings.TIKTOK_REFRESH_REMAINING_FRACTION)
-    candidates = [now + settings.META_TOKEN_CHECK_INTERVAL]
+    due = now + settings.META_TOKEN_CHECK_INTERVAL
     for expiry in (account.token_expires_at, account.data_access_expires_at):
-        if expiry is not None:
-            candidates.append(expiry - settings.META_RENEW_BEFORE)
-    return max(min(candidates), now)
+        if expiry is None or expiry <= now:
+            continue  # passed: the check that saw it marked the account; only the daily look remains
+        window_opens = expiry - settings.META_RENEW_BEFORE
+        if window_opens > now:
+            due = min(due, window_opens)
+            continue
+        # Inside the window: look now if not yet looked since it opened, then every few hours, and
+        # once more when the expiry passes (to mark the account), never at every cron run.
+        checked = account.token_checked_at
+        next_look = now if checked is None or checked < window_opens else checked + settings.META_TOKEN_CHECK_NEAR_EXPIRY
+        due = min(due, max(next_look, now), expiry)
+    return due
 
 
 @receiver(post_init, sender=SocialAccount)
@@ -228,6 +237,10 @@ def _check_meta(account: SocialAccount) -> None:
     info = meta.debug_token(account.access_token)
     if not info.is_valid:
         _needs_reauth(account, f"Reconnect your {account.get_platform_display()} account: Meta says its access was revoked or expired.")
+    if info.data_access_expires_at and info.data_access_expires_at <= timezone.now():
+        account.data_access_expires_at = info.data_access_expires_at
+        _needs_reauth(account, f"Reconnect your {account.get_platform_display()} account: Meta's data access for it "
+                               f"ended {info.data_access_expires_at:%Y-%m-%d}; logging in again renews it.")
     if info.type == "USER" and info.expires_at is not None:
         grant = meta.exchange_long_lived_token(account.access_token)  # renewable while still valid
         account.access_token, info_expiry = grant.access_token, grant.expires_at

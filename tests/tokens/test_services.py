@@ -4,7 +4,7 @@ import json
 import logging
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -43,7 +43,36 @@ def test_meta_accounts_are_checked_daily_and_before_data_access_ends(account_fac
     page = account_factory("facebook")
     assert now + timedelta(hours=23) < page.token_refresh_due_at <= timezone.now() + timedelta(hours=24)
     ending = account_factory("instagram", data_access_expires_at=now + timedelta(days=3))
-    assert ending.token_refresh_due_at <= timezone.now() + timedelta(seconds=1)  # inside the 7-day window: now
+    assert ending.token_refresh_due_at <= timezone.now() + timedelta(seconds=1)  # never looked at inside the window
+
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("data_access_in", "checked_ago", "due_in"), [
+    (timedelta(days=30), timedelta(minutes=1), timedelta(hours=24)),               # far away: daily
+    (timedelta(days=7, hours=3), timedelta(minutes=1), timedelta(hours=3)),        # when the window opens
+    (timedelta(days=3), None, timedelta(0)),                                       # in it, never looked: now
+    (timedelta(days=3), timedelta(minutes=1), timedelta(hours=6, minutes=-1)),     # in it: every 6 hours
+    (timedelta(days=3), timedelta(days=5), timedelta(0)),                          # last look before it opened
+    (timedelta(hours=2), timedelta(minutes=1), timedelta(hours=2)),                # and once when it passes
+    (-timedelta(hours=1), timedelta(minutes=1), timedelta(hours=24)),              # passed (marked): daily, no loop
+], ids=["far", "window-opens", "in-window-unchecked", "in-window", "checked-before-window", "at-expiry", "passed"])
+def test_meta_checks_near_an_expiry_are_bounded(account_factory, data_access_in, checked_ago, due_in):
+    account = account_factory("instagram")
+    account.data_access_expires_at = NOW + data_access_in
+    account.token_checked_at = NOW - checked_ago if checked_ago is not None else None
+    assert services.compute_refresh_due_at(account, now=NOW) == NOW + due_in
+
+
+def test_meta_token_expiry_is_scheduled_like_data_access(account_factory):
+    account = account_factory("facebook")
+    account.token_checked_at = NOW - timedelta(minutes=1)
+    account.token_expires_at = NOW + timedelta(days=8)
+    account.data_access_expires_at = NOW + timedelta(days=60)
+    assert services.compute_refresh_due_at(account, now=NOW) == NOW + timedelta(days=1)
+    account.token_expires_at = NOW + timedelta(days=2)
+    assert services.compute_refresh_due_at(account, now=NOW) == NOW + timedelta(hours=6, minutes=-1)
 
 
 def test_selection_picks_exactly_the_accounts_due_now(account_factory, django_assert_num_queries):
@@ -333,14 +362,34 @@ def test_a_call_with_an_expired_token_refreshes_first_then_uses_the_new_token(ac
 @responses.activate
 def test_meta_check_records_data_access_expiry_and_keeps_a_never_expiring_page_token(account_factory):
     account = account_factory("facebook", external_id="facebook-1")
-    responses.get(DEBUG_URL, json=load_fixture("facebook/tokens_debug_token_page_valid.json"))
+    body = load_fixture("facebook/tokens_debug_token_page_valid.json")
+    data_access_ends = int((timezone.now() + timedelta(days=80)).timestamp())
+    body["data"]["data_access_expires_at"] = data_access_ends
+    responses.get(DEBUG_URL, json=body)
     services.refresh_account_token(account.pk, force=True)
     request = responses.calls[0].request
     assert "input_token=" in request.url and "access_token=test-app-id%7Ctest-app-secret" in request.url
     fresh = SocialAccount.objects.get(pk=account.pk)
     assert fresh.token_expires_at is None
-    assert int(fresh.data_access_expires_at.timestamp()) == 1795000000
+    assert int(fresh.data_access_expires_at.timestamp()) == data_access_ends
     assert fresh.status == AccountStatus.ACTIVE
+    assert timezone.now() + timedelta(hours=23) < fresh.token_refresh_due_at <= timezone.now() + timedelta(hours=24)
+
+
+@responses.activate
+def test_meta_check_after_data_access_ended_marks_needs_reauth_and_checks_stop(account_factory):
+    account = account_factory("instagram", data_access_expires_at=timezone.now() + timedelta(hours=1))
+    body = load_fixture("facebook/tokens_debug_token_page_valid.json")
+    body["data"]["data_access_expires_at"] = int((timezone.now() - timedelta(minutes=5)).timestamp())
+    responses.get(DEBUG_URL, json=body)
+    with pytest.raises(ReauthRequiredError):
+        services.refresh_account_token(account.pk, force=True)
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert fresh.status == AccountStatus.NEEDS_REAUTH
+    assert fresh.status_reason.startswith("Reconnect your Instagram account: Meta's data access for it ended ")
+    assert fresh.data_access_expires_at < timezone.now()
+    assert fresh.token_refresh_due_at > timezone.now() + timedelta(hours=23)  # no "now" loop after expiry
+    assert account.pk not in services.select_due_account_ids(now=timezone.now() + timedelta(days=30))
 
 
 @responses.activate
@@ -364,6 +413,10 @@ def test_meta_data_access_ending_soon_sets_a_warning(account_factory):
     fresh = SocialAccount.objects.get(pk=account.pk)
     assert fresh.status == AccountStatus.ACTIVE
     assert fresh.status_reason.startswith("Expiring: Meta needs the user to log in again before")
+    now = timezone.now()  # the next cron runs leave it alone for a few hours, not every 15 minutes
+    assert account.pk not in services.select_due_account_ids(now=now + timedelta(minutes=15))
+    assert account.pk not in services.select_due_account_ids(now=now + timedelta(hours=5, minutes=55))
+    assert account.pk in services.select_due_account_ids(now=now + timedelta(hours=6, minutes=1))
 
 
 @responses.activate
