@@ -27,6 +27,7 @@ from django.utils import timezone
 from social.clients import meta, tiktok
 from social.clients.errors import ReauthRequiredError
 from social.models import AccountStatus, Platform, SocialAccount
+from social.oauth import REQUIRED_SCOPES
 from social.signals import account_needs_reauth
 
 logger = logging.getLogger(__name__)
@@ -248,20 +249,37 @@ def _check_meta(account: SocialAccount) -> None:
         info_expiry = info.expires_at
     account.token_expires_at = info_expiry
     account.data_access_expires_at = info.data_access_expires_at
+    warnings = [_missing_permissions(account, info), *_meta_expiry_warnings(account)]
     _clear_warning(account)
-    missing = [s for s in account.scopes if info.scopes and s not in info.scopes]
-    if missing:
-        account.scopes = info.scopes
-        _warn(account, f"Permissions were removed on Meta ({', '.join(missing)}); reconnect to grant them again.")
-    _warn_if_meta_ending(account)
+    if any(warnings):
+        _warn(account, " ".join(w for w in warnings if w))
 
 
-def _warn_if_meta_ending(account: SocialAccount) -> None:
+def _missing_permissions(account: SocialAccount, info: meta.TokenInfo) -> str:
+    """Compare the grant with what the account needs (not with the last stored, already narrowed list),
+    so the warning stays until the user grants them again; also name any other scope lost since the
+    last check. Stores the scopes now granted for this account, which publishing checks."""
+    if not info.scopes:
+        return ""  # debug_token did not list the grant: nothing to compare
+    ids = {account.external_id, *([account.parent.external_id] if account.parent_id else [])}
+    # A scope in granular_scopes was granted for those Pages/IG accounts only (a Page left unticked in
+    # Meta's dialog is absent); a scope not in it holds for all of them.
+    granted = [s for s in info.scopes if s not in info.granular_scopes or ids & set(info.granular_scopes[s])]
+    needed = [*REQUIRED_SCOPES.get(account.platform, []), *account.scopes]
+    missing = [s for s in dict.fromkeys(needed) if s not in granted]
+    account.scopes = granted
+    if not missing:
+        return ""
+    return f"Permissions missing on Meta ({', '.join(missing)}): reconnect and allow them."
+
+
+def _meta_expiry_warnings(account: SocialAccount) -> list[str]:
     soon = timezone.now() + settings.TOKEN_WARNING_WINDOW
     if account.token_expires_at and account.token_expires_at <= soon:
-        _warn(account, f"the token ends {account.token_expires_at:%Y-%m-%d %H:%M} UTC and cannot be renewed: reconnect before then.")
-    elif account.data_access_expires_at and account.data_access_expires_at <= timezone.now() + settings.META_RENEW_BEFORE:
-        _warn(account, f"Meta needs the user to log in again before {account.data_access_expires_at:%Y-%m-%d} (data access expiry): reconnect.")
+        return [f"the token ends {account.token_expires_at:%Y-%m-%d %H:%M} UTC and cannot be renewed: reconnect before then."]
+    if account.data_access_expires_at and account.data_access_expires_at <= timezone.now() + settings.META_RENEW_BEFORE:
+        return [f"Meta needs the user to log in again before {account.data_access_expires_at:%Y-%m-%d} (data access expiry): reconnect."]
+    return []
 
 
 def _warn_if_refresh_token_ending(account: SocialAccount) -> None:

@@ -419,6 +419,87 @@ def test_meta_data_access_ending_soon_sets_a_warning(account_factory):
     assert account.pk in services.select_due_account_ids(now=now + timedelta(hours=6, minutes=1))
 
 
+def _debug_answer(scopes, granular=None):
+    body = load_fixture("facebook/tokens_debug_token_page_valid.json")
+    body["data"]["data_access_expires_at"] = int((timezone.now() + timedelta(days=80)).timestamp())
+    body["data"]["scopes"] = scopes
+    body["data"]["granular_scopes"] = [{"scope": s, "target_ids": ids} for s, ids in (granular or {}).items()]
+    return body
+
+
+PAGE_SCOPES = ["pages_show_list", "pages_manage_posts", "pages_read_engagement", "pages_manage_metadata",
+               "read_insights", "pages_manage_engagement", "pages_messaging"]
+
+
+def test_a_removed_permission_stays_warned_about_until_it_is_granted_again(account_factory):
+    account = account_factory("facebook", external_id="104512345678901")
+    narrowed = [s for s in PAGE_SCOPES if s != "pages_manage_posts"]
+    for day in (1, 2):
+        with responses.RequestsMock() as rsps:
+            rsps.get(DEBUG_URL, json=_debug_answer(narrowed))
+            services.refresh_account_token(account.pk, force=True)
+        fresh = SocialAccount.objects.get(pk=account.pk)
+        assert fresh.status_reason == ("Expiring: Permissions missing on Meta (pages_manage_posts): "
+                                       "reconnect and allow them."), f"day {day}"
+        assert fresh.scopes == narrowed  # what publishing checks
+        assert fresh.status == AccountStatus.ACTIVE
+    with responses.RequestsMock() as rsps:
+        rsps.get(DEBUG_URL, json=_debug_answer(PAGE_SCOPES))
+        services.refresh_account_token(account.pk, force=True)
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert fresh.status_reason == "" and fresh.scopes == PAGE_SCOPES
+
+
+def test_an_optional_permission_removed_is_named_when_it_goes(account_factory):
+    account = account_factory("facebook", external_id="104512345678901")
+    with responses.RequestsMock() as rsps:
+        rsps.get(DEBUG_URL, json=_debug_answer([s for s in PAGE_SCOPES if s != "pages_messaging"]))
+        services.refresh_account_token(account.pk, force=True)
+    assert "(pages_messaging)" in SocialAccount.objects.get(pk=account.pk).status_reason
+
+
+def test_a_page_left_out_of_a_granular_grant_is_warned_and_the_others_are_not(account_factory):
+    kept = account_factory("facebook", external_id="104512345678901")
+    dropped = account_factory("facebook", external_id="104599999999999")
+    for account in (kept, dropped):
+        with responses.RequestsMock() as rsps:
+            rsps.get(DEBUG_URL, json=_debug_answer(PAGE_SCOPES, {"pages_manage_posts": ["104512345678901"]}))
+            services.refresh_account_token(account.pk, force=True)
+    kept, dropped = (SocialAccount.objects.get(pk=a.pk) for a in (kept, dropped))
+    assert kept.status_reason == "" and "pages_manage_posts" in kept.scopes
+    assert dropped.status_reason == "Expiring: Permissions missing on Meta (pages_manage_posts): reconnect and allow them."
+    assert "pages_manage_posts" not in dropped.scopes
+
+
+def test_an_instagram_account_is_checked_against_its_own_id_and_its_pages(account_factory):
+    page = account_factory("facebook", external_id="104512345678901")
+    ig = account_factory("instagram", external_id="17841400000000001", parent=page)
+    other = account_factory("instagram", external_id="17841400000000002", parent=page)
+    scopes = ["pages_show_list", "instagram_basic", "instagram_content_publish", "instagram_manage_comments",
+              "instagram_manage_insights", "instagram_manage_messages"]
+    granular = {"pages_show_list": ["104512345678901"], "instagram_content_publish": ["17841400000000001"]}
+    for account in (ig, other):
+        with responses.RequestsMock() as rsps:
+            rsps.get(DEBUG_URL, json=_debug_answer(scopes, granular))
+            services.refresh_account_token(account.pk, force=True)
+    ig, other = (SocialAccount.objects.get(pk=a.pk) for a in (ig, other))
+    assert ig.status_reason == "" and ig.scopes == scopes
+    assert other.status_reason == ("Expiring: Permissions missing on Meta (instagram_content_publish): "
+                                   "reconnect and allow them.")
+
+
+def test_a_permission_warning_and_an_expiry_warning_are_both_shown(account_factory):
+    account = account_factory("facebook", external_id="104512345678901")
+    body = _debug_answer([s for s in PAGE_SCOPES if s != "pages_manage_posts"])
+    body["data"]["data_access_expires_at"] = int((timezone.now() + timedelta(days=2)).timestamp())
+    with responses.RequestsMock() as rsps:
+        rsps.get(DEBUG_URL, json=body)
+        services.refresh_account_token(account.pk, force=True)
+    reason = SocialAccount.objects.get(pk=account.pk).status_reason
+    assert reason.startswith("Expiring: Permissions missing on Meta (pages_manage_posts)")
+    assert "Meta needs the user to log in again before" in reason
+
+
 @responses.activate
 def test_refresh_token_ending_within_a_day_warns(account_factory):
     account = make_tiktok(account_factory)
