@@ -1,12 +1,13 @@
 """Keep tokens alive: schedule, refresh (locked, single-flight), validate, and warn before they die.
 
 Every account carries `token_refresh_due_at`, the moment the token-refresh job should next look at
-it; `refresh_tokens` selects `status='active' AND (token_refresh_due_at <= now OR IS NULL)` in one indexed query.
+it; `refresh_tokens` selects `status='active' AND (token_refresh_due_at <= now OR IS NULL)` in one
+indexed query.
 - TikTok: due when about a fifth of the lifetime TikTok actually granted (`expires_in`) remains.
   Refresh tokens rotate, so the new pair and both expiries are saved in one transaction.
-- Meta: Page tokens made from a long-lived user token do not expire; we re-check each token daily with
-  `debug_token` (revoked or narrowed grants, data-access expiry), renew what Meta lets us renew
-  (user tokens, by re-exchange while still valid), and warn when re-consent is coming.
+- Meta: only Page tokens are stored, and those made from a long-lived user token do not expire; we
+  re-check each token daily with `debug_token` (revoked or narrowed grants, data-access expiry) and
+  warn when re-consent is coming. Nothing can renew a data-access expiry but the user logging in again.
 """
 
 from __future__ import annotations
@@ -242,12 +243,9 @@ def _check_meta(account: SocialAccount) -> None:
         account.data_access_expires_at = info.data_access_expires_at
         _needs_reauth(account, f"Reconnect your {account.get_platform_display()} account: Meta's data access for it "
                                f"ended {info.data_access_expires_at:%Y-%m-%d}; logging in again renews it.")
-    if info.type == "USER" and info.expires_at is not None:
-        grant = meta.exchange_long_lived_token(account.access_token)  # renewable while still valid
-        account.access_token, info_expiry = grant.access_token, grant.expires_at
-    else:
-        info_expiry = info.expires_at
-    account.token_expires_at = info_expiry
+    # Only Page tokens are stored (Instagram calls use the Page's): nothing to re-exchange. One made
+    # from a long-lived user token has no expiry; any expiry Meta reports is recorded and warned about.
+    account.token_expires_at = info.expires_at
     account.data_access_expires_at = info.data_access_expires_at
     warnings = [_missing_permissions(account, info), *_meta_expiry_warnings(account)]
     _clear_warning(account)

@@ -500,6 +500,22 @@ def test_a_permission_warning_and_an_expiry_warning_are_both_shown(account_facto
     assert "Meta needs the user to log in again before" in reason
 
 
+def test_a_page_token_that_expires_is_recorded_and_warned_about_never_re_exchanged(account_factory):
+    """A Page token made from a short-lived user token ends within hours; nothing stored can renew it."""
+    account = account_factory("facebook", external_id="104512345678901")
+    ends = int((timezone.now() + timedelta(hours=12)).timestamp())
+    body = _debug_answer(PAGE_SCOPES)
+    body["data"]["expires_at"] = ends
+    with responses.RequestsMock() as rsps:  # an exchange call would be unmocked and fail the test
+        rsps.get(DEBUG_URL, json=body)
+        services.refresh_account_token(account.pk, force=True)
+        assert len(rsps.calls) == 1
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert int(fresh.token_expires_at.timestamp()) == ends
+    assert fresh.status_reason.startswith("Expiring: the token ends ")
+    assert fresh.access_token == account.access_token
+
+
 @responses.activate
 def test_refresh_token_ending_within_a_day_warns(account_factory):
     account = make_tiktok(account_factory)
