@@ -1,12 +1,13 @@
 """Keep tokens alive: schedule, refresh (locked, single-flight), validate, and warn before they die.
 
 Every account carries `token_refresh_due_at`, the moment the token-refresh job should next look at
-it; `refresh_tokens` selects `status='active' AND token_refresh_due_at <= now` in one indexed query.
+it; `refresh_tokens` selects `status='active' AND (token_refresh_due_at <= now OR IS NULL)` in one
+indexed query.
 - TikTok: due when about a fifth of the lifetime TikTok actually granted (`expires_in`) remains.
   Refresh tokens rotate, so the new pair and both expiries are saved in one transaction.
-- Meta: Page tokens made from a long-lived user token do not expire; we re-check each token daily with
-  `debug_token` (revoked or narrowed grants, data-access expiry), renew what Meta lets us renew
-  (user tokens, by re-exchange while still valid), and warn when re-consent is coming.
+- Meta: only Page tokens are stored, and those made from a long-lived user token do not expire; we
+  re-check each token daily with `debug_token` (revoked or narrowed grants, data-access expiry) and
+  warn when re-consent is coming. Nothing can renew a data-access expiry but the user logging in again.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.signals import post_init, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -26,6 +28,7 @@ from django.utils import timezone
 from social.clients import meta, tiktok
 from social.clients.errors import ReauthRequiredError
 from social.models import AccountStatus, Platform, SocialAccount
+from social.oauth import REQUIRED_SCOPES
 from social.signals import account_needs_reauth
 
 logger = logging.getLogger(__name__)
@@ -49,11 +52,20 @@ def compute_refresh_due_at(account: SocialAccount, now=None):
         remaining = max(account.token_expires_at - now, timedelta(0))
         # Stored tokens are fresh: the time left is the lifetime granted. Refresh with a fifth left.
         return now + remaining * (1 - settings.TIKTOK_REFRESH_REMAINING_FRACTION)
-    candidates = [now + settings.META_TOKEN_CHECK_INTERVAL]
+    due = now + settings.META_TOKEN_CHECK_INTERVAL
     for expiry in (account.token_expires_at, account.data_access_expires_at):
-        if expiry is not None:
-            candidates.append(expiry - settings.META_RENEW_BEFORE)
-    return max(min(candidates), now)
+        if expiry is None or expiry <= now:
+            continue  # passed: the check that saw it marked the account; only the daily look remains
+        window_opens = expiry - settings.META_RENEW_BEFORE
+        if window_opens > now:
+            due = min(due, window_opens)
+            continue
+        # Inside the window: look now if not yet looked since it opened, then every few hours, and
+        # once more when the expiry passes (to mark the account), never at every cron run.
+        checked = account.token_checked_at
+        next_look = now if checked is None or checked < window_opens else checked + settings.META_TOKEN_CHECK_NEAR_EXPIRY
+        due = min(due, max(next_look, now), expiry)
+    return due
 
 
 @receiver(post_init, sender=SocialAccount)
@@ -72,9 +84,19 @@ def _schedule_on_new_token(sender, instance: SocialAccount, update_fields=None, 
     instance._loaded_token_expires_at = instance.token_expires_at
 
 
+def due_accounts(now=None):
+    """Active accounts whose token needs a look now, on the status+due index.
+
+    A row never scheduled (created before the schedule existed, or by .update()/bulk_create, which
+    skip the pre_save hook) has no due time: it is due now, and its first look schedules it.
+    """
+    due = Q(token_refresh_due_at__lte=now or timezone.now()) | Q(token_refresh_due_at__isnull=True)
+    return SocialAccount.objects.filter(due, status=AccountStatus.ACTIVE)
+
+
 def select_due_account_ids(now=None, account_id: int | None = None) -> list[int]:
-    """Ids of active accounts whose token needs a look now (one query on the status+due index)."""
-    qs = SocialAccount.objects.filter(status=AccountStatus.ACTIVE, token_refresh_due_at__lte=now or timezone.now())
+    """Ids of active accounts whose token needs a look now (one indexed query), or just `account_id`."""
+    qs = due_accounts(now)
     if account_id is not None:
         qs = SocialAccount.objects.filter(pk=account_id).exclude(status=AccountStatus.DISCONNECTED)
     return list(qs.order_by("token_refresh_due_at").values_list("pk", flat=True))
@@ -82,21 +104,28 @@ def select_due_account_ids(now=None, account_id: int | None = None) -> list[int]
 
 # ---- refresh ------------------------------------------------------------------------------------
 
-def refresh_account_token(account_id: int, force: bool = False) -> SocialAccount:
+def refresh_account_token(account_id: int, force: bool = False, *, expiring_within: timedelta | None = None,
+                          seen: tuple | None = None) -> SocialAccount:
     """Refresh or re-validate one account's token. Idempotent and single-flight.
 
+    Runs when the account is due, when its token ends within `expiring_within`, or always with `force`.
     Two workers never refresh the same account at once: a cache lock (Redis in production) makes the
     loser wait, and the row lock + re-read makes it use the winner's token instead of spending the
-    (rotating) refresh token again. Raises TransientError (retry), never disconnects on one.
+    (rotating) refresh token again. "Renewed meanwhile" means the row's token version differs from
+    `seen` (the caller's copy; by default the row as read before waiting for the lock), so this holds
+    for forced refreshes too. Raises TransientError (retry), never disconnects on one.
     """
+    seen = seen if seen is not None else _stored_token_version(account_id)
     reauth: ReauthRequiredError | None = None
     with _single_flight(account_id):
         with transaction.atomic():
             account = SocialAccount.objects.select_for_update().get(pk=account_id)
             if account.status == AccountStatus.DISCONNECTED:
                 return account
-            if not force and account.token_refresh_due_at and account.token_refresh_due_at > timezone.now():
-                return account  # another worker refreshed it while we waited
+            if token_version(account) != seen and not account.is_token_expired(expiring_within or timedelta(0)):
+                return _winners_token(account)  # another worker refreshed it while we waited
+            if not force and not _is_due(account, expiring_within):
+                return account
             try:
                 if account.platform == Platform.TIKTOK:
                     _refresh_tiktok(account)
@@ -113,24 +142,75 @@ def refresh_account_token(account_id: int, force: bool = False) -> SocialAccount
     return account
 
 
+def token_version(account: SocialAccount) -> tuple:
+    """What changes whenever a token is renewed or re-checked (a refresh, a check, a reconnect)."""
+    return (account.token_checked_at, account.token_expires_at)
+
+
+def _stored_token_version(account_id: int) -> tuple | None:
+    return SocialAccount.objects.filter(pk=account_id).values_list("token_checked_at", "token_expires_at").first()
+
+
+def _is_due(account: SocialAccount, expiring_within: timedelta | None) -> bool:
+    due = account.token_refresh_due_at
+    if due is None or due <= timezone.now():
+        return True
+    return expiring_within is not None and account.is_token_expired(expiring_within)
+
+
+def _winners_token(account: SocialAccount) -> SocialAccount:
+    if account.status == AccountStatus.NEEDS_REAUTH:  # the winner learnt that the grant is gone
+        raise ReauthRequiredError(account.status_reason, platform=account.platform)
+    return account
+
+
 def ensure_fresh(account: SocialAccount) -> None:
     """Before a platform call: refresh an expired or nearly expired, refreshable token first.
 
-    Registered as http's token refresher (tokens.apps). Updates `account` in place.
+    Registered as http's token refresher (tokens.apps). Updates `account` in place. One locked call:
+    if another worker renewed the token since `account` was read, its token is used as it stands.
     """
     if account.platform != Platform.TIKTOK or not account.pk or not account.has_refresh_token:
         return
     if not account.is_token_expired(leeway=settings.TOKEN_PRECALL_LEEWAY):
         return
     try:
-        fresh = refresh_account_token(account.pk, force=False)
+        fresh = refresh_account_token(account.pk, expiring_within=settings.TOKEN_PRECALL_LEEWAY,
+                                      seen=token_version(account))
     except ReauthRequiredError:
         account.refresh_from_db(fields=REFRESH_FIELDS)
         raise
-    if fresh.is_token_expired(leeway=settings.TOKEN_PRECALL_LEEWAY):
-        fresh = refresh_account_token(account.pk, force=True)
+    _copy_tokens(fresh, account)
+
+
+def renew_rejected_token(account: SocialAccount) -> bool:
+    """TikTok refused `account`'s access token as invalid or expired: refresh it once, locked.
+
+    Registered as http's token renewer (tokens.apps); updates `account` in place. True when `account`
+    now holds another token to retry the call with (ours, or one another worker got meanwhile);
+    False when nothing can renew it (no refresh token, or it has run out). Raises ReauthRequiredError
+    (account marked) when TikTok refuses the refresh, TransientError on a temporary failure.
+    """
+    if account.platform != Platform.TIKTOK or not account.pk or not account.has_refresh_token:
+        return False
+    if account.status != AccountStatus.ACTIVE:  # already known to need a reconnect: spend nothing
+        return False
+    if account.refresh_token_expires_at and account.refresh_token_expires_at <= timezone.now():
+        return False
+    rejected = account.access_token
+    try:
+        fresh = refresh_account_token(account.pk, force=True, seen=token_version(account))
+    except ReauthRequiredError:
+        account.refresh_from_db(fields=REFRESH_FIELDS)
+        raise
+    _copy_tokens(fresh, account)
+    return bool(account.access_token) and account.access_token != rejected
+
+
+def _copy_tokens(source: SocialAccount, target: SocialAccount) -> None:
     for name in REFRESH_FIELDS:
-        setattr(account, name, getattr(fresh, name))
+        setattr(target, name, getattr(source, name))
+    target._loaded_token_expires_at = source.token_expires_at
 
 
 def _refresh_tiktok(account: SocialAccount) -> None:
@@ -159,27 +239,45 @@ def _check_meta(account: SocialAccount) -> None:
     info = meta.debug_token(account.access_token)
     if not info.is_valid:
         _needs_reauth(account, f"Reconnect your {account.get_platform_display()} account: Meta says its access was revoked or expired.")
-    if info.type == "USER" and info.expires_at is not None:
-        grant = meta.exchange_long_lived_token(account.access_token)  # renewable while still valid
-        account.access_token, info_expiry = grant.access_token, grant.expires_at
-    else:
-        info_expiry = info.expires_at
-    account.token_expires_at = info_expiry
+    if info.data_access_expires_at and info.data_access_expires_at <= timezone.now():
+        account.data_access_expires_at = info.data_access_expires_at
+        _needs_reauth(account, f"Reconnect your {account.get_platform_display()} account: Meta's data access for it "
+                               f"ended {info.data_access_expires_at:%Y-%m-%d}; logging in again renews it.")
+    # Only Page tokens are stored (Instagram calls use the Page's): nothing to re-exchange. One made
+    # from a long-lived user token has no expiry; any expiry Meta reports is recorded and warned about.
+    account.token_expires_at = info.expires_at
     account.data_access_expires_at = info.data_access_expires_at
+    warnings = [_missing_permissions(account, info), *_meta_expiry_warnings(account)]
     _clear_warning(account)
-    missing = [s for s in account.scopes if info.scopes and s not in info.scopes]
-    if missing:
-        account.scopes = info.scopes
-        _warn(account, f"Permissions were removed on Meta ({', '.join(missing)}); reconnect to grant them again.")
-    _warn_if_meta_ending(account)
+    if any(warnings):
+        _warn(account, " ".join(w for w in warnings if w))
 
 
-def _warn_if_meta_ending(account: SocialAccount) -> None:
+def _missing_permissions(account: SocialAccount, info: meta.TokenInfo) -> str:
+    """Compare the grant with what the account needs (not with the last stored, already narrowed list),
+    so the warning stays until the user grants them again; also name any other scope lost since the
+    last check. Stores the scopes now granted for this account, which publishing checks."""
+    if not info.scopes:
+        return ""  # debug_token did not list the grant: nothing to compare
+    ids = {account.external_id, *([account.parent.external_id] if account.parent_id else [])}
+    # A scope in granular_scopes was granted for those Pages/IG accounts only (a Page left unticked in
+    # Meta's dialog is absent); a scope not in it holds for all of them.
+    granted = [s for s in info.scopes if s not in info.granular_scopes or ids & set(info.granular_scopes[s])]
+    needed = [*REQUIRED_SCOPES.get(account.platform, []), *account.scopes]
+    missing = [s for s in dict.fromkeys(needed) if s not in granted]
+    account.scopes = granted
+    if not missing:
+        return ""
+    return f"Permissions missing on Meta ({', '.join(missing)}): reconnect and allow them."
+
+
+def _meta_expiry_warnings(account: SocialAccount) -> list[str]:
     soon = timezone.now() + settings.TOKEN_WARNING_WINDOW
     if account.token_expires_at and account.token_expires_at <= soon:
-        _warn(account, f"the token ends {account.token_expires_at:%Y-%m-%d %H:%M} UTC and cannot be renewed: reconnect before then.")
-    elif account.data_access_expires_at and account.data_access_expires_at <= timezone.now() + settings.META_RENEW_BEFORE:
-        _warn(account, f"Meta needs the user to log in again before {account.data_access_expires_at:%Y-%m-%d} (data access expiry): reconnect.")
+        return [f"the token ends {account.token_expires_at:%Y-%m-%d %H:%M} UTC and cannot be renewed: reconnect before then."]
+    if account.data_access_expires_at and account.data_access_expires_at <= timezone.now() + settings.META_RENEW_BEFORE:
+        return [f"Meta needs the user to log in again before {account.data_access_expires_at:%Y-%m-%d} (data access expiry): reconnect."]
+    return []
 
 
 def _warn_if_refresh_token_ending(account: SocialAccount) -> None:

@@ -382,6 +382,8 @@ TIKTOK_REFRESH_REMAINING_FRACTION = env.float("TIKTOK_REFRESH_REMAINING_FRACTION
 # Meta: re-check every token with debug_token this often; renew/warn this long before an expiry.
 META_TOKEN_CHECK_INTERVAL = timedelta(hours=env.int("META_TOKEN_CHECK_HOURS", default=24))
 META_RENEW_BEFORE = timedelta(days=env.int("META_RENEW_BEFORE_DAYS", default=7))
+# Inside that window, re-check at most this often (and once when the expiry passes, to mark it).
+META_TOKEN_CHECK_NEAR_EXPIRY = timedelta(hours=env.int("META_TOKEN_CHECK_NEAR_EXPIRY_HOURS", default=6))
 # A token that ends within this window and cannot be renewed gets a warning status reason.
 TOKEN_WARNING_WINDOW = timedelta(hours=24)
 # Before a platform call, refresh a token that expires within this leeway.

@@ -42,13 +42,16 @@ _session = requests.Session()
 _session.headers["User-Agent"] = USER_AGENT
 
 # The `tokens` app registers its locked refresh here at start-up (tokens.apps.TokensConfig.ready),
-# so every call refreshes a near-expiry token first without `social` importing `tokens`.
+# so every call refreshes a near-expiry token first without `social` importing `tokens`, and a
+# token TikTok refuses as invalid or expired is renewed (same locked path) before the call fails.
 _token_refresher: Callable[[Any], None] | None = None
+_token_renewer: Callable[[Any], bool] | None = None
 
 
-def set_token_refresher(refresher: Callable[[Any], None] | None) -> None:
-    global _token_refresher
-    _token_refresher = refresher
+def set_token_refresher(refresher: Callable[[Any], None] | None,
+                        renewer: Callable[[Any], bool] | None = None) -> None:
+    global _token_refresher, _token_renewer
+    _token_refresher, _token_renewer = refresher, renewer
 
 
 def refresh_if_needed(account) -> None:
@@ -98,16 +101,24 @@ def request(
         if budget_key:
             ratelimit.take_budget(budget_key, _name(platform, account))
 
-    response = _send(platform, method, url, endpoint, account, params, data, json, headers, files, timeout, spend)
+    def attempt(headers: dict | None) -> tuple[requests.Response, Any, PlatformError | None]:
+        response = _send(platform, method, url, endpoint, account, params, data, json, headers, files, timeout, spend)
+        if platform == "meta":
+            ratelimit.apply_meta_usage_headers(response.headers, budget_key)
+        if not expect_json and response.status_code < 400:
+            return response, None, None  # a raw answer (TikTok's upload PUT: 201/206, no envelope)
+        body = _parse_body(response)
+        return response, body, _classify(platform, response, body, account, object_id, budget_key, pause_keys, oauth)
 
-    if platform == "meta":
-        ratelimit.apply_meta_usage_headers(response.headers, budget_key)
-    if not expect_json and response.status_code < 400:
-        # A raw answer (e.g. TikTok's upload PUT: 201/206 with no envelope) is a success as it stands.
+    response, body, error = attempt(headers)
+    # TikTok refused the token itself, which proves the call did nothing: once the token is renewed
+    # (or a renewal by another worker is picked up), the same call is sent once more, commit included.
+    # A refused refresh raises ReauthRequiredError (account marked), a temporary failure TransientError.
+    if _is_renewable_rejection(platform, oauth, error, account, headers) and _token_renewer(account):
+        _log_error(platform, endpoint, account, error)
+        response, body, error = attempt({**headers, "Authorization": f"Bearer {account.access_token}"})
+    if not expect_json and error is None and response.status_code < 400:
         return ApiResponse(data=response.content, status=response.status_code, headers=response.headers)
-    body = _parse_body(response)
-
-    error = _classify(platform, response, body, account, object_id, budget_key, pause_keys, oauth)
     if error is not None:
         _log_error(platform, endpoint, account, error)
         if isinstance(error, ReauthRequiredError) and account is not None and getattr(account, "pk", None):
@@ -119,6 +130,20 @@ def request(
     if platform == "tiktok" and response.status_code != 429:
         ratelimit.clear_backoff(pause_keys[0] if pause_keys else "tiktok:app")
     return ApiResponse(data=body, status=response.status_code, headers=response.headers)
+
+
+# TikTok's answers that the access token (not the grant) is no longer good: a refresh may cure them.
+TIKTOK_RENEWABLE = {"access_token_invalid", "token_expired"}
+
+
+def _is_renewable_rejection(platform, oauth, error, account, headers) -> bool:
+    return (
+        platform == "tiktok" and not oauth and isinstance(error, ReauthRequiredError)
+        and error.code in TIKTOK_RENEWABLE and _token_renewer is not None
+        and account is not None and getattr(account, "pk", None) is not None
+        # only a call made with the account's own token can be cured by renewing that token
+        and bool(headers) and headers.get("Authorization") == f"Bearer {account.access_token}"
+    )
 
 
 def _send(platform, method, url, endpoint, account, params, data, json, headers, files, timeout,

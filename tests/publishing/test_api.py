@@ -165,6 +165,8 @@ def test_tiktok_privacy_level_must_be_among_the_creators_options(api_client, acc
 def test_tiktok_creator_info_errors_become_field_errors(api_client, account_factory, mocked_platforms):
     tt = account_factory("tiktok")
     mocked_platforms.post(CREATOR, status=401, json=fixture("tiktok/publishing_error_token.json"))
+    mocked_platforms.post("https://open.tiktokapis.com/v2/oauth/token/", status=400,  # the refresh tried first
+                          json=fixture("tiktok/tokens_refresh_invalid_grant.json"))
 
     response = create(api_client, accounts=[tt.pk], media=[VIDEO], options={"tiktok": {"privacy_level": "SELF_ONLY"}})
 

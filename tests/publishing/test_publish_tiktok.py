@@ -24,6 +24,7 @@ STATUS = f"{TIKTOK}/status/fetch/"
 PUBLISH_ID = "v_pub_url~v2-1.7301234567890123456"
 OPTIONS = {"privacy_level": "PUBLIC_TO_EVERYONE", "disable_duet": True, "video_cover_timestamp_ms": 1500}
 VIDEO_LIST = "https://open.tiktokapis.com/v2/video/list/"
+OAUTH_TOKEN = "https://open.tiktokapis.com/v2/oauth/token/"
 LIST_WITHOUT_IT = {"data": {"videos": [{"id": "7000000000000000001", "title": "Someone else's words",
                                          "create_time": 1700000000}], "cursor": 0, "has_more": False},
                    "error": {"code": "ok", "message": "", "log_id": "x"}}
@@ -165,15 +166,41 @@ def test_rate_limit_requeues_without_counting_a_failure(make_target, mocked_plat
     assert sent == [(target.pk, 60_000)]
 
 
-def test_access_token_invalid_fails_with_reconnect(make_target, mocked_platforms, sent):
+def test_access_token_invalid_whose_refresh_is_refused_fails_with_reconnect(make_target, mocked_platforms, sent):
     target = video_target(make_target)
     mocked_platforms.post(CREATOR, status=401, json=fixture("tiktok/publishing_error_token.json"))
+    mocked_platforms.post(OAUTH_TOKEN, status=400, json=fixture("tiktok/tokens_refresh_invalid_grant.json"))
 
     publish(target.pk)
 
     target.refresh_from_db()
     assert target.status == "failed" and target.last_error_message == "Reconnect your TikTok account, then retry this post."
-    assert SocialAccount.objects.get(pk=target.account_id).status == "needs_reauth"
+    account = SocialAccount.objects.get(pk=target.account_id)
+    assert account.status == "needs_reauth"
+    assert account.status_reason == "Reconnect your TikTok account: TikTok no longer accepts its authorisation."
+    assert len(calls_to(mocked_platforms, "POST", CREATOR)) == 1  # not sent again with the same token
+    assert calls_to(mocked_platforms, "POST", VIDEO_INIT) == []
+
+
+def test_access_token_invalid_on_the_commit_refreshes_and_sends_the_commit_once_more(make_target, mocked_platforms, sent):
+    """TikTok refusing the token proves the init did nothing, so it is sent again with the new token."""
+    target = video_target(make_target)
+    old_token = target.account.access_token
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, status=401, json=fixture("tiktok/publishing_error_token.json"))
+    mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init.json"))
+    mocked_platforms.post(OAUTH_TOKEN, json=fixture("tiktok/tokens_refresh_ok.json"))
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert (target.status, target.step, target.publish_id) == ("publishing", "committed", PUBLISH_ID)
+    inits = calls_to(mocked_platforms, "POST", VIDEO_INIT)
+    assert [c.request.headers["Authorization"] for c in inits] == [f"Bearer {old_token}", "Bearer act.NEW-ROTATED-ACCESS-9f2"]
+    assert body(inits[0]) == body(inits[1])  # the same commit, once more
+    assert len(calls_to(mocked_platforms, "POST", OAUTH_TOKEN)) == 1
+    account = SocialAccount.objects.get(pk=target.account_id)
+    assert (account.status, account.refresh_token) == ("active", "rft.NEW-ROTATED-REFRESH-4c1")
 
 
 def test_privacy_level_no_longer_offered_fails_before_posting(make_target, mocked_platforms, sent):

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest import mock
 
 import dramatiq
 import pytest
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from social.models import SocialAccount
 from tests.conftest import load_fixture
+from tokens.actors import token_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -50,8 +52,6 @@ def test_refresh_tokens_enqueues_one_message_per_due_account(account_factory, ca
     call_command("refresh_tokens", "--dry-run")
     assert "would refresh account" in capsys.readouterr().out
     assert broker.queues.get("token-refresh") is None or broker.queues["token-refresh"].qsize() == 0
-    from unittest import mock
-
     with mock.patch("tokens.management.commands.refresh_tokens.drain_embedded") as drain:
         call_command("refresh_tokens")
     assert "refresh_tokens: enqueued 1 token refresh" in capsys.readouterr().out
@@ -59,6 +59,33 @@ def test_refresh_tokens_enqueues_one_message_per_due_account(account_factory, ca
     assert f'"args":[{due.pk}]'.encode() in broker.queues["token-refresh"].get_nowait()
     drain.assert_called_once()
     broker.flush_all()
+
+
+@responses.activate
+def test_refresh_tokens_for_one_account_refreshes_it_even_when_not_due(account_factory, capsys):
+    account = account_factory("tiktok", token_expires_at=timezone.now() + timedelta(hours=2))
+    assert account.token_refresh_due_at > timezone.now() + timedelta(hours=1)  # not due
+    responses.post("https://open.tiktokapis.com/v2/oauth/token/", json=load_fixture("tiktok/tokens_refresh_ok.json"))
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    with mock.patch("tokens.management.commands.refresh_tokens.drain_embedded"):
+        call_command("refresh_tokens", "--account", str(account.pk))
+    assert "refresh_tokens: enqueued 1 token refresh" in capsys.readouterr().out
+    message = dramatiq.Message.decode(broker.queues["token-refresh"].get_nowait())
+    assert (message.args, message.kwargs) == ((account.pk, True), {})  # plain JSON: the id and the flag
+    broker.flush_all()
+
+    token_refresh(*message.args, **message.kwargs)  # what the worker runs
+
+    assert len(responses.calls) == 1
+    assert SocialAccount.objects.get(pk=account.pk).access_token == "act.NEW-ROTATED-ACCESS-9f2"
+
+
+def test_a_cron_message_leaves_an_account_that_is_not_due_alone(account_factory):
+    account = account_factory("tiktok", token_expires_at=timezone.now() + timedelta(hours=2))
+    with responses.RequestsMock() as rsps:
+        token_refresh(account.pk)
+        assert len(rsps.calls) == 0
 
 
 def test_admin_lists_accounts_needing_reconnect(client, django_user_model, account_factory):

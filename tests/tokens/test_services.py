@@ -1,8 +1,10 @@
 """Token refresh: scheduling, TikTok rotation, Meta validation, concurrency, outcomes, no leaks."""
 
+import json
 import logging
 import threading
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -41,7 +43,36 @@ def test_meta_accounts_are_checked_daily_and_before_data_access_ends(account_fac
     page = account_factory("facebook")
     assert now + timedelta(hours=23) < page.token_refresh_due_at <= timezone.now() + timedelta(hours=24)
     ending = account_factory("instagram", data_access_expires_at=now + timedelta(days=3))
-    assert ending.token_refresh_due_at <= timezone.now() + timedelta(seconds=1)  # inside the 7-day window: now
+    assert ending.token_refresh_due_at <= timezone.now() + timedelta(seconds=1)  # never looked at inside the window
+
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("data_access_in", "checked_ago", "due_in"), [
+    (timedelta(days=30), timedelta(minutes=1), timedelta(hours=24)),               # far away: daily
+    (timedelta(days=7, hours=3), timedelta(minutes=1), timedelta(hours=3)),        # when the window opens
+    (timedelta(days=3), None, timedelta(0)),                                       # in it, never looked: now
+    (timedelta(days=3), timedelta(minutes=1), timedelta(hours=6, minutes=-1)),     # in it: every 6 hours
+    (timedelta(days=3), timedelta(days=5), timedelta(0)),                          # last look before it opened
+    (timedelta(hours=2), timedelta(minutes=1), timedelta(hours=2)),                # and once when it passes
+    (-timedelta(hours=1), timedelta(minutes=1), timedelta(hours=24)),              # passed (marked): daily, no loop
+], ids=["far", "window-opens", "in-window-unchecked", "in-window", "checked-before-window", "at-expiry", "passed"])
+def test_meta_checks_near_an_expiry_are_bounded(account_factory, data_access_in, checked_ago, due_in):
+    account = account_factory("instagram")
+    account.data_access_expires_at = NOW + data_access_in
+    account.token_checked_at = NOW - checked_ago if checked_ago is not None else None
+    assert services.compute_refresh_due_at(account, now=NOW) == NOW + due_in
+
+
+def test_meta_token_expiry_is_scheduled_like_data_access(account_factory):
+    account = account_factory("facebook")
+    account.token_checked_at = NOW - timedelta(minutes=1)
+    account.token_expires_at = NOW + timedelta(days=8)
+    account.data_access_expires_at = NOW + timedelta(days=60)
+    assert services.compute_refresh_due_at(account, now=NOW) == NOW + timedelta(days=1)
+    account.token_expires_at = NOW + timedelta(days=2)
+    assert services.compute_refresh_due_at(account, now=NOW) == NOW + timedelta(hours=6, minutes=-1)
 
 
 def test_selection_picks_exactly_the_accounts_due_now(account_factory, django_assert_num_queries):
@@ -60,13 +91,36 @@ def test_selection_picks_exactly_the_accounts_due_now(account_factory, django_as
     assert fresh_tiktok.pk not in ids and later_meta.pk not in ids
 
 
+def test_accounts_never_scheduled_are_selected_and_scheduled_by_their_first_look(account_factory, user):
+    """Rows from before the schedule existed, or written by .update()/bulk_create, have no due time."""
+    legacy = account_factory("facebook")
+    SocialAccount.objects.filter(pk=legacy.pk).update(token_refresh_due_at=None)
+    bulk = SocialAccount.objects.bulk_create([SocialAccount(
+        owner=user, platform="tiktok", external_id="bulk-1", access_token="act.BULK-1", refresh_token="rft.BULK-1",
+        token_expires_at=timezone.now() + timedelta(hours=2))])[0]
+    assert SocialAccount.objects.get(pk=bulk.pk).token_refresh_due_at is None
+    parked = account_factory("facebook")
+    SocialAccount.objects.filter(pk=parked.pk).update(token_refresh_due_at=None, status=AccountStatus.NEEDS_REAUTH)
+    account_factory("facebook")  # scheduled for tomorrow
+
+    assert sorted(services.select_due_account_ids()) == sorted([legacy.pk, bulk.pk])
+
+    body = load_fixture("facebook/tokens_debug_token_page_valid.json")
+    body["data"]["data_access_expires_at"] = int((timezone.now() + timedelta(days=60)).timestamp())
+    with responses.RequestsMock() as rsps:
+        rsps.get(DEBUG_URL, json=body)
+        services.refresh_account_token(legacy.pk)  # the actor's call: not forced
+        assert len(rsps.calls) == 1
+    assert SocialAccount.objects.get(pk=legacy.pk).token_refresh_due_at > timezone.now() + timedelta(hours=1)
+    assert services.select_due_account_ids() == [bulk.pk]
+
+
 def test_selection_uses_the_status_and_due_index():
     if connection.vendor != "postgresql":
         pytest.skip("EXPLAIN plans are checked on PostgreSQL")
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")
-        qs = SocialAccount.objects.filter(status="active", token_refresh_due_at__lte=timezone.now())
-        plan = qs.explain()
+        plan = services.due_accounts().explain()  # the query refresh_tokens really runs
         cursor.execute("SET enable_seqscan = on")
     assert "account_status_refresh_due" in plan
 
@@ -188,6 +242,110 @@ def test_two_concurrent_refreshes_make_one_platform_call(account_factory):
     assert SocialAccount.objects.get(pk=account.pk).refresh_token == "rft.NEW-ROTATED-REFRESH-4c1"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_forced_refreshes_make_one_platform_call(account_factory):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite's in-memory test database is not shared across threads")
+    account = make_tiktok(account_factory, token_expires_at=timezone.now() + timedelta(hours=2))  # not due
+    barrier = threading.Barrier(2)
+    errors, tokens = [], []
+
+    def slow_token_answer(request):
+        time.sleep(0.5)  # the other worker is surely waiting for the lock by now
+        return 200, {}, json.dumps(load_fixture("tiktok/tokens_refresh_ok.json"))
+
+    def worker():
+        from django.db import connections
+
+        try:
+            barrier.wait()
+            tokens.append(services.refresh_account_token(account.pk, force=True).access_token)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    with responses.RequestsMock() as rsps:
+        rsps.add_callback(responses.POST, TOKEN_URL, callback=slow_token_answer)
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert errors == []
+        assert len(rsps.calls) == 1
+    assert tokens == ["act.NEW-ROTATED-ACCESS-9f2"] * 2  # the loser returns the winner's token
+    assert SocialAccount.objects.get(pk=account.pk).refresh_token == "rft.NEW-ROTATED-REFRESH-4c1"
+
+
+class _LockWonByAnotherWorker:
+    """Stands in for _single_flight: the first time, another worker refreshes before we get the lock."""
+
+    real = services._single_flight
+    pending = True
+
+    def __init__(self, account_id):
+        self.account_id, self.inner = account_id, self.real(account_id)
+
+    def __enter__(self):
+        if _LockWonByAnotherWorker.pending:
+            _LockWonByAnotherWorker.pending = False
+            services.refresh_account_token(self.account_id, force=True)
+        return self.inner.__enter__()
+
+    def __exit__(self, *exc):
+        self.inner.__exit__(*exc)
+
+
+@responses.activate
+def test_a_forced_refresh_that_waited_for_the_lock_uses_the_winners_token(account_factory, monkeypatch):
+    account = make_tiktok(account_factory, token_expires_at=timezone.now() + timedelta(hours=2))
+    responses.post(TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_ok.json"))
+    monkeypatch.setattr(_LockWonByAnotherWorker, "pending", True)
+    monkeypatch.setattr(services, "_single_flight", _LockWonByAnotherWorker)
+    fresh = services.refresh_account_token(account.pk, force=True)
+    assert len(responses.calls) == 1
+    assert responses.calls[0].request.body.count("rft.OLD-REFRESH-2b") == 1
+    assert fresh.access_token == "act.NEW-ROTATED-ACCESS-9f2"
+
+
+@responses.activate
+def test_a_precall_refresh_that_waited_for_the_lock_uses_the_winners_token(account_factory, monkeypatch):
+    """ensure_fresh makes one locked call; the winner's fresh token is used, the refresh token not spent again."""
+    account = make_tiktok(account_factory, token_expires_at=timezone.now() - timedelta(minutes=1))
+    SocialAccount.objects.filter(pk=account.pk).update(token_refresh_due_at=timezone.now() + timedelta(hours=1))
+    account.refresh_from_db()
+    responses.post(TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_ok.json"))
+    monkeypatch.setattr(_LockWonByAnotherWorker, "pending", True)
+    monkeypatch.setattr(services, "_single_flight", _LockWonByAnotherWorker)
+    services.ensure_fresh(account)
+    assert len(responses.calls) == 1
+    assert account.access_token == "act.NEW-ROTATED-ACCESS-9f2"
+    assert not account.is_token_expired()
+
+
+@responses.activate
+def test_a_precall_refresh_renews_an_expired_token_even_when_the_schedule_says_later(account_factory):
+    account = make_tiktok(account_factory, token_expires_at=timezone.now() - timedelta(minutes=1))
+    SocialAccount.objects.filter(pk=account.pk).update(token_refresh_due_at=timezone.now() + timedelta(hours=1))
+    account.refresh_from_db()
+    responses.post(TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_ok.json"))
+    services.ensure_fresh(account)
+    assert len(responses.calls) == 1
+    assert account.access_token == "act.NEW-ROTATED-ACCESS-9f2"
+
+
+def test_a_refresh_that_finds_the_winner_lost_the_grant_raises_reauth(account_factory, monkeypatch):
+    account = make_tiktok(account_factory)
+    seen = services.token_version(account)
+    SocialAccount.objects.filter(pk=account.pk).update(
+        status=AccountStatus.NEEDS_REAUTH, status_reason="Reconnect your TikTok account: test.",
+        token_checked_at=timezone.now())
+    with responses.RequestsMock() as rsps, pytest.raises(ReauthRequiredError, match="Reconnect your TikTok account: test."):
+        services.refresh_account_token(account.pk, force=True, seen=seen)
+    assert len(rsps.calls) == 0
+
+
 @responses.activate
 def test_a_call_with_an_expired_token_refreshes_first_then_uses_the_new_token(account_factory):
     account = make_tiktok(account_factory, token_expires_at=timezone.now() - timedelta(minutes=1))
@@ -204,14 +362,34 @@ def test_a_call_with_an_expired_token_refreshes_first_then_uses_the_new_token(ac
 @responses.activate
 def test_meta_check_records_data_access_expiry_and_keeps_a_never_expiring_page_token(account_factory):
     account = account_factory("facebook", external_id="facebook-1")
-    responses.get(DEBUG_URL, json=load_fixture("facebook/tokens_debug_token_page_valid.json"))
+    body = load_fixture("facebook/tokens_debug_token_page_valid.json")
+    data_access_ends = int((timezone.now() + timedelta(days=80)).timestamp())
+    body["data"]["data_access_expires_at"] = data_access_ends
+    responses.get(DEBUG_URL, json=body)
     services.refresh_account_token(account.pk, force=True)
     request = responses.calls[0].request
     assert "input_token=" in request.url and "access_token=test-app-id%7Ctest-app-secret" in request.url
     fresh = SocialAccount.objects.get(pk=account.pk)
     assert fresh.token_expires_at is None
-    assert int(fresh.data_access_expires_at.timestamp()) == 1795000000
+    assert int(fresh.data_access_expires_at.timestamp()) == data_access_ends
     assert fresh.status == AccountStatus.ACTIVE
+    assert timezone.now() + timedelta(hours=23) < fresh.token_refresh_due_at <= timezone.now() + timedelta(hours=24)
+
+
+@responses.activate
+def test_meta_check_after_data_access_ended_marks_needs_reauth_and_checks_stop(account_factory):
+    account = account_factory("instagram", data_access_expires_at=timezone.now() + timedelta(hours=1))
+    body = load_fixture("facebook/tokens_debug_token_page_valid.json")
+    body["data"]["data_access_expires_at"] = int((timezone.now() - timedelta(minutes=5)).timestamp())
+    responses.get(DEBUG_URL, json=body)
+    with pytest.raises(ReauthRequiredError):
+        services.refresh_account_token(account.pk, force=True)
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert fresh.status == AccountStatus.NEEDS_REAUTH
+    assert fresh.status_reason.startswith("Reconnect your Instagram account: Meta's data access for it ended ")
+    assert fresh.data_access_expires_at < timezone.now()
+    assert fresh.token_refresh_due_at > timezone.now() + timedelta(hours=23)  # no "now" loop after expiry
+    assert account.pk not in services.select_due_account_ids(now=timezone.now() + timedelta(days=30))
 
 
 @responses.activate
@@ -235,6 +413,107 @@ def test_meta_data_access_ending_soon_sets_a_warning(account_factory):
     fresh = SocialAccount.objects.get(pk=account.pk)
     assert fresh.status == AccountStatus.ACTIVE
     assert fresh.status_reason.startswith("Expiring: Meta needs the user to log in again before")
+    now = timezone.now()  # the next cron runs leave it alone for a few hours, not every 15 minutes
+    assert account.pk not in services.select_due_account_ids(now=now + timedelta(minutes=15))
+    assert account.pk not in services.select_due_account_ids(now=now + timedelta(hours=5, minutes=55))
+    assert account.pk in services.select_due_account_ids(now=now + timedelta(hours=6, minutes=1))
+
+
+def _debug_answer(scopes, granular=None):
+    body = load_fixture("facebook/tokens_debug_token_page_valid.json")
+    body["data"]["data_access_expires_at"] = int((timezone.now() + timedelta(days=80)).timestamp())
+    body["data"]["scopes"] = scopes
+    body["data"]["granular_scopes"] = [{"scope": s, "target_ids": ids} for s, ids in (granular or {}).items()]
+    return body
+
+
+PAGE_SCOPES = ["pages_show_list", "pages_manage_posts", "pages_read_engagement", "pages_manage_metadata",
+               "read_insights", "pages_manage_engagement", "pages_messaging"]
+
+
+def test_a_removed_permission_stays_warned_about_until_it_is_granted_again(account_factory):
+    account = account_factory("facebook", external_id="104512345678901")
+    narrowed = [s for s in PAGE_SCOPES if s != "pages_manage_posts"]
+    for day in (1, 2):
+        with responses.RequestsMock() as rsps:
+            rsps.get(DEBUG_URL, json=_debug_answer(narrowed))
+            services.refresh_account_token(account.pk, force=True)
+        fresh = SocialAccount.objects.get(pk=account.pk)
+        assert fresh.status_reason == ("Expiring: Permissions missing on Meta (pages_manage_posts): "
+                                       "reconnect and allow them."), f"day {day}"
+        assert fresh.scopes == narrowed  # what publishing checks
+        assert fresh.status == AccountStatus.ACTIVE
+    with responses.RequestsMock() as rsps:
+        rsps.get(DEBUG_URL, json=_debug_answer(PAGE_SCOPES))
+        services.refresh_account_token(account.pk, force=True)
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert fresh.status_reason == "" and fresh.scopes == PAGE_SCOPES
+
+
+def test_an_optional_permission_removed_is_named_when_it_goes(account_factory):
+    account = account_factory("facebook", external_id="104512345678901")
+    with responses.RequestsMock() as rsps:
+        rsps.get(DEBUG_URL, json=_debug_answer([s for s in PAGE_SCOPES if s != "pages_messaging"]))
+        services.refresh_account_token(account.pk, force=True)
+    assert "(pages_messaging)" in SocialAccount.objects.get(pk=account.pk).status_reason
+
+
+def test_a_page_left_out_of_a_granular_grant_is_warned_and_the_others_are_not(account_factory):
+    kept = account_factory("facebook", external_id="104512345678901")
+    dropped = account_factory("facebook", external_id="104599999999999")
+    for account in (kept, dropped):
+        with responses.RequestsMock() as rsps:
+            rsps.get(DEBUG_URL, json=_debug_answer(PAGE_SCOPES, {"pages_manage_posts": ["104512345678901"]}))
+            services.refresh_account_token(account.pk, force=True)
+    kept, dropped = (SocialAccount.objects.get(pk=a.pk) for a in (kept, dropped))
+    assert kept.status_reason == "" and "pages_manage_posts" in kept.scopes
+    assert dropped.status_reason == "Expiring: Permissions missing on Meta (pages_manage_posts): reconnect and allow them."
+    assert "pages_manage_posts" not in dropped.scopes
+
+
+def test_an_instagram_account_is_checked_against_its_own_id_and_its_pages(account_factory):
+    page = account_factory("facebook", external_id="104512345678901")
+    ig = account_factory("instagram", external_id="17841400000000001", parent=page)
+    other = account_factory("instagram", external_id="17841400000000002", parent=page)
+    scopes = ["pages_show_list", "instagram_basic", "instagram_content_publish", "instagram_manage_comments",
+              "instagram_manage_insights", "instagram_manage_messages"]
+    granular = {"pages_show_list": ["104512345678901"], "instagram_content_publish": ["17841400000000001"]}
+    for account in (ig, other):
+        with responses.RequestsMock() as rsps:
+            rsps.get(DEBUG_URL, json=_debug_answer(scopes, granular))
+            services.refresh_account_token(account.pk, force=True)
+    ig, other = (SocialAccount.objects.get(pk=a.pk) for a in (ig, other))
+    assert ig.status_reason == "" and ig.scopes == scopes
+    assert other.status_reason == ("Expiring: Permissions missing on Meta (instagram_content_publish): "
+                                   "reconnect and allow them.")
+
+
+def test_a_permission_warning_and_an_expiry_warning_are_both_shown(account_factory):
+    account = account_factory("facebook", external_id="104512345678901")
+    body = _debug_answer([s for s in PAGE_SCOPES if s != "pages_manage_posts"])
+    body["data"]["data_access_expires_at"] = int((timezone.now() + timedelta(days=2)).timestamp())
+    with responses.RequestsMock() as rsps:
+        rsps.get(DEBUG_URL, json=body)
+        services.refresh_account_token(account.pk, force=True)
+    reason = SocialAccount.objects.get(pk=account.pk).status_reason
+    assert reason.startswith("Expiring: Permissions missing on Meta (pages_manage_posts)")
+    assert "Meta needs the user to log in again before" in reason
+
+
+def test_a_page_token_that_expires_is_recorded_and_warned_about_never_re_exchanged(account_factory):
+    """A Page token made from a short-lived user token ends within hours; nothing stored can renew it."""
+    account = account_factory("facebook", external_id="104512345678901")
+    ends = int((timezone.now() + timedelta(hours=12)).timestamp())
+    body = _debug_answer(PAGE_SCOPES)
+    body["data"]["expires_at"] = ends
+    with responses.RequestsMock() as rsps:  # an exchange call would be unmocked and fail the test
+        rsps.get(DEBUG_URL, json=body)
+        services.refresh_account_token(account.pk, force=True)
+        assert len(rsps.calls) == 1
+    fresh = SocialAccount.objects.get(pk=account.pk)
+    assert int(fresh.token_expires_at.timestamp()) == ends
+    assert fresh.status_reason.startswith("Expiring: the token ends ")
+    assert fresh.access_token == account.access_token
 
 
 @responses.activate

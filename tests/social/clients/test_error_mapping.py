@@ -155,6 +155,9 @@ TIKTOK_CASES = [
 
 @pytest.mark.parametrize(("fixture", "status", "error_class"), TIKTOK_CASES)
 def test_tiktok_error_envelopes_map_to_their_class(tt_account, mocked_platforms, fixture, status, error_class):
+    # No refresh token: nothing can renew a refused access token, so TikTok's own answer is raised.
+    type(tt_account).objects.filter(pk=tt_account.pk).update(refresh_token="")
+    tt_account.refresh_from_db()
     body = load_fixture(f"tiktok/{fixture}.json")
     mocked_platforms.add("GET", USER_INFO, status=status, json=body)
     with pytest.raises(error_class) as caught:
@@ -212,6 +215,13 @@ def _tiktok_failure(kind):
     return status, load_fixture(f"tiktok/{name}.json")
 
 
+def _refuse_tiktok_refresh(rsps, client, failure):
+    """TikTok's access_token_invalid is first cured by a refresh; here TikTok refuses that too."""
+    if client == "tiktok" and failure == "reauth":
+        rsps.add("POST", f"{TIKTOK}/v2/oauth/token/", status=400,
+                 json=load_fixture("tiktok/tokens_refresh_invalid_grant.json"))
+
+
 CLIENTS = {
     "facebook": ("facebook", PAGE_ID, SUBS, facebook.get_page_subscriptions, _graph_failure),
     "instagram": ("instagram", IG_ID, f"{GRAPH}/{IG_ID}", instagram.get_account_profile, _graph_failure),
@@ -235,6 +245,7 @@ def test_every_client_raises_the_same_class_for_the_same_failure(account_factory
     else:
         status, body = failure_of(failure)
         mocked_platforms.add("GET", url, status=status, json=body)
+    _refuse_tiktok_refresh(mocked_platforms, client, failure)
     with pytest.raises(error_class) as caught:
         call(account)
     assert type(caught.value) is error_class
@@ -248,6 +259,7 @@ def test_a_reauth_error_marks_the_account_needs_reauth_once(account_factory, moc
     account = account_factory(platform, external_id=external_id)
     status, body = failure_of("reauth")
     mocked_platforms.add("GET", url, status=status, json=body)
+    _refuse_tiktok_refresh(mocked_platforms, client, "reauth")
 
     with pytest.raises(ReauthRequiredError):
         call(account)

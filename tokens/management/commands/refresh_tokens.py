@@ -18,6 +18,8 @@ class Command(BaseCommand):
         for account_id in progress(ids, self.stderr, "enqueued"):
             if dry_run:
                 self.stdout.write(f"would refresh account {account_id}")
+            elif account is not None:
+                token_refresh.send(account_id, True)  # forced: a named account is refreshed even when not due
             else:
                 token_refresh.send(account_id)
         verb = "would enqueue" if dry_run else "enqueued"
