@@ -9,7 +9,9 @@ import re
 
 _PATTERNS = [
     # query-string and form parameters that carry credentials
-    re.compile(r"(?i)((?:access_token|refresh_token|client_secret|appsecret_proof|fb_exchange_token|input_token|code)=)[^&\s'\"]+"),
+    re.compile(r"(?i)((?:access_token|refresh_token|client_secret|appsecret_proof|fb_exchange_token|input_token)=)[^&\s'\"]+"),
+    # an OAuth authorization code, only as a URL parameter (a log's "code=190" is a platform error code)
+    re.compile(r"(?i)([?&]code=)[^&\s'\"]+"),
     # Authorization headers
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     # JSON fields

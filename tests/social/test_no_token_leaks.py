@@ -46,6 +46,15 @@ def test_log_filter_scrubs_tokens_that_slip_into_messages(caplog):
     assert "access_token=[REDACTED]" in record.getMessage()
 
 
+def test_log_filter_scrubs_an_oauth_code_in_a_url_but_keeps_platform_error_codes():
+    from unipulse.logging_filters import redact
+
+    line = redact("GET /api/v1/auth/callback/facebook?state=s1&code=AQB-secret-code 302; "
+                  "POST /feed failed: InvalidRequestError code=190 trace=AbC")
+    assert "AQB-secret-code" not in line and "&code=[REDACTED]" in line
+    assert "code=190 trace=AbC" in line  # readable: the log's reason for being
+
+
 def test_another_users_account_is_404(other_client, leaky_account):
     response = other_client.get(f"/api/v1/accounts/{leaky_account.pk}/")
     assert response.status_code == 404
