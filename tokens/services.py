@@ -26,7 +26,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from social.clients import meta, tiktok
-from social.clients.errors import ReauthRequiredError
+from social.clients.errors import ReauthRequiredError, TransientError
 from social.models import AccountStatus, Platform, SocialAccount
 from social.oauth import REQUIRED_SCOPES
 from social.signals import account_needs_reauth
@@ -311,7 +311,9 @@ class _single_flight:
         deadline = time.monotonic() + settings.TOKEN_REFRESH_LOCK_WAIT
         while not cache.add(self.key, 1, timeout=settings.TOKEN_REFRESH_LOCK_TTL):
             if time.monotonic() > deadline:
-                raise TimeoutError("another worker is still refreshing this account")
+                # Temporary by nature: the job retries with backoff, the API answers 502 "try again".
+                raise TransientError("Another refresh of this account is still running; try again in a moment.",
+                                     code="refresh_in_progress")
             time.sleep(0.05)
         return self
 

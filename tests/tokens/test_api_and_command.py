@@ -38,6 +38,26 @@ def test_post_refresh_on_a_revoked_grant_is_409_with_a_reconnect_message(api_cli
     assert response.json()["error"]["message"] == "Reconnect your TikTok account: TikTok no longer accepts its authorisation."
 
 
+@responses.activate
+def test_post_refresh_while_another_refresh_holds_the_lock_is_a_temporary_error_not_a_500(api_client, account_factory,
+                                                                                         settings):
+    from django.core.cache import cache
+
+    settings.TOKEN_REFRESH_LOCK_WAIT = 0.2
+    account = account_factory("tiktok")
+    cache.add(f"token-refresh-lock:{account.pk}", 1, timeout=60)  # another worker is refreshing it
+    try:
+        response = api_client.post(f"/api/v1/accounts/{account.pk}/refresh/")
+    finally:
+        cache.delete(f"token-refresh-lock:{account.pk}")
+    assert response.status_code == 502
+    assert response.json()["error"]["message"] == (
+        "Another refresh of this account is still running; try again in a moment.")
+    assert len(responses.calls) == 0  # the refresh token was not spent a second time
+    account.refresh_from_db()
+    assert account.status == "active"
+
+
 def test_post_refresh_on_another_users_account_is_404(other_client, account_factory):
     account = account_factory("tiktok")
     assert other_client.post(f"/api/v1/accounts/{account.pk}/refresh/").status_code == 404
