@@ -1,6 +1,6 @@
 import threading
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from unipulse import scheduler
 
@@ -16,6 +16,9 @@ class Command(BaseCommand):
         self.stdout.write("scheduler: " + ", ".join(f"{j.command} ({j.cron})" for j in jobs))
         if once:
             ran = scheduler.run_due({}, 0.0)
+            failed = [j.command for j in jobs if j.command not in ran]
+            if failed:  # each one's error is logged by the scheduler
+                raise CommandError(f"scheduler: ran {len(ran)} commands; failed: {', '.join(failed)}.")
             self.stdout.write(f"scheduler: ran {len(ran)} commands")
             return
         stop = threading.Event()
