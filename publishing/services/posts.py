@@ -124,8 +124,13 @@ def cancel_targets(targets: QuerySet[PostTarget]) -> int:
 
 def retry_post(post: Post) -> list[int]:
     """Queue the failed targets again from scratch (a failed target never went out). Returns their ids."""
+    return retry_targets(PostTarget.objects.filter(post=post))
+
+
+def retry_targets(targets: QuerySet[PostTarget]) -> list[int]:
+    """retry_post() for only the failed ones among `targets` (the admin's selection). Returns their ids."""
     with transaction.atomic():
-        ids = list(PostTarget.objects.select_for_update().filter(post=post, status=TargetStatus.FAILED)
+        ids = list(PostTarget.objects.select_for_update().filter(pk__in=targets.values("pk"), status=TargetStatus.FAILED)
                    .values_list("pk", flat=True))
         PostTarget.objects.filter(pk__in=ids, status=TargetStatus.FAILED).update(
             status=TargetStatus.QUEUED, step=Step.NONE, container_ids={}, publish_id="", commit_started_at=None,
