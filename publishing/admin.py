@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.utils.html import format_html, format_html_join
+
+from unipulse.sandbox_admin import SandboxColumnMixin, sandbox_filter
 
 from . import services
 from .models import Post, PostMedia, PostTarget, TargetStatus
@@ -25,21 +27,27 @@ class PostTargetInline(admin.TabularInline):
 
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
-    list_display = ["id", "owner", "short_text", "targets_status", "scheduled_at", "created_at"]
-    list_filter = ["targets__status"]
+    list_display = ["id", "owner", "short_text", "targets_status", "is_sandbox", "scheduled_at", "created_at"]
+    list_filter = ["targets__status", sandbox_filter("targets__account__is_sandbox")]
     search_fields = ["text", "owner__username"]
     list_select_related = ["owner"]
     inlines = [PostMediaInline, PostTargetInline]
     actions = ["retry_failed", "cancel_not_started"]
 
     def get_queryset(self, request):
-        # One query for every listed post's targets (the status column), not one per row.
-        targets = PostTarget.objects.only("id", "post_id", "status").order_by("id")
+        # One query for every listed post's targets (status and sandbox columns), not one per row.
+        # The account's mark as an annotation: no SocialAccount rows built (their post_init reads more).
+        targets = (PostTarget.objects.only("id", "post_id", "status").annotate(account_is_sandbox=F("account__is_sandbox"))
+                   .order_by("id"))
         return super().get_queryset(request).prefetch_related(Prefetch("targets", queryset=targets))
 
     @admin.display(description="Text")
     def short_text(self, post: Post) -> str:
         return post.text[:60]
+
+    @admin.display(description="Sandbox", boolean=True)
+    def is_sandbox(self, post: Post) -> bool:
+        return any(target.account_is_sandbox for target in post.targets.all())
 
     @admin.display(description="Targets")
     def targets_status(self, post: Post) -> str:
@@ -65,9 +73,10 @@ class PostAdmin(admin.ModelAdmin):
 
 
 @admin.register(PostTarget)
-class PostTargetAdmin(admin.ModelAdmin):
-    list_display = ["id", "post", "account", "status", "step", "attempts", "last_error_code", "error", "published_at"]
-    list_filter = ["status", "account__platform"]
+class PostTargetAdmin(SandboxColumnMixin, admin.ModelAdmin):
+    list_display = ["id", "post", "account", "status", "step", "attempts", "last_error_code", "error", "is_sandbox",
+                    "published_at"]
+    list_filter = ["status", "account__platform", sandbox_filter("account__is_sandbox")]
     search_fields = ["platform_post_id", "publish_id", "last_error_message"]
     list_select_related = ["post", "account"]
     readonly_fields = ["remote_handles", "publish_id", "platform_post_id", "commit_started_at", "lease_until",
