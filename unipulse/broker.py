@@ -18,7 +18,7 @@ import dramatiq
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from .progress import progress
+from .progress import ProgressBar
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +97,13 @@ def send_each(command: str, send: Callable[[int], object], ids: Sequence[int], s
     so cron sees a non-zero exit. Nothing was written for the ids not sent: the commands that use this
     select by state, so the next run sends them.
     """
-    sent = 0
-    try:
-        for pk in progress(ids, stream, label):
-            send(pk)
-            sent += 1
-    except Exception as error:  # noqa: BLE001 - any broker failure; the type is named, never a token or body
-        raise CommandError(f"{command}: the broker refused a message ({type(error).__name__}); "
-                           f"{sent} of {len(ids)} enqueued, the rest go on the next run.") from error
-    return sent
+    with ProgressBar(stream, label, len(ids)) as bar:
+        for pk in ids:
+            try:
+                send(pk)
+            except Exception as error:  # noqa: BLE001 - any broker failure; the type is named, never a token or body
+                bar.close()
+                raise CommandError(f"{command}: the broker refused a message ({type(error).__name__}); "
+                                   f"{bar.done} of {len(ids)} enqueued, the rest go on the next run.") from error
+            bar.advance()
+    return len(ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -140,16 +141,18 @@ def retry_targets(targets: QuerySet[PostTarget]) -> list[int]:
     return ids
 
 
-def enqueue_due_targets(now=None, limit: int = 1000) -> list[int]:
+def enqueue_due_targets(now=None, limit: int = 1000,
+                        track: Callable[[list[int]], Iterable[int]] = iter) -> list[int]:
     """Move due `scheduled` targets to `queued`, each with one conditional UPDATE, and send them.
 
     Two schedulers running at once both see the row, but only the UPDATE that still finds it
-    `scheduled` changes it, and only that run sends the message.
+    `scheduled` changes it, and only that run sends the message. `track` wraps the candidate ids
+    (publish_due's progress bar).
     """
     now = now or timezone.now()
     candidates = list(PostTarget.objects.filter(status=TargetStatus.SCHEDULED, scheduled_at__lte=now)
                       .order_by("scheduled_at").values_list("pk", flat=True)[:limit])
-    queued = [pk for pk in candidates if claim_due_target(pk)]
+    queued = [pk for pk in track(candidates) if claim_due_target(pk)]
     for pk in queued:
         transaction.on_commit(lambda pk=pk: send_publish(pk))
     return queued

@@ -186,11 +186,14 @@ def test_prune_task_history_refuses_a_negative_age():
         run("prune_task_history", "--days", "-1")
 
 
-def test_prune_task_history_fails_with_one_line_when_the_database_refuses():
+def test_prune_task_history_fails_with_one_line_when_the_database_refuses(broker):
+    from tokens.actors import token_refresh
+
+    Task.tasks.filter(id=token_refresh.send(1).message_id).update(created_at=timezone.now() - timedelta(days=30))
     with mock.patch("django.db.models.query.QuerySet.delete", side_effect=DatabaseError("disk full")):
         with pytest.raises(CommandError) as caught:
             run("prune_task_history")
-    assert str(caught.value) == "prune_task_history: could not delete old task rows (DatabaseError)."
+    assert str(caught.value) == "prune_task_history: could not delete old task rows (DatabaseError); 0 deleted."
 
 
 # ---- sandbox_activity ----------------------------------------------------------------------------

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from conversations import services
 from unipulse.broker import drain_embedded
-from unipulse.progress import progress
+from unipulse.progress import ProgressBar
 
 
 class Command(BaseCommand):
@@ -15,13 +15,15 @@ class Command(BaseCommand):
         event_ids = services.get_stale_received_event_ids()
         sent, refused = 0, False
         if not dry_run:
-            for event_id in progress(event_ids, self.stderr, "events"):
-                # A refusal means the broker is down (enqueue_webhook_event logs it): the rest would
-                # fail the same way, one connect timeout each, so stop. They stay `received`.
-                if not services.enqueue_webhook_event(event_id):
-                    refused = True
-                    break
-                sent += 1
+            with ProgressBar(self.stderr, "events", len(event_ids)) as bar:
+                for event_id in event_ids:
+                    # A refusal means the broker is down (enqueue_webhook_event logs it): the rest would
+                    # fail the same way, one connect timeout each, so stop. They stay `received`.
+                    if not services.enqueue_webhook_event(event_id):
+                        refused = True
+                        break
+                    sent += 1
+                    bar.advance()
             drain_embedded()
         line = f"process_webhooks: {len(event_ids)} waiting, {sent} enqueued"
         if refused:

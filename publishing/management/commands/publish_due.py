@@ -3,6 +3,7 @@ from django.db import transaction
 
 from publishing import services
 from unipulse.broker import drain_embedded
+from unipulse.progress import progress
 
 
 class Command(BaseCommand):
@@ -13,8 +14,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            with transaction.atomic():
-                queued = services.enqueue_due_targets()  # the messages are sent when this commits
+            with transaction.atomic():  # the messages are sent when this commits
+                queued = services.enqueue_due_targets(track=lambda ids: progress(ids, self.stderr, "targets"))
         except Exception as error:  # noqa: BLE001 - the database or the broker; named by type, no row data
             raise CommandError(f"publish_due: could not queue the due targets ({type(error).__name__}).") from error
         self.stdout.write(f"publish_due: queued {len(queued)} target(s)" + (f": {', '.join(map(str, queued))}" if queued else ""))

@@ -6,6 +6,10 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django_dramatiq.models import Task
 
+from unipulse.progress import ProgressBar
+
+BATCH = 1000  # short DELETEs: the workers write task rows all the while
+
 
 class Command(BaseCommand):
     help = "Delete background-task history older than DRAMATIQ_TASK_HISTORY_DAYS (or --days)."
@@ -17,8 +21,14 @@ class Command(BaseCommand):
         days = settings.DRAMATIQ_TASK_HISTORY_DAYS if days is None else days
         if days < 0:
             raise CommandError(f"prune_task_history: --days must be 0 or more, not {days}.")
+        old = Task.tasks.filter(created_at__lte=timezone.now() - timedelta(days=days))
+        deleted = 0
         try:
-            deleted, _ = Task.tasks.filter(created_at__lte=timezone.now() - timedelta(days=days)).delete()
+            with ProgressBar(self.stderr, "task rows", old.count()) as bar:
+                while batch := list(old.values_list("pk", flat=True)[:BATCH]):
+                    deleted += Task.tasks.filter(pk__in=batch).delete()[0]
+                    bar.update(deleted)
         except DatabaseError as error:
-            raise CommandError(f"prune_task_history: could not delete old task rows ({type(error).__name__}).") from error
+            raise CommandError(f"prune_task_history: could not delete old task rows ({type(error).__name__}); "
+                               f"{deleted} deleted.") from error
         self.stdout.write(f"prune_task_history: deleted {deleted} task row(s) older than {days} days")
