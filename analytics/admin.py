@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from unipulse.sandbox_admin import SandboxColumnMixin, sandbox_filter
+
 from .models import (
     AccountMetrics,
     AccountMetricSnapshot,
@@ -21,10 +23,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrackedPost)
-class TrackedPostAdmin(ReadOnlyAdmin):
+class TrackedPostAdmin(SandboxColumnMixin, ReadOnlyAdmin):
     list_display = ("platform_post_id", "account", "product_type", "source", "published_at", "views", "likes",
-                    "comments", "last_synced_at", "next_sync_at")
-    list_filter = ("platform", "source", "product_type")
+                    "comments", "last_synced_at", "next_sync_at", "is_sandbox")
+    list_filter = ("platform", "source", "product_type", sandbox_filter("account__is_sandbox"))
     search_fields = ("platform_post_id", "caption")
     list_select_related = ("account",)
     date_hierarchy = "published_at"
@@ -33,31 +35,31 @@ class TrackedPostAdmin(ReadOnlyAdmin):
 @admin.register(PostMetricSnapshot)
 class PostMetricSnapshotAdmin(ReadOnlyAdmin):
     list_display = ("tracked_post", "sync_run", "captured_at")
-    list_filter = ("tracked_post__platform",)
+    list_filter = ("tracked_post__platform", sandbox_filter("tracked_post__account__is_sandbox"))
     list_select_related = ("tracked_post",)
     raw_id_fields = ("tracked_post", "sync_run")
     date_hierarchy = "captured_at"
 
 
 @admin.register(AccountMetricSnapshot)
-class AccountMetricSnapshotAdmin(ReadOnlyAdmin):
-    list_display = ("account", "followers", "captured_at")
-    list_filter = ("account__platform",)
+class AccountMetricSnapshotAdmin(SandboxColumnMixin, ReadOnlyAdmin):
+    list_display = ("account", "followers", "captured_at", "is_sandbox")
+    list_filter = ("account__platform", sandbox_filter("account__is_sandbox"))
     list_select_related = ("account",)
     date_hierarchy = "captured_at"
 
 
 @admin.register(AccountMetrics)
-class AccountMetricsAdmin(ReadOnlyAdmin):
-    list_display = ("account", "followers", "last_synced_at")
-    list_filter = ("account__platform",)
+class AccountMetricsAdmin(SandboxColumnMixin, ReadOnlyAdmin):
+    list_display = ("account", "followers", "last_synced_at", "is_sandbox")
+    list_filter = ("account__platform", sandbox_filter("account__is_sandbox"))
     list_select_related = ("account",)
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(ReadOnlyAdmin):
-    list_display = ("id", "account", "status", "posts_synced", "started_at", "finished_at", "error_code")
-    list_filter = ("status", "account__platform")
+class SyncRunAdmin(SandboxColumnMixin, ReadOnlyAdmin):
+    list_display = ("id", "account", "status", "posts_synced", "started_at", "finished_at", "error_code", "is_sandbox")
+    list_filter = ("status", "account__platform", sandbox_filter("account__is_sandbox"))
     list_select_related = ("account",)
 
 

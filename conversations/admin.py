@@ -1,17 +1,23 @@
 from django.contrib import admin, messages
 
+from unipulse.sandbox_admin import SandboxColumnMixin, sandbox_filter
+
 from . import services
 from .models import Conversation, InboxSyncState, Message, WebhookEvent
 
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(admin.ModelAdmin):
-    list_display = ["id", "platform", "topic", "status", "attempts", "received_at", "processed_at", "error"]
-    list_filter = ["status", "platform", "topic", "received_at"]
+    list_display = ["id", "platform", "topic", "status", "attempts", "received_at", "processed_at", "error", "sandbox"]
+    list_filter = ["status", "platform", "topic", "received_at", sandbox_filter("is_sandbox")]
     search_fields = ["dedupe_key", "topic", "error"]
     readonly_fields = [f.name for f in WebhookEvent._meta.fields]
     actions = ["process_again"]
     date_hierarchy = "received_at"
+
+    @admin.display(description="Sandbox", boolean=True, ordering="is_sandbox")
+    def sandbox(self, event: WebhookEvent) -> bool:
+        return event.is_sandbox
 
     @admin.action(description="Process again")
     def process_again(self, request, queryset):
@@ -29,9 +35,9 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
-    list_display = ["id", "account", "kind", "participant_name", "snippet", "unread_count", "last_message_at"]
-    list_filter = ["kind", "account__platform"]
+class ConversationAdmin(SandboxColumnMixin, admin.ModelAdmin):
+    list_display = ["id", "account", "kind", "participant_name", "snippet", "unread_count", "last_message_at", "is_sandbox"]
+    list_filter = ["kind", "account__platform", sandbox_filter("account__is_sandbox")]
     search_fields = ["participant_name", "snippet", "thread_key"]
     list_select_related = ["account"]
     raw_id_fields = ["account"]
@@ -39,9 +45,11 @@ class ConversationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "conversation", "direction", "author_name", "status", "origin", "created_at", "is_hidden"]
-    list_filter = ["direction", "status", "origin", "is_hidden", "is_deleted"]
+class MessageAdmin(SandboxColumnMixin, admin.ModelAdmin):
+    list_display = ["id", "conversation", "direction", "author_name", "status", "origin", "created_at", "is_hidden",
+                    "is_sandbox"]
+    list_filter = ["direction", "status", "origin", "is_hidden", "is_deleted", sandbox_filter("account__is_sandbox")]
+    list_select_related = ["conversation", "account"]
     search_fields = ["external_id", "text", "author_name"]
     raw_id_fields = ["conversation", "account", "sent_by"]
 

@@ -59,7 +59,8 @@ class ConversationViewSet(WriteRateLimitMixin, mixins.ListModelMixin, mixins.Ret
 
     @action(detail=True, methods=["get"])
     def messages(self, request, pk=None):
-        messages = Message.objects.filter(conversation=self.get_object()).order_by("created_at", "id")
+        messages = (Message.objects.filter(conversation=self.get_object()).order_by("created_at", "id")
+                    .select_related("account").defer("account__access_token", "account__refresh_token"))
         page = self.paginate_queryset(messages)
         return self.get_paginated_response(MessageSerializer(page, many=True).data)
 

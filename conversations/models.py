@@ -31,6 +31,7 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
+    is_sandbox = models.BooleanField(default=False, help_text="Received while the built-in sandbox served this platform.")
 
     class Meta:
         ordering = ["-received_at", "-id"]

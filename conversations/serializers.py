@@ -22,20 +22,25 @@ class ConversationFilterSerializer(VideoFilterSerializer):
 
 class ConversationSerializer(serializers.ModelSerializer):
     platform = serializers.CharField(source="account.platform", read_only=True)
+    is_sandbox = serializers.BooleanField(source="account.is_sandbox", read_only=True,
+                                          help_text="The account is on the built-in sandbox platforms.")
     unread = serializers.BooleanField(source="is_unread", read_only=True)
 
     class Meta:
         model = Conversation
-        fields = ["id", "account", "platform", "kind", "platform_post_id", "root_comment_id", "participant_id",
+        fields = ["id", "account", "platform", "is_sandbox", "kind", "platform_post_id", "root_comment_id", "participant_id",
                   "participant_name", "snippet", "unread", "unread_count", "last_message_at", "last_inbound_at"]
         read_only_fields = fields
 
 
 class MessageSerializer(serializers.ModelSerializer):
+    is_sandbox = serializers.BooleanField(source="account.is_sandbox", read_only=True,
+                                          help_text="The account is on the built-in sandbox platforms.")
+
     class Meta:
         model = Message
         fields = ["id", "conversation", "external_id", "parent_external_id", "direction", "author_id", "author_name",
-                  "text", "attachments", "created_at", "is_hidden", "is_deleted", "status", "error", "origin"]
+                  "text", "attachments", "created_at", "is_hidden", "is_deleted", "status", "error", "origin", "is_sandbox"]
         read_only_fields = fields
 
 

@@ -1,7 +1,14 @@
 from django.contrib import admin, messages
+from django.db.models import F, Prefetch
+from django.utils.html import format_html, format_html_join
+
+from unipulse.sandbox_admin import SandboxColumnMixin, sandbox_filter
 
 from . import services
 from .models import Post, PostMedia, PostTarget, TargetStatus
+
+STATUS_COLOURS = {TargetStatus.PUBLISHED: "#1b7f3b", TargetStatus.FAILED: "#b3261e", TargetStatus.UNCONFIRMED: "#b35c00",
+                  TargetStatus.PUBLISHING: "#1f5fa8", TargetStatus.QUEUED: "#1f5fa8"}
 
 
 class PostMediaInline(admin.TabularInline):
@@ -20,15 +27,40 @@ class PostTargetInline(admin.TabularInline):
 
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
-    list_display = ["id", "owner", "short_text", "scheduled_at", "created_at"]
+    list_display = ["id", "owner", "short_text", "targets_status", "is_sandbox", "scheduled_at", "created_at"]
+    list_filter = ["targets__status", sandbox_filter("targets__account__is_sandbox")]
     search_fields = ["text", "owner__username", "idempotency_key"]
     readonly_fields = ["idempotency_key"]
+    list_select_related = ["owner"]
     inlines = [PostMediaInline, PostTargetInline]
     actions = ["retry_failed", "cancel_not_started"]
+
+    def get_queryset(self, request):
+        # One query for every listed post's targets (status and sandbox columns), not one per row.
+        # The account's mark as an annotation: no SocialAccount rows built (their post_init reads more).
+        targets = (PostTarget.objects.only("id", "post_id", "status").annotate(account_is_sandbox=F("account__is_sandbox"))
+                   .order_by("id"))
+        return super().get_queryset(request).prefetch_related(Prefetch("targets", queryset=targets))
 
     @admin.display(description="Text")
     def short_text(self, post: Post) -> str:
         return post.text[:60]
+
+    @admin.display(description="Sandbox", boolean=True)
+    def is_sandbox(self, post: Post) -> bool:
+        return any(target.account_is_sandbox for target in post.targets.all())
+
+    @admin.display(description="Targets")
+    def targets_status(self, post: Post) -> str:
+        """How many targets are in each status, in the lifecycle's order: "2 published · 1 failed"."""
+        counts: dict[str, int] = {}
+        for target in post.targets.all():
+            counts[target.status] = counts.get(target.status, 0) + 1
+        if not counts:
+            return "no targets"
+        return format_html_join(" · ", '<span style="color:{}">{} {}</span>', (
+            (STATUS_COLOURS.get(status, "#555"), counts[status], TargetStatus(status).label.lower())
+            for status in TargetStatus.values if status in counts))
 
     @admin.action(description="Retry failed targets (and resume TikTok ones whose publish_id is known)")
     def retry_failed(self, request, queryset):
@@ -42,9 +74,10 @@ class PostAdmin(admin.ModelAdmin):
 
 
 @admin.register(PostTarget)
-class PostTargetAdmin(admin.ModelAdmin):
-    list_display = ["id", "post", "account", "status", "step", "attempts", "last_error_code", "published_at"]
-    list_filter = ["status", "account__platform"]
+class PostTargetAdmin(SandboxColumnMixin, admin.ModelAdmin):
+    list_display = ["id", "post", "account", "status", "step", "attempts", "last_error_code", "error", "is_sandbox",
+                    "published_at"]
+    list_filter = ["status", "account__platform", sandbox_filter("account__is_sandbox")]
     search_fields = ["platform_post_id", "publish_id", "last_error_message"]
     list_select_related = ["post", "account"]
     readonly_fields = ["remote_handles", "publish_id", "platform_post_id", "commit_started_at", "lease_until",
@@ -57,10 +90,14 @@ class PostTargetAdmin(admin.ModelAdmin):
         # TikTok's upload_url carries an upload token: never shown.
         return {k: v for k, v in (target.container_ids or {}).items() if k != "upload_url"}
 
+    @admin.display(description="Error")
+    def error(self, target: PostTarget) -> str:
+        return format_html('<span title="{}">{}</span>', target.last_error_message, target.last_error_message[:80])
+
     @admin.action(description="Retry (failed targets; unconfirmed TikTok ones resume polling)")
     def retry_failed(self, request, queryset):
-        posts = {t.post for t in queryset.filter(status__in=[TargetStatus.FAILED, TargetStatus.UNCONFIRMED])}
-        count = sum(len(services.retry_post(post)) for post in posts)
+        # Only the selected ones: a sibling target of the same post that failed stays as it is.
+        count = len(services.retry_targets(queryset))
         self.message_user(request, f"Queued {count} target(s) again.", messages.SUCCESS)
 
     @admin.action(description="Cancel (targets not started)")

@@ -29,10 +29,12 @@ class TargetSerializer(serializers.ModelSerializer):
     account = serializers.IntegerField(source="account_id")
     platform = serializers.CharField(source="account.platform")
     account_name = serializers.CharField(source="account.__str__")
+    is_sandbox = serializers.BooleanField(source="account.is_sandbox", read_only=True,
+                                          help_text="The account is on the built-in sandbox platforms, not the real one.")
 
     class Meta:
         model = PostTarget
-        fields = ["id", "account", "platform", "account_name", "status", "step", "options", "platform_post_id",
+        fields = ["id", "account", "platform", "account_name", "is_sandbox", "status", "step", "options", "platform_post_id",
                   "permalink", "attempts", "last_error_code", "last_error_message", "published_at",
                   "first_comment_status", "first_comment_id"]
 
@@ -40,10 +42,15 @@ class TargetSerializer(serializers.ModelSerializer):
 class PostSerializer(serializers.ModelSerializer):
     media = MediaItemSerializer(many=True)
     targets = TargetSerializer(many=True)
+    is_sandbox = serializers.SerializerMethodField(help_text="At least one target is a sandbox account.")
 
     class Meta:
         model = Post
-        fields = ["id", "text", "link", "first_comment", "scheduled_at", "media", "targets", "created_at", "updated_at"]
+        fields = ["id", "text", "link", "first_comment", "scheduled_at", "media", "targets", "is_sandbox", "created_at",
+                  "updated_at"]
+
+    def get_is_sandbox(self, post: Post) -> bool:
+        return any(target.account.is_sandbox for target in post.targets.all())  # the prefetched targets
 
 
 class PostInputSerializer(serializers.Serializer):

@@ -12,9 +12,13 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+from collections.abc import Callable, Sequence
 
 import dramatiq
 from django.conf import settings
+from django.core.management.base import CommandError
+
+from .progress import ProgressBar
 
 logger = logging.getLogger(__name__)
 
@@ -84,3 +88,22 @@ def requeue_later(actor: dramatiq.Actor, args: tuple, delay_seconds: float) -> N
     Used for rate limits: being told to wait is not a failure.
     """
     actor.send_with_options(args=args, delay=int(max(1, delay_seconds) * 1000))
+
+
+def send_each(command: str, send: Callable[[int], object], ids: Sequence[int], stream, label: str) -> int:
+    """Send one message per id (with a progress bar on a terminal); return how many were sent.
+
+    The broker refusing a message (Redis down, a timeout) stops the loop with one CommandError line,
+    so cron sees a non-zero exit. Nothing was written for the ids not sent: the commands that use this
+    select by state, so the next run sends them.
+    """
+    with ProgressBar(stream, label, len(ids)) as bar:
+        for pk in ids:
+            try:
+                send(pk)
+            except Exception as error:  # noqa: BLE001 - any broker failure; the type is named, never a token or body
+                bar.close()
+                raise CommandError(f"{command}: the broker refused a message ({type(error).__name__}); "
+                                   f"{bar.done} of {len(ids)} enqueued, the rest go on the next run.") from error
+            bar.advance()
+    return len(ids)

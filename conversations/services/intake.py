@@ -29,6 +29,7 @@ def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = ""
         "platform": platform, "topic": topic[:64], "body": raw_body.decode("utf-8", errors="replace"),
         "headers": {name: headers[name] for name in KEPT_HEADERS if name in headers}, "dedupe_key": dedupe_key,
         "received_at": timezone.now(), "status": WebhookEvent.Status.RECEIVED, "error": "", "attempts": 0,
+        "is_sandbox": is_from_sandbox(platform),
     })
     if event_id is None:  # a repeat: enqueue again only if the first copy is still waiting
         event_id, status = WebhookEvent.objects.filter(dedupe_key=dedupe_key).values_list("id", "status").get()
@@ -36,6 +37,19 @@ def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = ""
             return event_id
     transaction.on_commit(lambda: enqueue_webhook_event(event_id))
     return event_id
+
+
+def is_from_sandbox(platform: str) -> bool:
+    """A delivery received while the built-in sandbox stands in for that platform came from the sandbox.
+
+    Set at intake rather than derived from the body: the body names only platform ids, so telling
+    would take an account lookup per row on every admin page. With the sandbox on, the app secret that
+    signs deliveries is the sandbox's and the real platform does not know this server.
+    """
+    from social.sandbox import is_sandbox_url
+
+    url = settings.TIKTOK_API_URL if platform == WebhookEvent.Source.TIKTOK else settings.META_GRAPH_URL
+    return is_sandbox_url(url)
 
 
 def _insert_unless_duplicate(values: dict) -> int | None:

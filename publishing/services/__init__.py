@@ -19,6 +19,7 @@ from .posts import (
     get_post_by_idempotency_key,
     get_posts_for_user,
     retry_post,
+    retry_targets,
     store_media,
     update_post,
 )
@@ -48,5 +49,6 @@ def get_platform_posts_for_user(user, post_id: int) -> list[tuple[int, int, str]
 __all__ = [
     "get_platform_posts_for_user",
     "apply_tiktok_publish_event", "cancel_post", "cancel_targets", "create_post", "create_post_once",
-    "enqueue_due_targets", "filter_posts", "get_post_by_idempotency_key", "get_posts_for_user", "publish_target", "retry_post", "send_publish", "store_media", "update_post",
+    "enqueue_due_targets", "filter_posts", "get_post_by_idempotency_key", "get_posts_for_user", "publish_target",
+    "retry_post", "retry_targets", "send_publish", "store_media", "update_post",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -149,7 +150,12 @@ def cancel_targets(targets: QuerySet[PostTarget]) -> int:
 
 
 def retry_post(post: Post) -> list[int]:
-    """Queue the failed targets again from scratch, and resume the resumable unconfirmed ones. Returns their ids.
+    """Queue the failed targets again from scratch, and resume the resumable unconfirmed ones. Returns their ids."""
+    return retry_targets(PostTarget.objects.filter(post=post))
+
+
+def retry_targets(targets: QuerySet[PostTarget]) -> list[int]:
+    """retry_post() for only the given targets (the admin's selection). Returns their ids.
 
     A failed target never went out (engine.mark_failed ends a possibly-sent one `unconfirmed`), so its
     handles are wiped. An unconfirmed TikTok target with a saved publish_id (engine.can_resume) keeps
@@ -157,7 +163,7 @@ def retry_post(post: Post) -> list[int]:
     """
     with transaction.atomic():
         locked = list(PostTarget.objects.select_for_update().filter(
-            post=post, status__in=[TargetStatus.FAILED, TargetStatus.UNCONFIRMED]))
+            pk__in=targets.values("pk"), status__in=[TargetStatus.FAILED, TargetStatus.UNCONFIRMED]))
         failed = [t.pk for t in locked if t.status == TargetStatus.FAILED]
         resumed = [t.pk for t in locked if t.status == TargetStatus.UNCONFIRMED and can_resume(t)]
         now = timezone.now()
@@ -172,16 +178,18 @@ def retry_post(post: Post) -> list[int]:
     return ids
 
 
-def enqueue_due_targets(now=None, limit: int = 1000) -> list[int]:
+def enqueue_due_targets(now=None, limit: int = 1000,
+                        track: Callable[[list[int]], Iterable[int]] = iter) -> list[int]:
     """Move due `scheduled` targets to `queued`, each with one conditional UPDATE, and send them.
 
     Two schedulers running at once both see the row, but only the UPDATE that still finds it
-    `scheduled` changes it, and only that run sends the message.
+    `scheduled` changes it, and only that run sends the message. `track` wraps the candidate ids
+    (publish_due's progress bar).
     """
     now = now or timezone.now()
     candidates = list(PostTarget.objects.filter(status=TargetStatus.SCHEDULED, scheduled_at__lte=now)
                       .order_by("scheduled_at").values_list("pk", flat=True)[:limit])
-    queued = [pk for pk in candidates if claim_due_target(pk)]
+    queued = [pk for pk in track(candidates) if claim_due_target(pk)]
     for pk in queued:
         transaction.on_commit(lambda pk=pk: send_publish(pk))
     return queued

@@ -12,7 +12,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import requests
@@ -75,12 +75,14 @@ def http_send(url: str, body: bytes, headers: dict) -> int:
         return 0
 
 
-def emit_activity(*, comments: int = 1, dms: int = 1, send: Sender | None = None) -> ActivitySummary:
+def emit_activity(*, comments: int = 1, dms: int = 1, send: Sender | None = None,
+                  track: Callable[[list[Page]], Iterable[Page]] = iter) -> ActivitySummary:
     """Create `comments` comments and `dms` DMs per subscribed Page (and its Instagram account) and deliver
-    them, plus TikTok post.publish.* events for publishes that moved on. Safe to call on a schedule."""
+    them, plus TikTok post.publish.* events for publishes that moved on. Safe to call on a schedule.
+    `track` wraps the list of Pages (the command's progress bar)."""
     send = send or http_send
     summary = ActivitySummary()
-    for page in Page.objects.select_related("owner").order_by("page_id"):
+    for page in track(list(Page.objects.select_related("owner").order_by("page_id"))):
         fields = set(page.subscribed_fields or [])
         ig = InstagramAccount.objects.filter(page=page).first()
         for _ in range(comments if "feed" in fields else 0):

@@ -43,3 +43,19 @@ def test_process_again_puts_events_back_to_received_and_enqueues_them(admin_clie
                                   "/admin/conversations/inboxsyncstate/"])
 def test_inbox_admin_pages_open(admin_client, path, page):
     assert admin_client.get(path).status_code == 200
+
+
+def test_process_again_sends_each_selected_event_to_the_webhook_process_queue(admin_client):
+    import dramatiq
+
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    failed, ignored, untouched = make_event(1, "failed"), make_event(2, "ignored"), make_event(3, "failed")
+    response = admin_client.post("/admin/conversations/webhookevent/", {
+        "action": "process_again", "_selected_action": [failed.pk, ignored.pk]}, follow=True)
+    assert "2 webhook event(s) sent for processing." in response.content.decode()
+    queue = broker.queues["webhook-process"]
+    assert sorted(dramatiq.Message.decode(raw).args[0] for raw in queue.queue) == sorted([failed.pk, ignored.pk])
+    assert dict(WebhookEvent.objects.values_list("pk", "status")) == {
+        failed.pk: "received", ignored.pk: "received", untouched.pk: "failed"}
+    broker.flush_all()

@@ -397,6 +397,8 @@ def test_a_401_on_the_status_poll_after_init_is_unconfirmed_and_no_retry_inits_a
     mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
     mocked_platforms.post(VIDEO_INIT, json=fixture("tiktok/publishing_video_init.json"))
     mocked_platforms.post(STATUS, status=401, json=fixture("tiktok/publishing_error_token.json"))
+    # The refused token is renewed first; TikTok refusing the refresh too is what ends the grant.
+    mocked_platforms.post(OAUTH_TOKEN, status=400, json=fixture("tiktok/tokens_refresh_invalid_grant.json"))
 
     publish(target.pk)
     worker()  # the status poll gets the 401
@@ -458,6 +460,7 @@ def test_a_reauth_error_before_the_commit_still_fails_and_a_retry_starts_over(ma
                                                                               worker, retry):
     target = video_target(make_target)
     mocked_platforms.post(CREATOR, status=401, json=fixture("tiktok/publishing_error_token.json"))
+    mocked_platforms.post(OAUTH_TOKEN, status=400, json=fixture("tiktok/tokens_refresh_invalid_grant.json"))
     publish(target.pk)
     target.refresh_from_db()
     assert target.status == "failed" and target.commit_started_at is None
@@ -549,6 +552,8 @@ def test_a_failed_follow_up_check_never_unpublishes_the_post(failure, make_targe
     mocked_platforms.post(STATUS, json=complete_without_post_id())
     publish(target.pk)
     mocked_platforms.replace(responses.POST, STATUS, **failure)
+    # A refused token is renewed first; TikTok refusing that too is what revokes the grant.
+    mocked_platforms.post(OAUTH_TOKEN, status=400, json=fixture("tiktok/tokens_refresh_invalid_grant.json"))
     sent.clear()
 
     publish(target.pk)

@@ -1,7 +1,10 @@
+import io
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from social.crypto import TokenCipher, UndecryptableError
 from social.models import SocialAccount
 
 pytestmark = pytest.mark.django_db
@@ -16,20 +19,59 @@ def raw(account_id):
         return bytes(cursor.fetchone()[0])
 
 
-def test_rotation_re_encrypts_every_token_under_the_new_key(account_factory, settings, capsys):
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_rotation_re_encrypts_every_token_under_the_new_key(account_factory, settings):
     old_key = settings.ENCRYPTION_KEY
-    accounts = [account_factory("tiktok", access_token=f"act.rot-{i}", refresh_token=f"rft.rot-{i}") for i in range(3)]
-    before = {a.pk: raw(a.pk) for a in accounts}
+    tokens = {}  # account id -> (access, refresh): each account's own pair, so a swap cannot pass
+    for name in ("alpha", "bravo", "charlie"):
+        account = account_factory("tiktok", access_token=f"act.{name}-A", refresh_token=f"rft.{name}-R")
+        tokens[account.pk] = (f"act.{name}-A", f"rft.{name}-R")
+    before = {pk: raw(pk) for pk in tokens}
     settings.ENCRYPTION_KEY = NEW_KEY
-    call_command("rotate_encryption_key", "--old-key", old_key, "--batch-size", "2")
-    out = capsys.readouterr().out
-    assert "3 accounts: re-encrypted 6 tokens, 0 already on the current key, 0 accounts unreadable" in out
+    out, terminal = io.StringIO(), FakeTTY()
+    call_command("rotate_encryption_key", "--old-key", old_key, "--batch-size", "2", stdout=out, stderr=terminal)
+
+    assert out.getvalue() == "3 accounts: re-encrypted 6 tokens, 0 already on the current key, 0 accounts unreadable\n"
+    assert terminal.getvalue().split("\r")[1:] == [  # one redraw per batch of 2, then the line ends
+        "accounts [####################..........]  66% 2/3",
+        "accounts [##############################] 100% 3/3\n",
+    ]
     settings.ENCRYPTION_KEY_PREVIOUS = ""  # the old key is gone: tokens must read with the new key alone
-    for a in accounts:
-        assert raw(a.pk) != before[a.pk]
-        fresh = SocialAccount.objects.get(pk=a.pk)
-        assert fresh.access_token == f"act.rot-{a.pk - accounts[0].pk}" or fresh.access_token.startswith("act.rot-")
-    assert sorted(SocialAccount.objects.get(pk=a.pk).refresh_token for a in accounts) == ["rft.rot-0", "rft.rot-1", "rft.rot-2"]
+    for pk, (access, refresh) in tokens.items():
+        assert raw(pk) != before[pk]
+        fresh = SocialAccount.objects.get(pk=pk)
+        assert (fresh.access_token, fresh.refresh_token) == (access, refresh), pk
+        with pytest.raises(UndecryptableError):
+            TokenCipher(old_key).decrypt(raw(pk))
+        assert TokenCipher(NEW_KEY).decrypt(raw(pk)) == access
+
+
+def test_a_second_rotation_finds_every_token_already_current(account_factory, settings):
+    old_key = settings.ENCRYPTION_KEY
+    first = account_factory("tiktok", access_token="act.once-A", refresh_token="rft.once-R")
+    second = account_factory("facebook", access_token="EAA-once-page")
+    settings.ENCRYPTION_KEY = NEW_KEY
+    call_command("rotate_encryption_key", "--old-key", old_key, stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("rotate_encryption_key", "--old-key", old_key, stdout=out, stderr=io.StringIO())
+    assert out.getvalue() == "2 accounts: re-encrypted 0 tokens, 3 already on the current key, 0 accounts unreadable\n"
+    assert SocialAccount.objects.get(pk=first.pk).access_token == "act.once-A"
+    assert SocialAccount.objects.get(pk=first.pk).refresh_token == "rft.once-R"
+    assert SocialAccount.objects.get(pk=second.pk).access_token == "EAA-once-page"
+
+
+def test_rotation_off_a_terminal_prints_only_the_count(account_factory, settings):
+    old_key = settings.ENCRYPTION_KEY
+    account_factory("facebook", access_token="EAA-quiet")
+    settings.ENCRYPTION_KEY = NEW_KEY
+    out, err = io.StringIO(), io.StringIO()
+    call_command("rotate_encryption_key", "--old-key", old_key, stdout=out, stderr=err)
+    assert err.getvalue() == ""
+    assert out.getvalue() == "1 accounts: re-encrypted 1 tokens, 0 already on the current key, 0 accounts unreadable\n"
 
 
 def test_dry_run_counts_and_writes_nothing(account_factory, settings, capsys):

@@ -1,14 +1,19 @@
 """Actors: declared on the right queues with deliberate retry limits; run on the embedded broker;
 enqueue on the real Redis broker."""
 
+import json
 import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import dramatiq
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
+from unipulse import broker as embedded
 from unipulse.broker import import_actors
 from unipulse.jobs import QUEUE_POLICY
 
@@ -96,3 +101,106 @@ def test_actors_enqueue_on_the_right_queue_names_on_the_real_redis_broker():
         for key in broker.client.scan_iter(match=f"{namespace}*"):
             broker.client.delete(key)
         broker.close()
+
+
+# ---- the embedded path with the app's own actors ---------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE_ID = "104523678912345"  # the Page of tests/fixtures/facebook/webhook_feed_comment_add.json
+COMMENT_ID = "822334455667788_1234567890123456"
+
+
+@pytest.fixture
+def stored_comment_event(account_factory, settings):
+    """A stored Meta feed delivery for a connected Page, as the webhook view leaves it (committed)."""
+    from conversations.models import WebhookEvent
+
+    settings.BROKER_MODE = "embedded"  # what settings.py picks without REDIS_URL (also on a Redis CI run)
+    dramatiq.get_broker().flush_all()
+    page = account_factory("facebook", external_id=PAGE_ID)
+    body = (ROOT / "tests/fixtures/facebook/webhook_feed_comment_add.json").read_text()
+    event = WebhookEvent.objects.create(platform="meta", topic="page", body=body, dedupe_key="e" * 64)
+    yield page, event
+    embedded.stop_embedded_worker()
+    dramatiq.get_broker().flush_all()
+
+
+@pytest.mark.django_db(transaction=True)  # the worker threads read the rows through their own connections
+def test_drain_embedded_runs_the_real_webhook_process_actor_to_completion(stored_comment_event):
+    from conversations.actors import webhook_process
+    from conversations.models import Message
+
+    page, event = stored_comment_event
+    webhook_process.send(event.pk)
+    embedded.drain_embedded(timeout_ms=30_000)
+
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("processed", 1)
+    message = Message.objects.get(external_id=COMMENT_ID)
+    assert (message.account_id, message.conversation.kind, message.origin) == (page.pk, "comment", "webhook")
+    assert embedded._worker is None  # drained, then stopped: a command exits with nothing left running
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_web_process_worker_consumes_what_the_app_sends_and_drain_leaves_it_alone(stored_comment_event):
+    from conversations.models import Message, WebhookEvent
+    from conversations.services import enqueue_webhook_event
+
+    _, event = stored_comment_event
+    worker = embedded.start_embedded_worker()
+    assert worker is not None and embedded.start_embedded_worker() is worker  # idempotent
+    assert enqueue_webhook_event(event.pk) is True
+    embedded.drain_embedded()  # a no-op beside running workers (the scheduler's case): returns at once
+    assert embedded._worker is worker
+    broker = dramatiq.get_broker()
+    broker.join("webhook-process", timeout=30_000)
+    worker.join()
+    assert WebhookEvent.objects.get(pk=event.pk).status == "processed"
+    assert Message.objects.filter(external_id=COMMENT_ID).count() == 1
+
+
+def test_nothing_embedded_starts_with_the_redis_broker(settings):
+    settings.BROKER_MODE = "redis"
+    assert embedded.start_embedded_worker() is None
+    embedded.drain_embedded()
+    assert embedded._worker is None
+
+
+# ---- settings with REDIS_URL: Dramatiq's RedisBroker, without a Redis to talk to ------------------
+
+PROBE = """
+import json, django
+django.setup()
+import dramatiq
+from django.conf import settings
+from unipulse.broker import import_actors
+import_actors()
+broker = dramatiq.get_broker()
+kwargs = broker.client.connection_pool.connection_kwargs
+print(json.dumps({
+    "mode": settings.BROKER_MODE,
+    "broker": f"{type(broker).__module__}.{type(broker).__name__}",
+    "queues": sorted(broker.get_declared_queues()),
+    "actors": {name: broker.get_actor(name).queue_name for name in broker.get_declared_actors()},
+    "middleware": sorted(type(m).__name__ for m in broker.middleware),
+    "redis": [kwargs.get("host"), kwargs.get("port"), kwargs.get("db")],
+    "cache": settings.CACHES["default"]["BACKEND"],
+}))
+"""
+
+
+def test_settings_with_redis_url_build_the_redis_broker_with_the_five_queues():
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
+    # Port 1 on localhost: nothing listens there, so this also shows start-up never connects.
+    env.update(DJANGO_SETTINGS_MODULE="unipulse.settings", DEBUG="true", SOCIAL_SANDBOX="false",
+               REDIS_URL="redis://127.0.0.1:1/5")
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["mode"] == "redis"
+    assert seen["broker"] == "dramatiq.brokers.redis.RedisBroker"
+    assert set(EXPECTED.values()) <= set(seen["queues"])
+    assert {seen["actors"][name] for name in EXPECTED} == set(EXPECTED.values())
+    assert {"Retries", "TimeLimit", "AgeLimit", "Callbacks", "DbConnectionsMiddleware"} <= set(seen["middleware"])
+    assert seen["redis"] == ["127.0.0.1", 1, 5]
+    assert seen["cache"] == "django.core.cache.backends.redis.RedisCache"

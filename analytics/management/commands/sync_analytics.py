@@ -1,10 +1,8 @@
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics.actors import analytics_sync
 from social.models import Platform, SocialAccount
-from unipulse.broker import drain_embedded
+from unipulse.broker import drain_embedded, send_each
 
 
 class Command(BaseCommand):
@@ -24,19 +22,9 @@ class Command(BaseCommand):
         if platform:
             accounts = accounts.filter(platform=platform)
         ids = list(accounts.order_by("id").values_list("id", flat=True))
-        for done, account_id in enumerate(ids, start=1):
-            if not dry_run:
-                analytics_sync.send(account_id)
-            self._progress(done, len(ids))
-        if sys.stderr.isatty() and ids:
-            self.stderr.write("")
+        if not dry_run:
+            send_each("sync_analytics", analytics_sync.send, ids, self.stderr, "accounts")
         verb = "would enqueue" if dry_run else "enqueued"
         self.stdout.write(f"sync_analytics: {verb} {len(ids)} account syncs")
         if ids and not dry_run:
             drain_embedded()  # no-op with Redis; with the in-process broker, run them before exiting
-
-    def _progress(self, done: int, total: int) -> None:
-        if sys.stderr.isatty():
-            width = 30
-            filled = width * done // total
-            self.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} accounts", ending="")

@@ -1,8 +1,8 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from conversations import services
 from unipulse.broker import drain_embedded
-from unipulse.progress import progress
+from unipulse.progress import ProgressBar
 
 
 class Command(BaseCommand):
@@ -13,8 +13,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run: bool = False, **options):
         event_ids = services.get_stale_received_event_ids()
-        sent = 0 if dry_run else sum(services.enqueue_webhook_event(event_id)
-                                      for event_id in progress(event_ids, self.stderr, "enqueued"))
+        sent, refused = 0, False
         if not dry_run:
+            with ProgressBar(self.stderr, "events", len(event_ids)) as bar:
+                for event_id in event_ids:
+                    # A refusal means the broker is down (enqueue_webhook_event logs it): the rest would
+                    # fail the same way, one connect timeout each, so stop. They stay `received`.
+                    if not services.enqueue_webhook_event(event_id):
+                        refused = True
+                        break
+                    sent += 1
+                    bar.advance()
             drain_embedded()
-        self.stdout.write(f"process_webhooks: {len(event_ids)} waiting, {sent} enqueued")
+        line = f"process_webhooks: {len(event_ids)} waiting, {sent} enqueued"
+        if refused:
+            raise CommandError(f"{line}; the broker refused the next one, the rest stay received for the next run.")
+        self.stdout.write(line)

@@ -3,8 +3,7 @@ from django.core.management.base import BaseCommand
 from conversations.actors import ice_process
 from conversations.sources import SOURCES
 from social.models import SocialAccount
-from unipulse.broker import drain_embedded
-from unipulse.progress import progress
+from unipulse.broker import drain_embedded, send_each
 
 
 class Command(BaseCommand):
@@ -17,7 +16,6 @@ class Command(BaseCommand):
         account_ids = list(SocialAccount.objects.active().filter(platform__in=list(SOURCES))
                            .order_by("id").values_list("id", flat=True))
         if not dry_run:
-            for account_id in progress(account_ids, self.stderr, "enqueued"):
-                ice_process.send(account_id)
+            send_each("sync_conversations", ice_process.send, account_ids, self.stderr, "accounts")
             drain_embedded()
         self.stdout.write(f"sync_conversations: {len(account_ids)} account(s) {'found' if dry_run else 'enqueued'}")

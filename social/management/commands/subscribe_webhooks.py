@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from social.models import AccountStatus, Platform, SocialAccount
 from social.services import subscribe_page_webhooks
@@ -13,15 +13,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run: bool = False, **options) -> None:
         # No queue of its own (the five queues are fixed), and it is one or two calls per Page a day.
-        pages = SocialAccount.objects.filter(platform=Platform.FACEBOOK, status=AccountStatus.ACTIVE).order_by("id")
+        pages = list(SocialAccount.objects.filter(platform=Platform.FACEBOOK, status=AccountStatus.ACTIVE).order_by("id"))
         ok = failed = 0
-        for page in progress(pages, self.stderr, "subscribed"):
+        for page in progress(pages, self.stderr, "Pages"):
             if dry_run or not page.has_access_token:
                 continue
             if subscribe_page_webhooks(page):
                 ok += 1
             else:
                 failed += 1
-        total = pages.count()
         verb = "would subscribe" if dry_run else "subscribed"
-        self.stdout.write(f"subscribe_webhooks: {verb} {total if dry_run else ok} Page(s); {failed} failed.")
+        line = f"subscribe_webhooks: {verb} {len(pages) if dry_run else ok} Page(s); {failed} failed."
+        if failed:  # each failed Page carries the reason in its status reason (admin, accounts API)
+            raise CommandError(f"{line} See each Page's status reason.")
+        self.stdout.write(line)

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 
 from tokens.actors import token_refresh
 from tokens.services import select_due_account_ids
-from unipulse.broker import drain_embedded
+from unipulse.broker import drain_embedded, send_each
 from unipulse.progress import progress
 
 
@@ -15,13 +15,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, account=None, dry_run=False, **options):
         ids = select_due_account_ids(account_id=account)
-        for account_id in progress(ids, self.stderr, "enqueued"):
-            if dry_run:
+        if dry_run:
+            for account_id in progress(ids, self.stderr, "accounts"):
                 self.stdout.write(f"would refresh account {account_id}")
-            elif account is not None:
-                token_refresh.send(account_id, True)  # forced: a named account is refreshed even when not due
-            else:
-                token_refresh.send(account_id)
+        else:
+            # A named account is forced: refreshed even when not due.
+            send = (lambda pk: token_refresh.send(pk, True)) if account is not None else token_refresh.send
+            send_each("refresh_tokens", send, ids, self.stderr, "accounts")
         verb = "would enqueue" if dry_run else "enqueued"
         self.stdout.write(f"refresh_tokens: {verb} {len(ids)} token refresh{'es' if len(ids) != 1 else ''}")
         if not dry_run and ids:

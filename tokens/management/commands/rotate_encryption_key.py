@@ -1,10 +1,9 @@
-import sys
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from social.crypto import KeyFormatError, TokenCipher
 from tokens.rotation import rotate_tokens
+from unipulse.progress import ProgressBar
 
 
 class Command(BaseCommand):
@@ -13,7 +12,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--old-key", help="The previous key (default: ENCRYPTION_KEY_PREVIOUS).")
         parser.add_argument("--dry-run", action="store_true", help="Decrypt and count only; write nothing.")
-        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--batch-size", type=int, default=500, help="Accounts per transaction (default 500).")
 
     def handle(self, *args, old_key=None, dry_run=False, batch_size=500, **options):
         old_key = old_key or settings.ENCRYPTION_KEY_PREVIOUS
@@ -23,7 +22,16 @@ class Command(BaseCommand):
             old = TokenCipher(old_key)
         except KeyFormatError as exc:
             raise CommandError(f"The old key {exc}.") from None
-        report = rotate_tokens(old, dry_run=dry_run, batch_size=batch_size, progress=self._progress)
+        bar: ProgressBar | None = None
+
+        def advance(done: int, total: int) -> None:  # called after each batch
+            nonlocal bar
+            bar = bar or ProgressBar(self.stderr, "accounts", total)
+            bar.update(done)
+
+        report = rotate_tokens(old, dry_run=dry_run, batch_size=batch_size, progress=advance)
+        if bar:
+            bar.close()
         for pk in report.unreadable:
             self.stderr.write(f"account {pk}: a token decrypts with neither key; left untouched")
         verb = "would re-encrypt" if dry_run else "re-encrypted"
@@ -33,7 +41,3 @@ class Command(BaseCommand):
         )
         if report.unreadable:
             raise CommandError(f"{len(report.unreadable)} accounts hold tokens that neither key decrypts.")
-
-    def _progress(self, done: int, total: int) -> None:
-        if sys.stderr.isatty():
-            self.stderr.write(f"\r{done}/{total} accounts", ending="")

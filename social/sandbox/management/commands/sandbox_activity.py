@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from social.sandbox.activity import emit_activity
+from unipulse.progress import progress
 
 
 class Command(BaseCommand):
@@ -15,7 +16,8 @@ class Command(BaseCommand):
     def handle(self, *args, comments: int, dms: int, **options):
         if not settings.SOCIAL_SANDBOX:
             raise CommandError("The sandbox is off (SOCIAL_SANDBOX); there is nothing to emit.")
-        summary = emit_activity(comments=max(comments, 0), dms=max(dms, 0))
+        summary = emit_activity(comments=max(comments, 0), dms=max(dms, 0),
+                                track=lambda pages: progress(pages, self.stderr, "Pages"))
         if summary.failed:
             raise CommandError(summary.line())
         self.stdout.write(summary.line())
