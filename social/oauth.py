@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import traceback
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -16,6 +17,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from unipulse.logging_filters import redact
 
 from .clients import meta, tiktok
 from .clients.errors import PlatformError
@@ -35,6 +38,12 @@ REQUIRED_SCOPES = {
 }
 # Page tasks a connected Page must allow: publishing (CREATE_CONTENT) and comments (MODERATE).
 REQUIRED_PAGE_TASKS = ("CREATE_CONTENT", "MODERATE")
+
+
+# Redirect error codes besides OAuthError's: the callback was refused by our inbound rate limit,
+# or something unexpected failed on our side (logged with its traceback, nothing written).
+RATE_LIMITED = "rate_limited"
+CONNECT_FAILED = "connect_failed"
 
 
 class OAuthError(Exception):
@@ -152,6 +161,19 @@ def complete_oauth(platform: str, params, request_user=None) -> ConnectResult:
         # the exception type is logged, since its text could quote the answer.
         logger.error("OAuth callback for %s got an unreadable answer (%s)", platform, type(error).__name__)
         return ConnectResult(platform=platform, error="exchange_failed")
+    except Exception as error:  # noqa: BLE001 - Redis or database down, a bug: still a redirect, never a 500
+        # The account writes are one transaction, so nothing of this connect was kept.
+        log_unexpected(f"OAuth callback for {platform}", error)
+        return ConnectResult(platform=platform, error=CONNECT_FAILED)
+
+
+def log_unexpected(what: str, error: BaseException) -> None:
+    """Log an unexpected failure with its traceback, credentials scrubbed.
+
+    The traceback goes into the message itself (not exc_info) so the redacting filter sees it.
+    """
+    trace = "".join(traceback.format_exception(error))
+    logger.error("%s failed unexpectedly: %s", what, redact(trace))
 
 
 def _missing(required: list[str], granted: list[str]) -> list[str]:
@@ -266,8 +288,9 @@ def connect_tiktok(user, code: str) -> list[int]:
         }, refresh_token=grant.refresh_token)
     try:
         profile = tiktok.get_user_info(account, tiktok.profile_fields(grant.scopes))
-    except PlatformError as error:  # the account works without its profile; the next sync fills it
-        logger.warning("TikTok profile fetch failed for account %s: %s", account.pk, error.error_code)
+    except Exception as error:  # noqa: BLE001 - the account is committed and works without its profile
+        logger.warning("TikTok profile fetch failed for account %s: %s", account.pk,
+                       getattr(error, "error_code", type(error).__name__))
         return [account.pk]
     account.name = profile.display_name
     account.username = profile.username
