@@ -237,7 +237,11 @@ def _page_problems(page: meta.PageGrant) -> list[str]:
 
 
 def _upsert(user, platform: str, external_id: str, values: dict, refresh_token: str = "") -> SocialAccount:
-    """Create or update one account; a reconnect never duplicates nor empties a stored refresh token."""
+    """Create or update one account; a reconnect never duplicates nor empties a stored refresh token.
+
+    A reconnect ends `needs_reauth` (the token is new) but keeps `blocked_until`: a spam or posting
+    limit is about the account, and a fresh token does not lift it.
+    """
     account = SocialAccount.objects.select_for_update().filter(
         owner=user, platform=platform, external_id=external_id
     ).first() or SocialAccount(owner=user, platform=platform, external_id=external_id)
@@ -246,7 +250,6 @@ def _upsert(user, platform: str, external_id: str, values: dict, refresh_token: 
     if refresh_token:
         account.refresh_token = refresh_token
     account.status = AccountStatus.ACTIVE
-    account.blocked_until = None
     account.save()
     return account
 

@@ -258,3 +258,23 @@ def test_debug_token_failure_does_not_fail_the_connect(api_client, meta_connect,
     assert redirect_query(response, settings)["result"] == "connected"
     page2 = SocialAccount.objects.get(external_id="101000000000002")
     assert page2.status_reason == "" and page2.data_access_expires_at is None
+
+
+def test_reconnect_clears_needs_reauth_but_keeps_a_platform_block(api_client, meta_connect, account_factory):
+    blocked = timezone.now() + timedelta(hours=20)
+    page = account_factory("facebook", external_id="101000000000001", access_token="EAAold-revoked",
+                           status=AccountStatus.NEEDS_REAUTH, status_reason="Reconnect your Facebook account.",
+                           blocked_until=blocked)
+    ig = account_factory("instagram", external_id="17841400000000001", blocked_until=blocked)
+    past_block = account_factory("facebook", external_id="101000000000002", blocked_until=timezone.now() - timedelta(hours=1))
+
+    callback(api_client, code="good-code", state=start_oauth(api_client, "facebook"))
+
+    for account in (page, ig, past_block):
+        account.refresh_from_db()
+        assert account.status == AccountStatus.ACTIVE
+    assert page.access_token == "EAApage-TOKEN-PAGE1" and page.status_reason == ""
+    # Meta's spam/posting limits are about the account, not the token: a new token does not lift them.
+    assert page.blocked_until == blocked and page.is_blocked()
+    assert ig.blocked_until == blocked
+    assert past_block.blocked_until is not None and not past_block.is_blocked()

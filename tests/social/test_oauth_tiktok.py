@@ -110,3 +110,13 @@ def test_no_tiktok_token_in_redirect_or_logs(api_client, tiktok_connect, caplog)
     response = callback(api_client, code="tt-code", state=start_oauth(api_client, "tiktok"))
     for text in (response["Location"], caplog.text, api_client.get("/api/v1/accounts/").content.decode()):
         assert "act.TIKTOK" not in text and "rft.TIKTOK" not in text
+
+
+def test_reconnect_clears_needs_reauth_but_keeps_a_spam_block(api_client, account_factory, tiktok_connect):
+    blocked = timezone.now() + timedelta(hours=24)
+    old = account_factory("tiktok", external_id="-000OpenIdAlice", status=AccountStatus.NEEDS_REAUTH,
+                          status_reason="Reconnect your TikTok account.", blocked_until=blocked)
+    callback(api_client, code="tt-code", state=start_oauth(api_client, "tiktok"))
+    old.refresh_from_db()
+    assert old.status == AccountStatus.ACTIVE and old.status_reason == ""
+    assert old.blocked_until == blocked and old.is_blocked()
