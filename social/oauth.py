@@ -29,12 +29,35 @@ logger = logging.getLogger(__name__)
 
 META_PLATFORMS = (Platform.FACEBOOK, Platform.INSTAGRAM)
 
-# What each kind of account needs to do its job; a missing one is named in the status reason.
-REQUIRED_SCOPES = {
-    Platform.FACEBOOK: ["pages_show_list", "pages_manage_posts", "pages_read_engagement", "pages_manage_metadata"],
-    Platform.INSTAGRAM: ["pages_show_list", "instagram_basic", "instagram_content_publish",
-                         "instagram_manage_comments", "instagram_manage_insights"],
-    Platform.TIKTOK: ["user.info.basic", "video.publish", "video.list"],
+# What each feature needs, per kind of account (Ref: ../shared/reference/platform-apis.md,
+# "Permissions used by this product"). A missing scope is named in the status reason with the
+# feature it stops; the account still connects. Only publishing's scopes also block a post before
+# it is queued (publishing/services/validation.py reads `scopes` itself, not this reason).
+FEATURE_SCOPES: dict[str, dict[str, list[str]]] = {
+    Platform.FACEBOOK: {
+        "listing Pages": ["pages_show_list"],
+        "publishing": ["pages_manage_posts"],
+        "reading posts and comments": ["pages_read_engagement"],
+        "webhooks": ["pages_manage_metadata"],
+        # POST /{comment-id}/comments and is_hidden (conversations/sources/facebook.py)
+        "comment replies and hiding": ["pages_manage_engagement"],
+        "inbox DMs": ["pages_messaging"],
+        "analytics": ["read_insights"],
+    },
+    Platform.INSTAGRAM: {
+        "listing accounts": ["pages_show_list", "instagram_basic"],
+        "publishing": ["instagram_content_publish"],
+        "comments": ["instagram_manage_comments"],
+        "inbox DMs": ["instagram_manage_messages"],
+        "analytics": ["instagram_manage_insights"],
+    },
+    Platform.TIKTOK: {
+        "the profile": ["user.info.basic"],
+        "publishing": ["video.publish"],
+        "post metrics": ["video.list"],
+        "follower counts": ["user.info.stats"],
+        "the username": ["user.info.profile"],
+    },
 }
 # Page tasks a connected Page must allow: publishing (CREATE_CONTENT) and comments (MODERATE).
 REQUIRED_PAGE_TASKS = ("CREATE_CONTENT", "MODERATE")
@@ -176,12 +199,17 @@ def log_unexpected(what: str, error: BaseException) -> None:
     logger.error("%s failed unexpectedly: %s", what, redact(trace))
 
 
-def _missing(required: list[str], granted: list[str]) -> list[str]:
-    return [scope for scope in required if scope not in granted]
-
-
-def _missing_reason(missing: list[str]) -> str:
-    return f"Missing permission: {', '.join(missing)}. Reconnect and allow it." if missing else ""
+def missing_scopes_reason(platform: str, granted: list[str]) -> str:
+    """'Missing permission: read_insights (analytics), ... Reconnect and allow it.', or ''."""
+    missing = {}
+    for feature, scopes in FEATURE_SCOPES[platform].items():
+        for scope in scopes:
+            if scope not in granted:
+                missing.setdefault(scope, []).append(feature)
+    if not missing:
+        return ""
+    named = ", ".join(f"{scope} ({', '.join(features)})" for scope, features in missing.items())
+    return f"Missing permission: {named}. Reconnect and allow it."
 
 
 def connect_meta(user, platform: str, code: str) -> list[int]:
@@ -255,7 +283,7 @@ def _upsert(user, platform: str, external_id: str, values: dict, refresh_token: 
 
 
 def _upsert_page(user, fb_user_id, page, granted, data_access_expires_at) -> SocialAccount:
-    problems = [_missing_reason(_missing(REQUIRED_SCOPES[Platform.FACEBOOK], granted)), *_page_problems(page)]
+    problems = [missing_scopes_reason(Platform.FACEBOOK, granted), *_page_problems(page)]
     return _upsert(user, Platform.FACEBOOK, page.id, {
         "platform_user_id": fb_user_id, "name": page.name, "username": page.username,
         "avatar_url": page.picture_url, "scopes": granted, "access_token": page.access_token,
@@ -267,7 +295,7 @@ def _upsert_page(user, fb_user_id, page, granted, data_access_expires_at) -> Soc
 
 def _upsert_instagram(user, fb_user_id, page, page_account, granted, data_access_expires_at) -> SocialAccount:
     ig = page.instagram
-    problems = [_missing_reason(_missing(REQUIRED_SCOPES[Platform.INSTAGRAM], granted)), *_page_problems(page)]
+    problems = [missing_scopes_reason(Platform.INSTAGRAM, granted), *_page_problems(page)]
     return _upsert(user, Platform.INSTAGRAM, ig.id, {
         "platform_user_id": fb_user_id, "name": ig.name, "username": ig.username, "avatar_url": ig.picture_url,
         "scopes": granted, "parent": page_account,
@@ -286,7 +314,7 @@ def connect_tiktok(user, code: str) -> list[int]:
         account = _upsert(user, Platform.TIKTOK, grant.open_id, {
             "platform_user_id": grant.open_id, "scopes": grant.scopes, "access_token": grant.access_token,
             "token_expires_at": grant.expires_at,
-            "status_reason": _missing_reason(_missing(REQUIRED_SCOPES[Platform.TIKTOK], grant.scopes)),
+            "status_reason": missing_scopes_reason(Platform.TIKTOK, grant.scopes),
             **({"refresh_token_expires_at": grant.refresh_expires_at} if grant.refresh_token else {}),
         }, refresh_token=grant.refresh_token)
     try:

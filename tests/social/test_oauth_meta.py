@@ -53,7 +53,7 @@ def test_facebook_connect_upserts_every_page_across_pagination_and_the_linked_in
     assert ig.status_reason == "" and "instagram_content_publish" in ig.scopes
     # The user granted pages_manage_posts for Pages 1 and 3 only (debug_token's granular_scopes).
     assert page2.access_token == "EAApage-TOKEN-PAGE2"
-    assert page2.status_reason == "Missing permission: pages_manage_posts. Reconnect and allow it."
+    assert page2.status_reason == "Missing permission: pages_manage_posts (publishing). Reconnect and allow it."
     assert "pages_manage_posts" not in page2.scopes and "pages_show_list" in page2.scopes
     # Page 3's role has neither CREATE_CONTENT nor MODERATE: connected, but says why it cannot post.
     assert "CREATE_CONTENT, MODERATE" in page3.status_reason
@@ -119,9 +119,9 @@ def test_declined_permissions_are_named_in_the_status_reason(api_client, meta_co
     assert redirect_query(response, settings)["result"] == "connected"
     page = SocialAccount.objects.get(external_id="101000000000001")
     ig = SocialAccount.objects.get(platform="instagram")
-    assert page.status_reason.startswith("Missing permission: pages_manage_posts.")
+    assert page.status_reason == "Missing permission: pages_manage_posts (publishing). Reconnect and allow it."
     assert "pages_manage_posts" not in page.scopes
-    assert ig.status_reason.startswith("Missing permission: instagram_content_publish.")
+    assert ig.status_reason == "Missing permission: instagram_content_publish (publishing). Reconnect and allow it."
 
 
 def test_no_page_permission_ends_with_missing_permissions_and_no_account(api_client, meta_connect, settings):
@@ -278,3 +278,50 @@ def test_reconnect_clears_needs_reauth_but_keeps_a_platform_block(api_client, me
     assert page.blocked_until == blocked and page.is_blocked()
     assert ig.blocked_until == blocked
     assert past_block.blocked_until is not None and not past_block.is_blocked()
+
+
+def _permissions_without(*declined: str) -> dict:
+    body = load_fixture("facebook/oauth_permissions.json")
+    for entry in body["data"]:
+        if entry["permission"] in declined:
+            entry["status"] = "declined"
+    return body
+
+
+@pytest.mark.parametrize(("declined", "page_reason", "ig_reason"), [
+    (["pages_messaging"], "pages_messaging (inbox DMs)", ""),
+    (["read_insights"], "read_insights (analytics)", ""),
+    (["pages_manage_engagement"], "pages_manage_engagement (comment replies and hiding)", ""),
+    (["instagram_manage_messages"], "", "instagram_manage_messages (inbox DMs)"),
+    (["instagram_manage_comments"], "", "instagram_manage_comments (comments)"),
+    (["instagram_manage_insights"], "", "instagram_manage_insights (analytics)"),
+    (["read_insights", "pages_messaging", "instagram_manage_insights"],
+     "pages_messaging (inbox DMs), read_insights (analytics)", "instagram_manage_insights (analytics)"),
+])
+def test_a_missing_feature_scope_is_named_with_its_feature_and_the_account_still_connects(
+        api_client, meta_connect, settings, declined, page_reason, ig_reason):
+    meta_connect.replace("GET", f"{GRAPH}/me/permissions", json=_permissions_without(*declined))
+    response = callback(api_client, code="good-code", state=start_oauth(api_client, "facebook"))
+    assert redirect_query(response, settings)["result"] == "connected"
+    page = SocialAccount.objects.get(external_id="101000000000001")
+    ig = SocialAccount.objects.get(platform="instagram")
+    for account, named in ((page, page_reason), (ig, ig_reason)):
+        assert account.status == AccountStatus.ACTIVE
+        assert account.status_reason == (f"Missing permission: {named}. Reconnect and allow it." if named else "")
+        for scope in declined:
+            assert scope not in account.scopes
+
+
+def test_only_a_missing_publishing_scope_blocks_publishing_validation(api_client, meta_connect):
+    from publishing.services.validation import account_errors
+
+    meta_connect.replace("GET", f"{GRAPH}/me/permissions", json=_permissions_without(
+        "pages_messaging", "read_insights", "pages_manage_engagement", "instagram_manage_messages",
+        "instagram_manage_comments", "instagram_manage_insights"))
+    callback(api_client, code="good-code", state=start_oauth(api_client, "facebook"))
+    page = SocialAccount.objects.get(external_id="101000000000001")
+    ig = SocialAccount.objects.get(platform="instagram")
+    page2 = SocialAccount.objects.get(external_id="101000000000002")  # pages_manage_posts not granted for it
+    assert page.status_reason and ig.status_reason
+    assert account_errors([page, ig]) == []
+    assert account_errors([page2]) == [f"{page2} did not grant the pages_manage_posts permission; reconnect it to publish."]
