@@ -207,6 +207,31 @@ def test_tiktok_429_backs_off_exponentially_with_jitter_and_pauses_the_user(acco
     assert 96 <= second_wait <= 144
 
 
+def test_a_tiktok_429_on_a_user_call_reports_and_pauses_the_user_scope(account_factory, mocked_platforms):
+    account = account_factory("tiktok", external_id="-000OpenIdCarol")
+    mocked_platforms.add("GET", f"{TIKTOK}/v2/user/info/", status=429,
+                         json=load_fixture("tiktok/errors_rate_limit_exceeded.json"))
+    with pytest.raises(RateLimitedError) as caught:
+        tiktok.get_user_info(account, ["open_id"])
+    assert caught.value.scope == "user"
+    store = ratelimit.get_store()
+    assert store.get_pause(ratelimit.tiktok_user_key("-000OpenIdCarol")) is not None
+    assert store.get_pause("tiktok:app") is None
+
+
+def test_a_tiktok_rate_limit_on_an_app_call_reports_the_app_scope(mocked_platforms):
+    # TikTok's OAuth endpoints sometimes answer in the API envelope; those calls are paused as the app.
+    mocked_platforms.add("POST", f"{TIKTOK}/v2/oauth/token/", status=429,
+                         json=load_fixture("tiktok/errors_rate_limit_exceeded.json"))
+    with pytest.raises(RateLimitedError) as caught:
+        tiktok.exchange_code("tt-code", "https://example.test/cb")
+    assert caught.value.scope == "app"
+    assert ratelimit.get_store().get_pause("tiktok:app") is not None
+    with pytest.raises(RateLimitedError) as paused:  # paused as the app: no second request goes out
+        tiktok.exchange_code("tt-code", "https://example.test/cb")
+    assert paused.value.scope == "app" and len(mocked_platforms.calls) == 1
+
+
 def test_tiktok_429_honours_retry_after(account_factory, mocked_platforms):
     account = account_factory("tiktok", external_id="-000OpenIdBob")
     mocked_platforms.add("GET", f"{TIKTOK}/v2/user/info/", status=429, headers={"Retry-After": "17"},
