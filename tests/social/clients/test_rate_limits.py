@@ -115,6 +115,37 @@ def test_business_use_case_usage_near_100_pauses_that_page_only(account_factory,
         SUBS, f"{GRAPH}/101000000000002/subscribed_apps"]
 
 
+@pytest.mark.parametrize(("peak", "wait"), [(93, 300), (100, 3600)])
+def test_page_usage_near_100_pauses_the_facebook_user_behind_the_page(account_factory, mocked_platforms, peak, wait):
+    page = account_factory("facebook", external_id=PAGE_ID, platform_user_id="fbuser-1")
+    sibling = account_factory("facebook", external_id="101000000000002", platform_user_id="fbuser-1")
+    stranger = account_factory("facebook", external_id="101000000000009", platform_user_id="fbuser-7")
+    usage = {"call_count": peak, "total_cputime": 10, "total_time": 12}
+    mocked_platforms.add("GET", SUBS, json=READ_OK, headers={"X-Page-Usage": json.dumps(usage)})
+    mocked_platforms.add("GET", f"{GRAPH}/101000000000009/subscribed_apps", json=READ_OK)
+
+    facebook.get_page_subscriptions(page)  # succeeds, but says this user's token is nearly spent
+
+    assert ratelimit.get_store().get_pause(ratelimit.meta_user_key("fbuser-1")) is not None
+    for account in (page, sibling):  # the pause is on the user key, so every Page of that user waits
+        with pytest.raises(RateLimitedError) as caught:
+            facebook.get_page_subscriptions(account)
+        assert caught.value.scope == "user"
+        assert wait - 10 <= caught.value.retry_after <= wait + 1
+    facebook.get_page_subscriptions(stranger)  # another Facebook user is not affected
+    assert ratelimit.get_store().get_pause(ratelimit.META_APP) is None
+    assert len(mocked_platforms.calls) == 2
+
+
+def test_page_usage_below_the_threshold_pauses_nothing(page, mocked_platforms, settings):
+    settings.META_USAGE_PAUSE_PERCENT = 90
+    mocked_platforms.add("GET", SUBS, json=READ_OK, headers={"X-Page-Usage": json.dumps({"call_count": 89})})
+    facebook.get_page_subscriptions(page)
+    facebook.get_page_subscriptions(page)
+    assert len(mocked_platforms.calls) == 2
+    assert ratelimit.get_store().get_pause(ratelimit.meta_user_key("fbuser-1")) is None
+
+
 def test_app_usage_near_100_pauses_every_meta_call(page, account_factory, mocked_platforms):
     mocked_platforms.add("GET", SUBS, json=READ_OK,
                          headers={"X-App-Usage": json.dumps({"call_count": 97, "total_cputime": 20, "total_time": 31})})
