@@ -10,7 +10,7 @@ import contextlib
 import logging
 import secrets
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -223,6 +223,10 @@ def connect_meta(user, platform: str, code: str) -> list[int]:
     pages = meta.list_pages(grant.access_token, me.id)
     if not pages:
         raise OAuthError("missing_permissions")
+    # What /me/accounts returns as a Page's access_token is its Page token; the one wrong thing that
+    # could end up stored for a Page is a user token, which costs nothing to rule out (see _page_problems).
+    user_tokens = {short.access_token, grant.access_token}
+    pages = [replace(p, access_token="") if p.access_token in user_tokens else p for p in pages]
     try:
         info = meta.debug_token(grant.access_token)
     except PlatformError:  # expiry and per-Page grants are nice to know, not worth failing a connect for
@@ -254,6 +258,14 @@ def _granted_for(granted: list[str], targets: dict[str, list[str]], *object_ids:
 
 
 def _page_problems(page: meta.PageGrant) -> list[str]:
+    """Why a Page's token cannot publish or moderate: no Page token, or tasks short of it.
+
+    Presence and tasks are checked here, not the token type through debug_token: Meta puts a Page
+    token in /me/accounts' access_token only for a user with a role on the Page (and we refuse the
+    user token above), while debug_token would cost one app-token call per Page on every connect
+    (50 Pages, 50 calls on the app's shared rate limit, and seconds more for the waiting browser).
+    A token that stops working later is caught by the daily token check and by Graph 190.
+    """
     if not page.access_token:
         return ["Meta returned no Page token for this Page; reconnect and tick it in the Page picker."]
     if "MANAGE" in page.tasks:
@@ -277,7 +289,8 @@ def _upsert(user, platform: str, external_id: str, values: dict, refresh_token: 
         setattr(account, name, value)
     if refresh_token:
         account.refresh_token = refresh_token
-    account.status = AccountStatus.ACTIVE
+    # Without a token nothing can work: say "reconnect" up front instead of failing each job.
+    account.status = AccountStatus.ACTIVE if account.access_token else AccountStatus.NEEDS_REAUTH
     account.save()
     return account
 

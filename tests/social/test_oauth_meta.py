@@ -325,3 +325,34 @@ def test_only_a_missing_publishing_scope_blocks_publishing_validation(api_client
     assert page.status_reason and ig.status_reason
     assert account_errors([page, ig]) == []
     assert account_errors([page2]) == [f"{page2} did not grant the pages_manage_posts permission; reconnect it to publish."]
+
+
+NO_PAGE_TOKEN = "Meta returned no Page token for this Page; reconnect and tick it in the Page picker."
+
+
+@pytest.mark.parametrize("token", [None, "", "EAAlong-USER-TOKEN-222", "EAAshort-USER-TOKEN-111"])
+def test_a_page_without_a_page_token_is_stored_without_one_and_asks_for_a_reconnect(
+        api_client, meta_connect, account_factory, settings, token):
+    old = account_factory("facebook", external_id="101000000000001", access_token="EAAold-page-token")
+    accounts = load_fixture("facebook/oauth_accounts_page1.json")
+    accounts.pop("paging")
+    if token is None:
+        del accounts["data"][0]["access_token"]
+    else:  # Meta sent nothing, or what it sent is the user token, not a Page token
+        accounts["data"][0]["access_token"] = token
+    meta_connect.replace("GET", f"{GRAPH}/me/accounts", json=accounts)
+
+    response = callback(api_client, code="good-code", state=start_oauth(api_client, "facebook"))
+
+    assert redirect_query(response, settings)["result"] == "connected"
+    old.refresh_from_db()
+    ig = SocialAccount.objects.get(platform="instagram")
+    for account in (old, ig):
+        assert account.access_token == ""  # never the user token, and not the stale Page token either
+        assert (account.status, account.status_reason) == (AccountStatus.NEEDS_REAUTH, NO_PAGE_TOKEN)
+    other = SocialAccount.objects.get(external_id="101000000000002")
+    assert other.access_token == "EAApage-TOKEN-PAGE2" and other.status == AccountStatus.ACTIVE
+    # only the Page with a Page token is subscribed to webhooks (nothing to subscribe with otherwise)
+    assert [c.url.split("?")[0] for c in calls_to(meta_connect, "/subscribed_apps", "POST")] == [
+        f"{GRAPH}/101000000000002/subscribed_apps"]
+    assert len(calls_to(meta_connect, "/debug_token")) == 1  # the user token only: no call per Page
