@@ -83,3 +83,17 @@ def test_an_unreachable_limiter_cache_follows_ratelimit_fail_open(user, settings
 @pytest.mark.parametrize(("rate", "seconds"), [("10/m", 60), ("5/15m", 900), ("100/h", 3600), ("1/d", 86400), ("3/s", 1)])
 def test_window_seconds_reads_django_ratelimit_rates(rate, seconds):
     assert window_seconds(rate) == seconds
+
+
+def test_a_login_without_a_remote_address_is_still_limited_not_a_500(user, settings):
+    settings.AUTH_TOKEN_RATE = "1/m"
+    client = APIClient(REMOTE_ADDR="")
+    assert _login(client, username="x", ip="").status_code == 400
+    assert _login(client, username="y", ip="").status_code == 429
+
+
+def test_a_login_body_that_is_not_an_object_is_a_400_and_still_counted(user, settings):
+    settings.AUTH_TOKEN_RATE = "1/m"
+    client = APIClient()
+    assert client.post("/api/v1/auth/token/", [None, None], format="json").status_code == 400
+    assert client.post("/api/v1/auth/token/", [None, None], format="json").status_code == 429
