@@ -34,12 +34,20 @@ def disconnect(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Disconnected {done} account(s).", messages.SUCCESS)
 
 
+def _token_state(present: bool, expires_at) -> str:
+    if not present:
+        return "absent"
+    if expires_at is not None and expires_at <= timezone.now():
+        return "present, expired"
+    return "present"
+
+
 @admin.register(SocialAccount)
 class SocialAccountAdmin(admin.ModelAdmin):
     """Staff view of connected accounts. Token text never appears: only presence and expiry."""
 
     list_display = ["__str__", "platform", "status_badge", "status_reason", "owner", "token_expires_at",
-                    "remaining_call_budget", "last_synced_at", "has_token"]
+                    "remaining_call_budget", "last_synced_at", "has_token", "has_refresh"]
     list_filter = ["platform", "status", "is_sandbox"]
     actions = [disconnect]
     change_form_template = "admin/social/socialaccount/change_form.html"
@@ -72,13 +80,15 @@ class SocialAccountAdmin(admin.ModelAdmin):
         panels = [panel(account) for panel in ACCOUNT_PANELS] if account else []
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "account_panels": panels})
 
-    @admin.display(boolean=True, description="Access token")
-    def has_token(self, obj: SocialAccount) -> bool:
-        return obj.has_access_token and not obj.is_token_expired()
+    # Presence and expiry apart: "absent" (never connected, or wiped) asks for a different fix than
+    # "present, expired" (refresh or reconnect). Never the token itself.
+    @admin.display(description="Access token")
+    def has_token(self, obj: SocialAccount) -> str:
+        return _token_state(obj.has_access_token, obj.token_expires_at)
 
-    @admin.display(boolean=True, description="Refresh token")
-    def has_refresh(self, obj: SocialAccount) -> bool:
-        return obj.has_refresh_token and (obj.refresh_token_expires_at is None or obj.refresh_token_expires_at > timezone.now())
+    @admin.display(description="Refresh token")
+    def has_refresh(self, obj: SocialAccount) -> str:
+        return _token_state(obj.has_refresh_token, obj.refresh_token_expires_at)
 
     @admin.display(description="Meta calls left this hour")
     def remaining_call_budget(self, obj: SocialAccount) -> str:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from dataclasses import dataclass, field
+import traceback
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from unipulse.logging_filters import redact
 
 from .clients import meta, tiktok
 from .clients.errors import PlatformError
@@ -26,15 +29,44 @@ logger = logging.getLogger(__name__)
 
 META_PLATFORMS = (Platform.FACEBOOK, Platform.INSTAGRAM)
 
-# What each kind of account needs to do its job; a missing one is named in the status reason.
-REQUIRED_SCOPES = {
-    Platform.FACEBOOK: ["pages_show_list", "pages_manage_posts", "pages_read_engagement", "pages_manage_metadata"],
-    Platform.INSTAGRAM: ["pages_show_list", "instagram_basic", "instagram_content_publish",
-                         "instagram_manage_comments", "instagram_manage_insights"],
-    Platform.TIKTOK: ["user.info.basic", "video.publish", "video.list"],
+# What each feature needs, per kind of account (Ref: ../shared/reference/platform-apis.md,
+# "Permissions used by this product"). A missing scope is named in the status reason with the
+# feature it stops; the account still connects. Only publishing's scopes also block a post before
+# it is queued (publishing/services/validation.py reads `scopes` itself, not this reason).
+FEATURE_SCOPES: dict[str, dict[str, list[str]]] = {
+    Platform.FACEBOOK: {
+        "listing Pages": ["pages_show_list"],
+        "publishing": ["pages_manage_posts"],
+        "reading posts and comments": ["pages_read_engagement"],
+        "webhooks": ["pages_manage_metadata"],
+        # POST /{comment-id}/comments and is_hidden (conversations/sources/facebook.py)
+        "comment replies and hiding": ["pages_manage_engagement"],
+        "inbox DMs": ["pages_messaging"],
+        "analytics": ["read_insights"],
+    },
+    Platform.INSTAGRAM: {
+        "listing accounts": ["pages_show_list", "instagram_basic"],
+        "publishing": ["instagram_content_publish"],
+        "comments": ["instagram_manage_comments"],
+        "inbox DMs": ["instagram_manage_messages"],
+        "analytics": ["instagram_manage_insights"],
+    },
+    Platform.TIKTOK: {
+        "the profile": ["user.info.basic"],
+        "publishing": ["video.publish"],
+        "post metrics": ["video.list"],
+        "follower counts": ["user.info.stats"],
+        "the username": ["user.info.profile"],
+    },
 }
 # Page tasks a connected Page must allow: publishing (CREATE_CONTENT) and comments (MODERATE).
 REQUIRED_PAGE_TASKS = ("CREATE_CONTENT", "MODERATE")
+
+
+# Redirect error codes besides OAuthError's: the callback was refused by our inbound rate limit,
+# or something unexpected failed on our side (logged with its traceback, nothing written).
+RATE_LIMITED = "rate_limited"
+CONNECT_FAILED = "connect_failed"
 
 
 class OAuthError(Exception):
@@ -152,14 +184,37 @@ def complete_oauth(platform: str, params, request_user=None) -> ConnectResult:
         # the exception type is logged, since its text could quote the answer.
         logger.error("OAuth callback for %s got an unreadable answer (%s)", platform, type(error).__name__)
         return ConnectResult(platform=platform, error="exchange_failed")
+    except Exception as error:  # noqa: BLE001 - Redis or database down, a bug: still a redirect, never a 500
+        # The account writes are one transaction, so nothing of this connect was kept.
+        log_unexpected(f"OAuth callback for {platform}", error)
+        return ConnectResult(platform=platform, error=CONNECT_FAILED)
 
 
-def _missing(required: list[str], granted: list[str]) -> list[str]:
-    return [scope for scope in required if scope not in granted]
+def log_unexpected(what: str, error: BaseException) -> None:
+    """Log an unexpected failure with its traceback, credentials scrubbed.
+
+    The traceback goes into the message itself (not exc_info) so the redacting filter sees it.
+    """
+    trace = "".join(traceback.format_exception(error))
+    logger.error("%s failed unexpectedly: %s", what, redact(trace))
 
 
-def _missing_reason(missing: list[str]) -> str:
-    return f"Missing permission: {', '.join(missing)}. Reconnect and allow it." if missing else ""
+def needed_scopes(platform: str) -> list[str]:
+    """Every scope some feature of this kind of account needs (FEATURE_SCOPES), in order, once each."""
+    return list(dict.fromkeys(scope for scopes in FEATURE_SCOPES[platform].values() for scope in scopes))
+
+
+def missing_scopes_reason(platform: str, granted: list[str]) -> str:
+    """'Missing permission: read_insights (analytics), ... Reconnect and allow it.', or ''."""
+    missing = {}
+    for feature, scopes in FEATURE_SCOPES[platform].items():
+        for scope in scopes:
+            if scope not in granted:
+                missing.setdefault(scope, []).append(feature)
+    if not missing:
+        return ""
+    named = ", ".join(f"{scope} ({', '.join(features)})" for scope, features in missing.items())
+    return f"Missing permission: {named}. Reconnect and allow it."
 
 
 def connect_meta(user, platform: str, code: str) -> list[int]:
@@ -173,6 +228,10 @@ def connect_meta(user, platform: str, code: str) -> list[int]:
     pages = meta.list_pages(grant.access_token, me.id)
     if not pages:
         raise OAuthError("missing_permissions")
+    # What /me/accounts returns as a Page's access_token is its Page token; the one wrong thing that
+    # could end up stored for a Page is a user token, which costs nothing to rule out (see _page_problems).
+    user_tokens = {short.access_token, grant.access_token}
+    pages = [replace(p, access_token="") if p.access_token in user_tokens else p for p in pages]
     try:
         info = meta.debug_token(grant.access_token)
     except PlatformError:  # expiry and per-Page grants are nice to know, not worth failing a connect for
@@ -204,6 +263,14 @@ def _granted_for(granted: list[str], targets: dict[str, list[str]], *object_ids:
 
 
 def _page_problems(page: meta.PageGrant) -> list[str]:
+    """Why a Page's token cannot publish or moderate: no Page token, or tasks short of it.
+
+    Presence and tasks are checked here, not the token type through debug_token: Meta puts a Page
+    token in /me/accounts' access_token only for a user with a role on the Page (and we refuse the
+    user token above), while debug_token would cost one app-token call per Page on every connect
+    (50 Pages, 50 calls on the app's shared rate limit, and seconds more for the waiting browser).
+    A token that stops working later is caught by the daily token check and by Graph 190.
+    """
     if not page.access_token:
         return ["Meta returned no Page token for this Page; reconnect and tick it in the Page picker."]
     if "MANAGE" in page.tasks:
@@ -215,7 +282,11 @@ def _page_problems(page: meta.PageGrant) -> list[str]:
 
 
 def _upsert(user, platform: str, external_id: str, values: dict, refresh_token: str = "") -> SocialAccount:
-    """Create or update one account; a reconnect never duplicates nor empties a stored refresh token."""
+    """Create or update one account; a reconnect never duplicates nor empties a stored refresh token.
+
+    A reconnect ends `needs_reauth` (the token is new) but keeps `blocked_until`: a spam or posting
+    limit is about the account, and a fresh token does not lift it.
+    """
     account = SocialAccount.objects.select_for_update().filter(
         owner=user, platform=platform, external_id=external_id
     ).first() or SocialAccount(owner=user, platform=platform, external_id=external_id)
@@ -223,14 +294,14 @@ def _upsert(user, platform: str, external_id: str, values: dict, refresh_token: 
         setattr(account, name, value)
     if refresh_token:
         account.refresh_token = refresh_token
-    account.status = AccountStatus.ACTIVE
-    account.blocked_until = None
+    # Without a token nothing can work: say "reconnect" up front instead of failing each job.
+    account.status = AccountStatus.ACTIVE if account.access_token else AccountStatus.NEEDS_REAUTH
     account.save()
     return account
 
 
 def _upsert_page(user, fb_user_id, page, granted, data_access_expires_at) -> SocialAccount:
-    problems = [_missing_reason(_missing(REQUIRED_SCOPES[Platform.FACEBOOK], granted)), *_page_problems(page)]
+    problems = [missing_scopes_reason(Platform.FACEBOOK, granted), *_page_problems(page)]
     return _upsert(user, Platform.FACEBOOK, page.id, {
         "platform_user_id": fb_user_id, "name": page.name, "username": page.username,
         "avatar_url": page.picture_url, "scopes": granted, "access_token": page.access_token,
@@ -242,7 +313,7 @@ def _upsert_page(user, fb_user_id, page, granted, data_access_expires_at) -> Soc
 
 def _upsert_instagram(user, fb_user_id, page, page_account, granted, data_access_expires_at) -> SocialAccount:
     ig = page.instagram
-    problems = [_missing_reason(_missing(REQUIRED_SCOPES[Platform.INSTAGRAM], granted)), *_page_problems(page)]
+    problems = [missing_scopes_reason(Platform.INSTAGRAM, granted), *_page_problems(page)]
     return _upsert(user, Platform.INSTAGRAM, ig.id, {
         "platform_user_id": fb_user_id, "name": ig.name, "username": ig.username, "avatar_url": ig.picture_url,
         "scopes": granted, "parent": page_account,
@@ -261,13 +332,14 @@ def connect_tiktok(user, code: str) -> list[int]:
         account = _upsert(user, Platform.TIKTOK, grant.open_id, {
             "platform_user_id": grant.open_id, "scopes": grant.scopes, "access_token": grant.access_token,
             "token_expires_at": grant.expires_at,
-            "status_reason": _missing_reason(_missing(REQUIRED_SCOPES[Platform.TIKTOK], grant.scopes)),
+            "status_reason": missing_scopes_reason(Platform.TIKTOK, grant.scopes),
             **({"refresh_token_expires_at": grant.refresh_expires_at} if grant.refresh_token else {}),
         }, refresh_token=grant.refresh_token)
     try:
         profile = tiktok.get_user_info(account, tiktok.profile_fields(grant.scopes))
-    except PlatformError as error:  # the account works without its profile; the next sync fills it
-        logger.warning("TikTok profile fetch failed for account %s: %s", account.pk, error.error_code)
+    except Exception as error:  # noqa: BLE001 - the account is committed and works without its profile
+        logger.warning("TikTok profile fetch failed for account %s: %s", account.pk,
+                       getattr(error, "error_code", type(error).__name__))
         return [account.pk]
     account.name = profile.display_name
     account.username = profile.username

@@ -43,6 +43,9 @@ def subscribe_page_webhooks(account: SocialAccount) -> bool:
     except PlatformError as error:
         logger.warning("Webhook subscription for account %s failed: %s", account.pk, error.error_code)
         problem = f"{WEBHOOK_REASON_PREFIX}: {error.message}"
+    except Exception as error:  # noqa: BLE001 - e.g. the rate limiter's Redis gone: the account is still connected
+        logger.error("Webhook subscription for account %s failed unexpectedly: %s", account.pk, type(error).__name__)
+        problem = f"{WEBHOOK_REASON_PREFIX}: an error on our side; manage.py subscribe_webhooks will retry it."
     for target in [account, *account.children.filter(platform=Platform.INSTAGRAM)]:
         _record_subscription(target, problem)
     return not problem

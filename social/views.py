@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpResponseRedirect, JsonResponse
-from django_ratelimit.core import is_ratelimited
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -12,12 +11,13 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.views import APIView
 
 from unipulse.api_errors import ratelimited_view
+from unipulse.ratelimits import is_limited
 
 from . import oauth
 
 
 def _too_fast(request, group: str, rate: str) -> bool:
-    return is_ratelimited(request, group=group, key="user_or_ip", rate=rate, increment=True)
+    return is_limited(request, group, rate)
 
 
 class OAuthStartView(APIView):
@@ -50,10 +50,19 @@ class OAuthCallbackView(APIView):
 
     @extend_schema(parameters=[], responses={302: OpenApiResponse(
         OpenApiTypes.NONE,
-        description="Redirect to FRONTEND_URL with result=connected&platform=..&accounts=ids or error=<code>.",
+        description="Redirect to FRONTEND_URL with result=connected&platform=..&accounts=ids or error=<code> "
+                    "(access_denied, invalid_state, exchange_failed, missing_permissions, rate_limited, connect_failed).",
     )})
     def get(self, request, platform: str):
         if _too_fast(request, "oauth-callback", settings.OAUTH_CALLBACK_RATE):
-            return ratelimited_view(request)
-        result = oauth.complete_oauth(platform, request.query_params, request.user)
+            result = oauth.ConnectResult(platform=platform, error=oauth.RATE_LIMITED)
+        else:
+            result = oauth.complete_oauth(platform, request.query_params, request.user)
+        return HttpResponseRedirect(result.redirect_url())
+
+    def handle_exception(self, exc):
+        # A browser lands here: whatever failed (the session lookup with the database down, the
+        # limiter), it still ends on the frontend with a code, never on a JSON error or a traceback.
+        oauth.log_unexpected("OAuth callback view", exc)
+        result = oauth.ConnectResult(platform=self.kwargs.get("platform", ""), error=oauth.CONNECT_FAILED)
         return HttpResponseRedirect(result.redirect_url())

@@ -105,6 +105,11 @@ def server_env(database_url: str, redis_url: str | None = None, **extra: str) ->
     return env
 
 
+# The Procfile's access log format (tests/unipulse/test_procfile.py keeps them equal): the path
+# without its query string and no referer, so OAuth codes and webhook verify tokens stay out of it.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(L)s'
+
+
 class Gunicorn:
     def __init__(self, env: dict, workers: int = 2, threads: int = 1, port: int | None = None,
                  access_log: str | None = None) -> None:
@@ -113,7 +118,7 @@ class Gunicorn:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "unipulse.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(workers), "--threads", str(threads), "--timeout", "60",
-             *(["--access-logfile", access_log] if access_log else [])],
+             *(["--access-logfile", access_log, "--access-logformat", ACCESS_LOG_FORMAT] if access_log else [])],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_for(lambda: requests.get(f"{self.base}/healthz", timeout=2).status_code in (200, 503), timeout=60)

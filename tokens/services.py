@@ -28,7 +28,7 @@ from django.utils import timezone
 from social.clients import meta, tiktok
 from social.clients.errors import ReauthRequiredError, TransientError
 from social.models import AccountStatus, Platform, SocialAccount
-from social.oauth import REQUIRED_SCOPES
+from social.oauth import needed_scopes
 from social.signals import account_needs_reauth
 
 logger = logging.getLogger(__name__)
@@ -263,7 +263,7 @@ def _missing_permissions(account: SocialAccount, info: meta.TokenInfo) -> str:
     # A scope in granular_scopes was granted for those Pages/IG accounts only (a Page left unticked in
     # Meta's dialog is absent); a scope not in it holds for all of them.
     granted = [s for s in info.scopes if s not in info.granular_scopes or ids & set(info.granular_scopes[s])]
-    needed = [*REQUIRED_SCOPES.get(account.platform, []), *account.scopes]
+    needed = [*needed_scopes(account.platform), *account.scopes]
     missing = [s for s in dict.fromkeys(needed) if s not in granted]
     account.scopes = granted
     if not missing:

@@ -6,16 +6,36 @@ webhooks are never limited here: a valid delivery must never be dropped.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django_ratelimit.core import is_ratelimited
+from redis.exceptions import RedisError
 from rest_framework.exceptions import Throttled
+
+logger = logging.getLogger(__name__)
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+def is_limited(request, group: str, rate: str, key="user_or_ip") -> bool:
+    """Count this request in `group` and say whether it is over `rate`.
+
+    An unreachable cache follows RATELIMIT_FAIL_OPEN: django-ratelimit only fails open when the
+    cache answers None, while Django's Redis cache raises instead, which would be a 500.
+    """
+    try:
+        return is_ratelimited(request, group=group, key=key, rate=rate, increment=True)
+    except (RedisError, OSError) as error:
+        fail_open = settings.RATELIMIT_FAIL_OPEN
+        logger.warning("Rate limit check for %s failed (%s); %s", group, type(error).__name__,
+                       "letting the request through" if fail_open else "refusing the request")
+        return not fail_open
+
+
 def enforce(request, group: str, rate: str | None = None) -> None:
     """Raise DRF's Throttled (429 with Retry-After) once `request.user` exceeds `rate` in `group`."""
-    if is_ratelimited(request, group=group, key="user_or_ip", rate=rate or settings.API_WRITE_RATE, increment=True):
+    if is_limited(request, group, rate or settings.API_WRITE_RATE):
         raise Throttled(wait=60)
 
 

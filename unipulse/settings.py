@@ -334,6 +334,8 @@ OAUTH_STATE_TTL_SECONDS = 600  # the issue fixes it at 10 minutes
 # django-ratelimit rates for the OAuth endpoints, per user (or IP when anonymous).
 OAUTH_INITIATE_RATE = env.str("OAUTH_INITIATE_RATE", default="20/m")
 OAUTH_CALLBACK_RATE = env.str("OAUTH_CALLBACK_RATE", default="30/m")
+# Password logins at /api/v1/auth/token/, counted separately per client IP and per username.
+AUTH_TOKEN_RATE = env.str("AUTH_TOKEN_RATE", default="10/m")
 
 
 # Publishing

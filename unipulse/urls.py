@@ -3,14 +3,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
+from .auth import RateLimitedObtainAuthToken
 from .health import healthz
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", RateLimitedObtainAuthToken.as_view(), name="api-token"),
     path("", include("social.urls")),
     path("", include("tokens.urls")),
     path("", include("publishing.urls")),

@@ -321,7 +321,9 @@ def _tiktok_error(code, status, text, headers, pause_keys, common) -> PlatformEr
         key = pause_keys[0] if pause_keys else "tiktok:app"
         wait = ratelimit.backoff_after_429(key, headers.get("Retry-After"))
         ratelimit.pause(key, wait, "TikTok rate_limit_exceeded")
-        return RateLimitedError(f"TikTok rate limit reached; retrying in {wait} s.", retry_after=wait, scope="user", **common)
+        # The scope that was paused: 'user' (tiktok:user:<open_id>) or 'app' (tiktok:app, the OAuth endpoints).
+        scope = key.split(":")[1]
+        return RateLimitedError(f"TikTok rate limit reached; retrying in {wait} s.", retry_after=wait, scope=scope, **common)
     if code in TIKTOK_BLOCKED or (code or "").startswith("spam_risk"):
         return BlockedError(f"TikTok blocked posting for this account ({code}): {text}", until=timezone.now() + timedelta(hours=24), **common)
     if code == "internal_error" or status >= 500:

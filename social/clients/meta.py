@@ -243,9 +243,12 @@ def list_pages(token: str, user_id: str, max_pages: int = 50) -> list[PageGrant]
     pages: list[PageGrant] = []
     for _ in range(max_pages):
         body = _user_call(token, "me/accounts", endpoint="me.accounts", user_id=user_id, params=params)
-        pages.extend(_page_grant(item) for item in body.get("data", []))
-        paging = body.get("paging") or {}
-        after = (paging.get("cursors") or {}).get("after")
+        items = body.get("data", []) if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise ValueError("/me/accounts answered without a data list")
+        pages.extend(_page_grant(item) for item in items)
+        paging = _as_dict(body.get("paging"))
+        after = _as_dict(paging.get("cursors")).get("after")
         if not paging.get("next") or not after:
             break
         params = {**params, "after": after}
@@ -253,16 +256,27 @@ def list_pages(token: str, user_id: str, max_pages: int = 50) -> list[PageGrant]
 
 
 def _page_grant(item: dict) -> PageGrant:
-    ig = item.get("instagram_business_account") or None
+    """One /me/accounts entry. Raises ValueError when it is not a Page at all; a malformed
+    Instagram or picture sub-object only loses that part (the Page still connects)."""
+    if not isinstance(item, dict) or not item.get("id"):
+        raise ValueError("a /me/accounts entry without a Page id")
+    ig = _as_dict(item.get("instagram_business_account"))
+    tasks = item.get("tasks")
     return PageGrant(
         id=str(item["id"]), name=str(item.get("name") or ""), username=str(item.get("username") or ""),
-        picture_url=str(((item.get("picture") or {}).get("data") or {}).get("url") or ""),
-        access_token=str(item.get("access_token") or ""), tasks=list(item.get("tasks") or []),
+        picture_url=str(_as_dict(_as_dict(item.get("picture")).get("data")).get("url") or ""),
+        access_token=str(item.get("access_token") or ""),
+        tasks=[str(t) for t in tasks] if isinstance(tasks, list) else [],
         instagram=InstagramAccountInfo(
             id=str(ig["id"]), username=str(ig.get("username") or ""), name=str(ig.get("name") or ""),
             picture_url=str(ig.get("profile_picture_url") or ""),
-        ) if ig and ig.get("id") else None,
+        ) if ig.get("id") else None,
     )
+
+
+def _as_dict(value) -> dict:
+    # Graph answers an object, or nothing; anything else (a bare id string, a list) is unreadable.
+    return value if isinstance(value, dict) else {}
 
 
 # Ref: https://developers.facebook.com/docs/graph-api/reference/user/permissions/#Deleting

@@ -53,7 +53,7 @@ def test_facebook_connect_upserts_every_page_across_pagination_and_the_linked_in
     assert ig.status_reason == "" and "instagram_content_publish" in ig.scopes
     # The user granted pages_manage_posts for Pages 1 and 3 only (debug_token's granular_scopes).
     assert page2.access_token == "EAApage-TOKEN-PAGE2"
-    assert page2.status_reason == "Missing permission: pages_manage_posts. Reconnect and allow it."
+    assert page2.status_reason == "Missing permission: pages_manage_posts (publishing). Reconnect and allow it."
     assert "pages_manage_posts" not in page2.scopes and "pages_show_list" in page2.scopes
     # Page 3's role has neither CREATE_CONTENT nor MODERATE: connected, but says why it cannot post.
     assert "CREATE_CONTENT, MODERATE" in page3.status_reason
@@ -119,9 +119,9 @@ def test_declined_permissions_are_named_in_the_status_reason(api_client, meta_co
     assert redirect_query(response, settings)["result"] == "connected"
     page = SocialAccount.objects.get(external_id="101000000000001")
     ig = SocialAccount.objects.get(platform="instagram")
-    assert page.status_reason.startswith("Missing permission: pages_manage_posts.")
+    assert page.status_reason == "Missing permission: pages_manage_posts (publishing). Reconnect and allow it."
     assert "pages_manage_posts" not in page.scopes
-    assert ig.status_reason.startswith("Missing permission: instagram_content_publish.")
+    assert ig.status_reason == "Missing permission: instagram_content_publish (publishing). Reconnect and allow it."
 
 
 def test_no_page_permission_ends_with_missing_permissions_and_no_account(api_client, meta_connect, settings):
@@ -258,3 +258,101 @@ def test_debug_token_failure_does_not_fail_the_connect(api_client, meta_connect,
     assert redirect_query(response, settings)["result"] == "connected"
     page2 = SocialAccount.objects.get(external_id="101000000000002")
     assert page2.status_reason == "" and page2.data_access_expires_at is None
+
+
+def test_reconnect_clears_needs_reauth_but_keeps_a_platform_block(api_client, meta_connect, account_factory):
+    blocked = timezone.now() + timedelta(hours=20)
+    page = account_factory("facebook", external_id="101000000000001", access_token="EAAold-revoked",
+                           status=AccountStatus.NEEDS_REAUTH, status_reason="Reconnect your Facebook account.",
+                           blocked_until=blocked)
+    ig = account_factory("instagram", external_id="17841400000000001", blocked_until=blocked)
+    past_block = account_factory("facebook", external_id="101000000000002", blocked_until=timezone.now() - timedelta(hours=1))
+
+    callback(api_client, code="good-code", state=start_oauth(api_client, "facebook"))
+
+    for account in (page, ig, past_block):
+        account.refresh_from_db()
+        assert account.status == AccountStatus.ACTIVE
+    assert page.access_token == "EAApage-TOKEN-PAGE1" and page.status_reason == ""
+    # Meta's spam/posting limits are about the account, not the token: a new token does not lift them.
+    assert page.blocked_until == blocked and page.is_blocked()
+    assert ig.blocked_until == blocked
+    assert past_block.blocked_until is not None and not past_block.is_blocked()
+
+
+def _permissions_without(*declined: str) -> dict:
+    body = load_fixture("facebook/oauth_permissions.json")
+    for entry in body["data"]:
+        if entry["permission"] in declined:
+            entry["status"] = "declined"
+    return body
+
+
+@pytest.mark.parametrize(("declined", "page_reason", "ig_reason"), [
+    (["pages_messaging"], "pages_messaging (inbox DMs)", ""),
+    (["read_insights"], "read_insights (analytics)", ""),
+    (["pages_manage_engagement"], "pages_manage_engagement (comment replies and hiding)", ""),
+    (["instagram_manage_messages"], "", "instagram_manage_messages (inbox DMs)"),
+    (["instagram_manage_comments"], "", "instagram_manage_comments (comments)"),
+    (["instagram_manage_insights"], "", "instagram_manage_insights (analytics)"),
+    (["read_insights", "pages_messaging", "instagram_manage_insights"],
+     "pages_messaging (inbox DMs), read_insights (analytics)", "instagram_manage_insights (analytics)"),
+])
+def test_a_missing_feature_scope_is_named_with_its_feature_and_the_account_still_connects(
+        api_client, meta_connect, settings, declined, page_reason, ig_reason):
+    meta_connect.replace("GET", f"{GRAPH}/me/permissions", json=_permissions_without(*declined))
+    response = callback(api_client, code="good-code", state=start_oauth(api_client, "facebook"))
+    assert redirect_query(response, settings)["result"] == "connected"
+    page = SocialAccount.objects.get(external_id="101000000000001")
+    ig = SocialAccount.objects.get(platform="instagram")
+    for account, named in ((page, page_reason), (ig, ig_reason)):
+        assert account.status == AccountStatus.ACTIVE
+        assert account.status_reason == (f"Missing permission: {named}. Reconnect and allow it." if named else "")
+        for scope in declined:
+            assert scope not in account.scopes
+
+
+def test_only_a_missing_publishing_scope_blocks_publishing_validation(api_client, meta_connect):
+    from publishing.services.validation import account_errors
+
+    meta_connect.replace("GET", f"{GRAPH}/me/permissions", json=_permissions_without(
+        "pages_messaging", "read_insights", "pages_manage_engagement", "instagram_manage_messages",
+        "instagram_manage_comments", "instagram_manage_insights"))
+    callback(api_client, code="good-code", state=start_oauth(api_client, "facebook"))
+    page = SocialAccount.objects.get(external_id="101000000000001")
+    ig = SocialAccount.objects.get(platform="instagram")
+    page2 = SocialAccount.objects.get(external_id="101000000000002")  # pages_manage_posts not granted for it
+    assert page.status_reason and ig.status_reason
+    assert account_errors([page, ig]) == []
+    assert account_errors([page2]) == [f"{page2} did not grant the pages_manage_posts permission; reconnect it to publish."]
+
+
+NO_PAGE_TOKEN = "Meta returned no Page token for this Page; reconnect and tick it in the Page picker."
+
+
+@pytest.mark.parametrize("token", [None, "", "EAAlong-USER-TOKEN-222", "EAAshort-USER-TOKEN-111"])
+def test_a_page_without_a_page_token_is_stored_without_one_and_asks_for_a_reconnect(
+        api_client, meta_connect, account_factory, settings, token):
+    old = account_factory("facebook", external_id="101000000000001", access_token="EAAold-page-token")
+    accounts = load_fixture("facebook/oauth_accounts_page1.json")
+    accounts.pop("paging")
+    if token is None:
+        del accounts["data"][0]["access_token"]
+    else:  # Meta sent nothing, or what it sent is the user token, not a Page token
+        accounts["data"][0]["access_token"] = token
+    meta_connect.replace("GET", f"{GRAPH}/me/accounts", json=accounts)
+
+    response = callback(api_client, code="good-code", state=start_oauth(api_client, "facebook"))
+
+    assert redirect_query(response, settings)["result"] == "connected"
+    old.refresh_from_db()
+    ig = SocialAccount.objects.get(platform="instagram")
+    for account in (old, ig):
+        assert account.access_token == ""  # never the user token, and not the stale Page token either
+        assert (account.status, account.status_reason) == (AccountStatus.NEEDS_REAUTH, NO_PAGE_TOKEN)
+    other = SocialAccount.objects.get(external_id="101000000000002")
+    assert other.access_token == "EAApage-TOKEN-PAGE2" and other.status == AccountStatus.ACTIVE
+    # only the Page with a Page token is subscribed to webhooks (nothing to subscribe with otherwise)
+    assert [c.url.split("?")[0] for c in calls_to(meta_connect, "/subscribed_apps", "POST")] == [
+        f"{GRAPH}/101000000000002/subscribed_apps"]
+    assert len(calls_to(meta_connect, "/debug_token")) == 1  # the user token only: no call per Page

@@ -55,7 +55,8 @@ def test_profile_fields_follow_the_granted_scopes(api_client, tiktok_connect):
     info = calls_to(tiktok_connect, "/v2/user/info/")[0]
     assert query_of(info.url)["fields"] == "open_id,union_id,avatar_url,display_name"  # no scope, no field
     account = SocialAccount.objects.get()
-    assert account.status_reason.startswith("Missing permission: video.publish.")
+    assert account.status_reason == ("Missing permission: video.publish (publishing), user.info.stats (follower counts), "
+                                     "user.info.profile (the username). Reconnect and allow it.")
 
 
 def test_reconnect_keeps_the_stored_refresh_token_when_tiktok_sends_none(api_client, account_factory, tiktok_connect):
@@ -110,3 +111,35 @@ def test_no_tiktok_token_in_redirect_or_logs(api_client, tiktok_connect, caplog)
     response = callback(api_client, code="tt-code", state=start_oauth(api_client, "tiktok"))
     for text in (response["Location"], caplog.text, api_client.get("/api/v1/accounts/").content.decode()):
         assert "act.TIKTOK" not in text and "rft.TIKTOK" not in text
+
+
+def test_reconnect_clears_needs_reauth_but_keeps_a_spam_block(api_client, account_factory, tiktok_connect):
+    blocked = timezone.now() + timedelta(hours=24)
+    old = account_factory("tiktok", external_id="-000OpenIdAlice", status=AccountStatus.NEEDS_REAUTH,
+                          status_reason="Reconnect your TikTok account.", blocked_until=blocked)
+    callback(api_client, code="tt-code", state=start_oauth(api_client, "tiktok"))
+    old.refresh_from_db()
+    assert old.status == AccountStatus.ACTIVE and old.status_reason == ""
+    assert old.blocked_until == blocked and old.is_blocked()
+
+
+@pytest.mark.parametrize(("granted", "reason"), [
+    ("user.info.basic,user.info.profile,video.list,video.publish", "user.info.stats (follower counts)"),
+    ("user.info.basic,user.info.stats,video.list,video.publish", "user.info.profile (the username)"),
+    ("user.info.basic,user.info.profile,user.info.stats,video.publish", "video.list (post metrics)"),
+])
+def test_a_missing_tiktok_feature_scope_is_named_with_its_feature(api_client, tiktok_connect, granted, reason):
+    token = {**load_fixture("tiktok/oauth_token.json"), "scope": granted}
+    tiktok_connect.replace("POST", f"{TIKTOK}/v2/oauth/token/", json=token)
+    callback(api_client, code="tt-code", state=start_oauth(api_client, "tiktok"))
+    account = SocialAccount.objects.get()
+    assert account.status == AccountStatus.ACTIVE
+    assert account.status_reason == f"Missing permission: {reason}. Reconnect and allow it."
+
+
+def test_all_tiktok_scopes_granted_means_no_reason_and_publishing_is_not_blocked(api_client, tiktok_connect):
+    from publishing.services.validation import account_errors
+
+    callback(api_client, code="tt-code", state=start_oauth(api_client, "tiktok"))
+    account = SocialAccount.objects.get()
+    assert account.status_reason == "" and account_errors([account]) == []

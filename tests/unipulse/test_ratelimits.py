@@ -1,4 +1,8 @@
 import pytest
+import redis
+from rest_framework.test import APIClient
+
+from unipulse.auth import window_seconds
 
 pytestmark = pytest.mark.django_db
 
@@ -29,3 +33,67 @@ def test_webhooks_are_never_rate_limited(client, settings):
     settings.API_WRITE_RATE = "1/m"
     codes = [client.post("/api/v1/webhooks/meta", b"{}", content_type="application/json").status_code for _ in range(3)]
     assert codes == [403, 403, 403]  # unsigned: refused for the signature, never for the rate
+
+
+def _login(client, username="alice", password="wrong", ip="203.0.113.7"):
+    return client.post("/api/v1/auth/token/", {"username": username, "password": password}, format="json",
+                       REMOTE_ADDR=ip)
+
+
+def test_password_logins_beyond_the_rate_per_ip_get_a_json_429_with_retry_after(user, settings):
+    settings.AUTH_TOKEN_RATE = "3/m"
+    client = APIClient()
+    answers = [_login(client, username=f"guess{i}") for i in range(4)]
+    assert [a.status_code for a in answers[:3]] == [400, 400, 400]  # wrong password, other usernames: same IP
+    assert answers[3].status_code == 429
+    assert answers[3]["Retry-After"] == "60"
+    assert answers[3].json() == {"error": {"code": "throttled", "message": "Too many requests; try again in 60 seconds.",
+                                           "fields": {}}}
+    # even the right password is refused while the IP is over its allowance, and another IP is not
+    assert _login(client, password="pw-alice-123").status_code == 429
+    assert _login(client, password="pw-alice-123", ip="198.51.100.1").status_code == 200
+
+
+def test_password_logins_beyond_the_rate_per_username_are_refused_from_any_ip(user, settings):
+    settings.AUTH_TOKEN_RATE = "2/5m"
+    client = APIClient()
+    assert [_login(client, ip=f"198.51.100.{i}").status_code for i in range(2)] == [400, 400]
+    refused = _login(client, username="ALICE", password="pw-alice-123", ip="192.0.2.50")  # case does not dodge it
+    assert refused.status_code == 429 and refused["Retry-After"] == "300"
+    assert "token" not in refused.json()
+    assert _login(client, username="bob", ip="192.0.2.50").status_code == 400  # other usernames keep theirs
+
+
+def test_a_login_within_the_rate_gets_its_token(user, settings):
+    settings.AUTH_TOKEN_RATE = "10/m"
+    response = _login(APIClient(), password="pw-alice-123")
+    assert response.status_code == 200 and len(response.json()["token"]) == 40
+
+
+def test_an_unreachable_limiter_cache_follows_ratelimit_fail_open(user, settings, monkeypatch):
+    def down(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("Connection refused.")
+    monkeypatch.setattr("unipulse.ratelimits.is_ratelimited", down)
+    settings.RATELIMIT_FAIL_OPEN = True
+    assert _login(APIClient(), password="pw-alice-123").status_code == 200
+    settings.RATELIMIT_FAIL_OPEN = False
+    assert _login(APIClient(), password="pw-alice-123").status_code == 429
+
+
+@pytest.mark.parametrize(("rate", "seconds"), [("10/m", 60), ("5/15m", 900), ("100/h", 3600), ("1/d", 86400), ("3/s", 1)])
+def test_window_seconds_reads_django_ratelimit_rates(rate, seconds):
+    assert window_seconds(rate) == seconds
+
+
+def test_a_login_without_a_remote_address_is_still_limited_not_a_500(user, settings):
+    settings.AUTH_TOKEN_RATE = "1/m"
+    client = APIClient(REMOTE_ADDR="")
+    assert _login(client, username="x", ip="").status_code == 400
+    assert _login(client, username="y", ip="").status_code == 429
+
+
+def test_a_login_body_that_is_not_an_object_is_a_400_and_still_counted(user, settings):
+    settings.AUTH_TOKEN_RATE = "1/m"
+    client = APIClient()
+    assert client.post("/api/v1/auth/token/", [None, None], format="json").status_code == 400
+    assert client.post("/api/v1/auth/token/", [None, None], format="json").status_code == 429

@@ -119,6 +119,18 @@ def test_blocked_errors_say_until_when(page, mocked_platforms):
     assert "publishing limit" in caught.value.message
 
 
+def test_a_bare_graph_368_without_a_subcode_blocks_the_account_for_a_day(page, mocked_platforms):
+    mocked_platforms.add("GET", SUBS, status=400, json=load_fixture("facebook/errors_368_no_subcode.json"))
+    with pytest.raises(BlockedError) as caught:
+        facebook.get_page_subscriptions(page)
+    error = caught.value
+    assert (type(error), error.code, error.subcode, error.trace_id) == (BlockedError, 368, None, "AzQx9Lm2NpQ")
+    assert error.message.startswith("Facebook temporarily blocked this account for a policy reason.")
+    assert timezone.now() + timedelta(hours=23) < error.until <= timezone.now() + timedelta(hours=24)
+    page.refresh_from_db()
+    assert page.blocked_until == error.until and page.is_blocked()
+
+
 def test_invalid_request_keeps_the_platforms_message_and_trace(page, mocked_platforms):
     mocked_platforms.add("GET", SUBS, status=400, json=load_fixture("facebook/errors_100_invalid_param.json"))
     with pytest.raises(InvalidRequestError) as caught:
@@ -166,6 +178,43 @@ def test_tiktok_error_envelopes_map_to_their_class(tt_account, mocked_platforms,
     assert caught.value.code == body["error"]["code"]
     assert caught.value.trace_id == body["error"]["log_id"]
     assert "act.ERRORS" not in str(caught.value)
+
+
+def test_tiktok_unaudited_client_error_blocks_instead_of_retrying(tt_account, mocked_platforms):
+    body = load_fixture("tiktok/errors_unaudited_client.json")
+    mocked_platforms.add("GET", USER_INFO, status=403, json=body)
+    with pytest.raises(BlockedError) as caught:
+        tiktok.get_user_info(tt_account, ["open_id"])
+    error = caught.value
+    assert (error.code, error.trace_id) == ("unaudited_client_can_only_post_to_private_accounts", body["error"]["log_id"])
+    assert "unaudited_client_can_only_post_to_private_accounts" in error.message
+    assert timezone.now() + timedelta(hours=23) < error.until <= timezone.now() + timedelta(hours=24)
+    tt_account.refresh_from_db()
+    assert tt_account.is_blocked()
+
+
+@pytest.mark.parametrize("code", ["spam_risk_too_many_pending_share", "spam_risk_user_banned_from_posting",
+                                  "spam_risk_text", "spam_risk", "spam_risk_a_code_tiktok_adds_later"])
+@pytest.mark.parametrize("status", [200, 403])  # TikTok can fail inside an HTTP 200
+def test_every_tiktok_spam_risk_code_blocks_the_account(tt_account, mocked_platforms, code, status):
+    body = load_fixture("tiktok/errors_spam_risk_too_many_posts.json")
+    body["error"]["code"] = code
+    mocked_platforms.add("GET", USER_INFO, status=status, json=body)
+    with pytest.raises(BlockedError) as caught:
+        tiktok.get_user_info(tt_account, ["open_id"])
+    assert type(caught.value) is BlockedError and caught.value.code == code
+    tt_account.refresh_from_db()
+    assert tt_account.blocked_until == caught.value.until and tt_account.is_blocked()
+
+
+def test_a_code_that_only_contains_spam_risk_is_not_a_block(tt_account, mocked_platforms):
+    body = load_fixture("tiktok/errors_spam_risk_too_many_posts.json")
+    body["error"]["code"] = "not_spam_risk"
+    mocked_platforms.add("GET", USER_INFO, status=400, json=body)
+    with pytest.raises(InvalidRequestError):
+        tiktok.get_user_info(tt_account, ["open_id"])
+    tt_account.refresh_from_db()
+    assert tt_account.blocked_until is None
 
 
 def test_tiktok_scope_error_names_the_scope(tt_account, mocked_platforms):

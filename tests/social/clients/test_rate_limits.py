@@ -115,6 +115,37 @@ def test_business_use_case_usage_near_100_pauses_that_page_only(account_factory,
         SUBS, f"{GRAPH}/101000000000002/subscribed_apps"]
 
 
+@pytest.mark.parametrize(("peak", "wait"), [(93, 300), (100, 3600)])
+def test_page_usage_near_100_pauses_the_facebook_user_behind_the_page(account_factory, mocked_platforms, peak, wait):
+    page = account_factory("facebook", external_id=PAGE_ID, platform_user_id="fbuser-1")
+    sibling = account_factory("facebook", external_id="101000000000002", platform_user_id="fbuser-1")
+    stranger = account_factory("facebook", external_id="101000000000009", platform_user_id="fbuser-7")
+    usage = {"call_count": peak, "total_cputime": 10, "total_time": 12}
+    mocked_platforms.add("GET", SUBS, json=READ_OK, headers={"X-Page-Usage": json.dumps(usage)})
+    mocked_platforms.add("GET", f"{GRAPH}/101000000000009/subscribed_apps", json=READ_OK)
+
+    facebook.get_page_subscriptions(page)  # succeeds, but says this user's token is nearly spent
+
+    assert ratelimit.get_store().get_pause(ratelimit.meta_user_key("fbuser-1")) is not None
+    for account in (page, sibling):  # the pause is on the user key, so every Page of that user waits
+        with pytest.raises(RateLimitedError) as caught:
+            facebook.get_page_subscriptions(account)
+        assert caught.value.scope == "user"
+        assert wait - 10 <= caught.value.retry_after <= wait + 1
+    facebook.get_page_subscriptions(stranger)  # another Facebook user is not affected
+    assert ratelimit.get_store().get_pause(ratelimit.META_APP) is None
+    assert len(mocked_platforms.calls) == 2
+
+
+def test_page_usage_below_the_threshold_pauses_nothing(page, mocked_platforms, settings):
+    settings.META_USAGE_PAUSE_PERCENT = 90
+    mocked_platforms.add("GET", SUBS, json=READ_OK, headers={"X-Page-Usage": json.dumps({"call_count": 89})})
+    facebook.get_page_subscriptions(page)
+    facebook.get_page_subscriptions(page)
+    assert len(mocked_platforms.calls) == 2
+    assert ratelimit.get_store().get_pause(ratelimit.meta_user_key("fbuser-1")) is None
+
+
 def test_app_usage_near_100_pauses_every_meta_call(page, account_factory, mocked_platforms):
     mocked_platforms.add("GET", SUBS, json=READ_OK,
                          headers={"X-App-Usage": json.dumps({"call_count": 97, "total_cputime": 20, "total_time": 31})})
@@ -205,6 +236,31 @@ def test_tiktok_429_backs_off_exponentially_with_jitter_and_pauses_the_user(acco
     assert len(mocked_platforms.calls) == 1
     second_wait = ratelimit.backoff_after_429(ratelimit.tiktok_user_key("-000OpenIdAlice"), None)
     assert 96 <= second_wait <= 144
+
+
+def test_a_tiktok_429_on_a_user_call_reports_and_pauses_the_user_scope(account_factory, mocked_platforms):
+    account = account_factory("tiktok", external_id="-000OpenIdCarol")
+    mocked_platforms.add("GET", f"{TIKTOK}/v2/user/info/", status=429,
+                         json=load_fixture("tiktok/errors_rate_limit_exceeded.json"))
+    with pytest.raises(RateLimitedError) as caught:
+        tiktok.get_user_info(account, ["open_id"])
+    assert caught.value.scope == "user"
+    store = ratelimit.get_store()
+    assert store.get_pause(ratelimit.tiktok_user_key("-000OpenIdCarol")) is not None
+    assert store.get_pause("tiktok:app") is None
+
+
+def test_a_tiktok_rate_limit_on_an_app_call_reports_the_app_scope(mocked_platforms):
+    # TikTok's OAuth endpoints sometimes answer in the API envelope; those calls are paused as the app.
+    mocked_platforms.add("POST", f"{TIKTOK}/v2/oauth/token/", status=429,
+                         json=load_fixture("tiktok/errors_rate_limit_exceeded.json"))
+    with pytest.raises(RateLimitedError) as caught:
+        tiktok.exchange_code("tt-code", "https://example.test/cb")
+    assert caught.value.scope == "app"
+    assert ratelimit.get_store().get_pause("tiktok:app") is not None
+    with pytest.raises(RateLimitedError) as paused:  # paused as the app: no second request goes out
+        tiktok.exchange_code("tt-code", "https://example.test/cb")
+    assert paused.value.scope == "app" and len(mocked_platforms.calls) == 1
 
 
 def test_tiktok_429_honours_retry_after(account_factory, mocked_platforms):
