@@ -339,15 +339,15 @@ def _list_tiktok_videos(account: SocialAccount, run: SyncRun, now: datetime, cur
 def _cheaper_to_query(account: SocialAccount, now: datetime, listed_to: datetime, horizon: datetime) -> bool:
     """Stop listing when querying the still-due older posts by id takes fewer calls than paging to them."""
     older = TrackedPost.objects.filter(account=account, published_at__lt=listed_to, published_at__gte=horizon)
-    due = older.filter(next_sync_at__lte=now + store.due_tolerance()).count()
+    due = older.filter(store.due_filter(now)).count()
     pages_to_reach = math.ceil(older.count() / tiktok.VIDEO_LIST_MAX)
     return math.ceil(due / tiktok.VIDEO_QUERY_MAX_IDS) < pages_to_reach
 
 
 def _query_unreached_tiktok_videos(account: SocialAccount, run: SyncRun, now: datetime) -> None:
     due_ids = list(
-        TrackedPost.objects.filter(account=account, next_sync_at__lte=now + store.due_tolerance(),
-                                   published_at__gte=store.window_start(now))
+        # due_filter includes a post UniPulse registered that no sync has read yet (next_sync_at empty).
+        TrackedPost.objects.filter(store.due_filter(now), account=account, published_at__gte=store.window_start(now))
         .order_by("-published_at").values_list("platform_post_id", flat=True)
     )
     for i in range(0, len(due_ids), tiktok.VIDEO_QUERY_MAX_IDS):
