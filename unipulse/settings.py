@@ -329,7 +329,8 @@ TIKTOK_OAUTH_SCOPES = env.list("TIKTOK_OAUTH_SCOPES", default=[]) or [
 ]
 # Fields each Page is subscribed to at connect (Instagram comments/messages flow through the Page's
 # app installation plus the app-level Instagram webhook configured in the App Dashboard).
-META_PAGE_WEBHOOK_FIELDS = env.list("META_PAGE_WEBHOOK_FIELDS", default=[]) or ["feed", "messages"]
+# message_echoes: the Page's own messages (sent from Meta Business Suite too) reach the inbox as outbound.
+META_PAGE_WEBHOOK_FIELDS = env.list("META_PAGE_WEBHOOK_FIELDS", default=[]) or ["feed", "messages", "message_echoes"]
 OAUTH_STATE_TTL_SECONDS = 600  # the issue fixes it at 10 minutes
 # django-ratelimit rates for the OAuth endpoints, per user (or IP when anonymous).
 OAUTH_INITIATE_RATE = env.str("OAUTH_INITIATE_RATE", default="20/m")

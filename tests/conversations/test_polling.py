@@ -124,6 +124,9 @@ def test_the_quiet_webhooks_reason_survives_a_successful_real_resubscribe(page, 
 
     assert [(c.request.method, c.request.url.split("?")[0]) for c in mocked_platforms.calls
             if "subscribed_apps" in c.request.url] == [("POST", subscribed_apps), ("GET", subscribed_apps)]
+    # the default fields, echoes included: the Page's own messages reach the inbox as outbound
+    sent = parse_qs(next(c for c in mocked_platforms.calls if c.request.method == "POST").request.body)
+    assert sent["subscribed_fields"] == ["feed,messages,message_echoes"]
     page.refresh_from_db()
     # the re-subscribe succeeded: its old failure is gone, the quiet-webhooks reason stays
     assert page.status_reason == QUIET_REASON
