@@ -155,3 +155,70 @@ def test_summary_never_decrypts_tokens(api_client, account_factory, monkeypatch)
 
     assert [a["followers"] for a in body["accounts"]] == [1000, 1000, 1000]
     assert {a["name"] for a in body["accounts"]} == {a.name for a in made}
+
+
+@pytest.mark.parametrize("posts", [2, 40])
+def test_tracked_posts_list_takes_the_same_number_of_queries_for_any_size(api_client, account_factory, posts,
+                                                                          django_assert_num_queries):
+    account = account_factory("instagram")
+    make_history(account, posts, syncs=2)
+
+    with django_assert_num_queries(2):  # the count and the page
+        response = api_client.get("/api/v1/analytics/tracked-posts/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == posts and len(body["results"]) == posts
+    first = body["results"][0]
+    assert set(first) == {"id", "account_id", "platform", "platform_post_id", "source", "media_type", "product_type",
+                          "caption", "permalink", "published_at", "views", "reach", "likes", "comments", "shares",
+                          "saves", "latest", "last_synced_at", "next_sync_at"}
+    assert first["account_id"] == account.id and first["source"] == "external"
+    published = [r["published_at"] for r in body["results"]]
+    assert published == sorted(published, reverse=True)  # newest first
+
+
+def test_tracked_posts_list_filters_by_account_platform_and_source(api_client, account_factory):
+    fb, ig = account_factory("facebook"), account_factory("instagram")
+    make_history(fb, 3, syncs=0)
+    make_history(ig, 2, syncs=0)
+    TrackedPost.objects.filter(platform_post_id=f"{fb.external_id}_1").update(source="unipulse")
+
+    def ids(query: str) -> set[str]:
+        response = api_client.get(f"/api/v1/analytics/tracked-posts/?{query}")
+        assert response.status_code == 200
+        return {r["platform_post_id"] for r in response.json()["results"]}
+
+    assert ids(f"account={ig.id}") == {f"{ig.external_id}_0", f"{ig.external_id}_1"}
+    assert ids("platform=facebook") == {f"{fb.external_id}_{i}" for i in range(3)}
+    assert ids("source=unipulse") == {f"{fb.external_id}_1"}
+    assert ids("source=external&platform=facebook") == {f"{fb.external_id}_0", f"{fb.external_id}_2"}
+
+
+def test_tracked_posts_list_is_paginated(api_client, account_factory):
+    make_history(account_factory("tiktok"), 7, syncs=0)
+    first = api_client.get("/api/v1/analytics/tracked-posts/?page_size=5").json()
+    second = api_client.get("/api/v1/analytics/tracked-posts/?page_size=5&page=2").json()
+    assert first["count"] == 7 and len(first["results"]) == 5 and len(second["results"]) == 2
+    assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+
+
+def test_tracked_posts_list_shows_only_the_callers_posts(api_client, other_client, account_factory, other_user):
+    mine = account_factory("facebook")
+    theirs = account_factory("facebook", owner=other_user)
+    make_history(mine, 2, syncs=0)
+    make_history(theirs, 3, syncs=0)
+
+    assert api_client.get("/api/v1/analytics/tracked-posts/").json()["count"] == 2
+    assert api_client.get(f"/api/v1/analytics/tracked-posts/?account={theirs.id}").json()["count"] == 0
+    assert other_client.get("/api/v1/analytics/tracked-posts/").json()["count"] == 3
+
+
+@pytest.mark.parametrize("query, field", [
+    ("account=99999999999999999999", "account"), ("account=0", "account"), ("account=abc", "account"),
+    ("platform=myspace", "platform"), ("source=both", "source"),
+])
+def test_a_bad_tracked_posts_filter_is_a_400_naming_it(api_client, query, field):
+    response = api_client.get(f"/api/v1/analytics/tracked-posts/?{query}")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {field}
