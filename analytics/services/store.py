@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from social.models import SocialAccount
 
+from .. import catalogue
 from ..models import (
     COUNTERS,
     AccountMetrics,
@@ -205,10 +206,30 @@ def rejected_metrics(platform: str) -> set[str]:
                .values_list("metric", flat=True))
 
 
-def sync_horizon(account: SocialAccount, now: datetime) -> datetime:
-    """How far back listing must page: to the oldest due post, or the whole window on a first sync."""
+def _of_kind(posts, stories: bool | None):
+    if stories is None:
+        return posts
+    return posts.filter(product_type=catalogue.IG_STORY) if stories else posts.exclude(product_type=catalogue.IG_STORY)
+
+
+def defer_unlisted(account: SocialAccount, now: datetime, *, stories: bool | None = None) -> int:
+    """After a listing that went past every due post: the posts still due were not in it (deleted,
+    made private, an expired story). Ask again only at the slowest cadence, so that they do not make
+    every hourly run page back to them. Returns how many were put off.
+
+    `stories`: True for Instagram's stories listing, False for its media listing, None for all.
+    """
+    posts = TrackedPost.objects.filter(due_filter(now), account=account, published_at__gte=window_start(now))
+    return _of_kind(posts, stories).update(next_sync_at=now + cadence()[-1][1])
+
+
+def sync_horizon(account: SocialAccount, now: datetime, *, stories: bool | None = None) -> datetime:
+    """How far back listing must page: to the oldest due post, or the whole window on a first sync.
+
+    `stories=False`: for Instagram's media listing, which never returns stories (they have their own).
+    """
     start = window_start(now)
-    posts = TrackedPost.objects.filter(account=account, published_at__gte=start)
+    posts = _of_kind(TrackedPost.objects.filter(account=account, published_at__gte=start), stories)
     if not posts.exists():
         return start
     oldest_due = posts.filter(due_filter(now)).order_by("published_at").values_list("published_at", flat=True).first()

@@ -223,6 +223,7 @@ def sync_facebook(account: SocialAccount, run: SyncRun) -> None:
 
     graph_pages(account, run, fetch=fetch, kind=catalogue.FB_POST, kinds=(catalogue.FB_POST,),
                 on_page=on_page, stage="posts")
+    store.defer_unlisted(account, now)  # the listing went past every due post (a pause raises before this)
 
 
 def _facebook_post(post: facebook.PagePostMetrics) -> store.FetchedPost:
@@ -262,7 +263,7 @@ def sync_instagram(account: SocialAccount, run: SyncRun) -> None:
             metrics={"followers": profile.followers_count, "follows": profile.follows_count,
                      "media_count": profile.media_count}, raw=profile.raw), now)
         _save_cursor(run, profile=True)
-    horizon, start = store.sync_horizon(account, now), store.window_start(now)
+    horizon, start = store.sync_horizon(account, now, stories=False), store.window_start(now)
 
     def on_page(media: list) -> bool:
         fetched = [_instagram_media(m) for m in media]
@@ -272,12 +273,14 @@ def sync_instagram(account: SocialAccount, run: SyncRun) -> None:
     if not (run.cursor.get("media") or {}).get("done"):
         graph_pages(account, run, fetch=lambda **kw: instagram.list_media(account, **kw), kind="FEED+REELS",
                     kinds=catalogue.IG_LISTED, on_page=on_page, stage="media")
+        store.defer_unlisted(account, now, stories=False)
     if not (run.cursor.get("stories") or {}).get("done"):
         def stories(*, metrics, limit, after):  # one page: an account has a few live stories at most
             return instagram.MediaPage(items=instagram.list_stories(account, metrics=metrics).items, after=None)
 
         graph_pages(account, run, fetch=stories, kind=catalogue.IG_STORY, kinds=(catalogue.IG_STORY,),
                     on_page=on_page, stage="stories")
+        store.defer_unlisted(account, now, stories=True)  # a story is listed for 24 h only
 
 
 def _instagram_media(media: instagram.IgMedia) -> store.FetchedPost:

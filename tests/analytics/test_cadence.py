@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
+from responses import matchers
 
 from analytics.models import PostMetricSnapshot, TrackedPost
 from analytics.services import store, sync_account
@@ -26,10 +27,10 @@ def clock(moment: datetime):
         yield
 
 
-def run_hourly(account_id: int, hours: int) -> list[datetime]:
-    """Sync the account once per simulated hour (each a new run, as from `sync_analytics`)."""
+def run_hourly(account_id: int, hours: int, first: int = 0) -> list[datetime]:
+    """Sync the account once per simulated hour from hour `first` (each a new run, as from `sync_analytics`)."""
     moments = []
-    for hour in range(hours):
+    for hour in range(first, first + hours):
         moment = START.replace(second=0) + timedelta(hours=hour, seconds=JITTER[hour % len(JITTER)])
         with clock(moment):
             assert sync_account(account_id) is not None
@@ -142,3 +143,82 @@ def test_a_post_due_a_few_seconds_after_the_run_starts_is_synced_by_that_run(fb_
     assert list(PostMetricSnapshot.objects.values_list("tracked_post__platform_post_id", flat=True)) == ["101_1"]
     late.refresh_from_db()
     assert late.next_sync_at == now + timedelta(minutes=11)
+
+
+
+def mock_two_facebook_pages(mocked_platforms):
+    """The conftest's two listing pages (posts 1 h, 5 days and 23 days old at START)."""
+    from .conftest import load_fresh
+
+    with clock(START):
+        mocked_platforms.get(f"{GRAPH}/101", json=load_fixture("facebook/analytics_page_followers.json"))
+        mocked_platforms.get(f"{GRAPH}/101/published_posts", json=load_fresh("facebook/analytics_published_posts_page2.json"),
+                             match=[matchers.query_param_matcher({"after": "QVFIUnBhZ2UyY3Vyc29y"}, strict_match=False)])
+        mocked_platforms.get(f"{GRAPH}/101/published_posts", json=load_fresh("facebook/analytics_published_posts_page1.json"))
+
+
+def test_a_due_post_the_listing_no_longer_returns_is_put_off_so_later_runs_read_only_page_one(
+        fb_account, mocked_platforms, cadence_settings):
+    """A deleted post stays due: without this, every hourly run paged back to it until the window's end."""
+    gone = TrackedPost.objects.create(account=fb_account, platform="facebook", platform_post_id="101_deleted",
+                                      published_at=START - timedelta(days=20), last_synced_at=START - timedelta(days=1),
+                                      next_sync_at=START - timedelta(minutes=30))
+    mock_two_facebook_pages(mocked_platforms)
+
+    def listings() -> int:
+        return len([c for c in mocked_platforms.calls if "/published_posts" in c.request.url])
+
+    (first,) = run_hourly(fb_account.id, 1)
+    assert listings() == 2  # paged back past the deleted post, which was due
+    gone.refresh_from_db()
+    assert gone.next_sync_at == first + timedelta(hours=24)  # asked again only at the slowest cadence
+    assert not PostMetricSnapshot.objects.filter(tracked_post=gone).exists()
+
+    mocked_platforms.calls.reset()
+    run_hourly(fb_account.id, 5, first=1)
+    assert listings() == 5  # one page an hour: the deleted post no longer drags the listing back
+
+
+def test_an_unfinished_listing_puts_nothing_off(fb_account, mocked_platforms, cadence_settings, settings):
+    """A run that stops for lack of budget has not passed every due post: none is taken as unlisted."""
+    from social.clients.errors import RateLimitedError
+
+    settings.ANALYTICS_BUDGET_RESERVE = 0
+    due = TrackedPost.objects.create(account=fb_account, platform="facebook", platform_post_id="101_old",
+                                     published_at=START - timedelta(days=20), last_synced_at=START - timedelta(days=1),
+                                     next_sync_at=START - timedelta(minutes=30))
+    mock_two_facebook_pages(mocked_platforms)
+    mocked_platforms.replace("GET", f"{GRAPH}/101/published_posts", status=400, json={"error": {
+        "message": "(#17) User request limit reached", "type": "OAuthException", "code": 17, "fbtrace_id": "Ax"}},
+        match=[matchers.query_param_matcher({"after": "QVFIUnBhZ2UyY3Vyc29y"}, strict_match=False)])
+
+    with clock(START), pytest.raises(RateLimitedError):
+        sync_account(fb_account.id)
+
+    due.refresh_from_db()
+    assert due.next_sync_at == START - timedelta(minutes=30)
+
+
+def test_an_expired_story_is_put_off_and_never_drags_the_media_listing_back(
+        ig_account, mocked_platforms, cadence_settings):
+    from .conftest import load_fresh
+
+    ig = "17841400000000001"
+    story = TrackedPost.objects.create(account=ig_account, platform="instagram", platform_post_id="17900000000000777",
+                                       product_type="STORY", published_at=START - timedelta(days=30),
+                                       last_synced_at=START - timedelta(days=29), next_sync_at=START - timedelta(hours=1))
+    with clock(START):
+        mocked_platforms.get(f"{GRAPH}/{ig}", json=load_fixture("instagram/analytics_profile.json"))
+        mocked_platforms.get(f"{GRAPH}/{ig}/media", json=load_fresh("instagram/analytics_media_page2.json"),
+                             match=[matchers.query_param_matcher({"after": "QVFIUmlnMnBhZ2U"}, strict_match=False)])
+        mocked_platforms.get(f"{GRAPH}/{ig}/media", json=load_fresh("instagram/analytics_media_page1.json"))
+        mocked_platforms.get(f"{GRAPH}/{ig}/stories", json=load_fresh("instagram/analytics_stories.json"))
+    run_hourly(ig_account.id, 1)  # first sync: the whole window, both media pages
+    mocked_platforms.calls.reset()
+
+    (moment,) = run_hourly(ig_account.id, 1, first=1)
+
+    media_pages = [c for c in mocked_platforms.calls if c.request.url.split("?")[0].endswith("/media")]
+    assert len(media_pages) == 1  # the 30-day-old story is not looked for in the media listing
+    story.refresh_from_db()
+    assert story.next_sync_at > moment + timedelta(hours=23)  # put off after its listing, /stories, lacked it
