@@ -217,9 +217,12 @@ def defer_unlisted(account: SocialAccount, now: datetime, *, stories: bool | Non
     made private, an expired story). Ask again only at the slowest cadence, so that they do not make
     every hourly run page back to them. Returns how many were put off.
 
+    Posts in their first cadence bracket (a day) are left due: one just published may not be listed
+    yet, and looking for it costs nothing, the listing reads back that far anyway.
     `stories`: True for Instagram's stories listing, False for its media listing, None for all.
     """
-    posts = TrackedPost.objects.filter(due_filter(now), account=account, published_at__gte=window_start(now))
+    posts = TrackedPost.objects.filter(due_filter(now), account=account, published_at__gte=window_start(now),
+                                       published_at__lt=now - cadence()[0][0])
     return _of_kind(posts, stories).update(next_sync_at=now + cadence()[-1][1])
 
 

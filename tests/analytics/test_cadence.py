@@ -222,3 +222,16 @@ def test_an_expired_story_is_put_off_and_never_drags_the_media_listing_back(
     assert len(media_pages) == 1  # the 30-day-old story is not looked for in the media listing
     story.refresh_from_db()
     assert story.next_sync_at > moment + timedelta(hours=23)  # put off after its listing, /stories, lacked it
+
+
+def test_a_post_published_minutes_ago_and_not_listed_yet_stays_due(fb_account, mocked_platforms, cadence_settings):
+    from analytics.services import register_published_post
+
+    with clock(START):
+        register_published_post(fb_account.id, "101_just_now", START - timedelta(minutes=2))
+    mock_two_facebook_pages(mocked_platforms)
+
+    run_hourly(fb_account.id, 1)
+
+    ours = TrackedPost.objects.get(platform_post_id="101_just_now")
+    assert (ours.next_sync_at, ours.last_synced_at) == (None, None)  # still due: the next run looks again
