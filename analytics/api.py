@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,6 +11,7 @@ from rest_framework.response import Response
 from unipulse.api_errors import ApiError
 
 from . import services
+from .serializers import TrackedPostFilterSerializer, TrackedPostSerializer
 from .services import InvalidPeriodError
 
 
@@ -33,6 +36,21 @@ def post_report(request: Request, post_id: int) -> Response:
         return Response(services.get_post_targets_for_user(request.user, post_id))
     except LookupError:
         raise ApiError("not_found", "Not found.", 404) from None
+
+
+class TrackedPostList(generics.ListAPIView):
+    """The caller's tracked posts, newest first, paginated. Filters: account, platform, source."""
+
+    serializer_class = TrackedPostSerializer
+
+    def get_queryset(self):
+        filters = TrackedPostFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)  # a bad filter is a 400 naming it, not a wider list
+        return services.get_tracked_posts_for_user(self.request.user, **filters.validated_data)
+
+    @extend_schema(parameters=[TrackedPostFilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 @api_view(["GET"])

@@ -3,7 +3,9 @@
 Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL). Starts gunicorn on loopback with
 benchmarks.bench_settings, drives it from this (separate) process with real Meta signatures, then
 lets one Dramatiq worker drain `webhook-process` and checks every accepted delivery was stored once
-and processed exactly once. Not part of `make test`.
+and processed exactly once. The deliveries are Page comment events for a connected Page account the
+benchmark creates (external id BENCH_PAGE), so each is routed into the inbox: one inbox message per
+distinct comment id is counted too. Not part of `make test`.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/unipulse_bench REDIS_URL=redis://127.0.0.1:6379/9 \\
         .venv/bin/python benchmarks/webhook_ingest.py --seconds 10 --concurrency 8
@@ -28,6 +30,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_SECRET = "bench-app-secret"  # noqa: S105
+BENCH_PAGE = "bench-page"  # the entry id of every delivery, and the external id of the Page account created for it
+BENCH_USER = "bench-webhooks"
 
 
 def server_env() -> dict:
@@ -43,7 +47,7 @@ def server_env() -> dict:
 
 
 def delivery(n: int) -> tuple[bytes, dict]:
-    body = json.dumps({"object": "page", "entry": [{"id": "bench-page", "time": int(time.time()), "changes": [
+    body = json.dumps({"object": "page", "entry": [{"id": BENCH_PAGE, "time": int(time.time()), "changes": [
         {"field": "feed", "value": {"item": "comment", "verb": "add", "comment_id": f"1_{n}", "post_id": "bench_1",
                                     "parent_id": "bench_1", "from": {"id": "9", "name": "Bench"}, "message": f"#{n}",
                                     "created_time": int(time.time())}}]}]}).encode()
@@ -103,11 +107,30 @@ def manage(*args: str, env: dict) -> str:
     return done.stdout
 
 
+def reset_rows(env: dict) -> None:
+    """No events left from an earlier run, and one connected Page account (no token: nothing calls Meta)
+    that the deliveries are routed to, so that they reach the inbox instead of ending `ignored`."""
+    code = (
+        "from django.contrib.auth import get_user_model; from conversations.models import WebhookEvent;"
+        "from social.models import SocialAccount;"
+        "WebhookEvent.objects.all().delete();"
+        f"SocialAccount.objects.filter(platform='facebook', external_id={BENCH_PAGE!r}).delete();"
+        f"get_user_model().objects.filter(username={BENCH_USER!r}).delete();"
+        f"owner = get_user_model().objects.create_user({BENCH_USER!r});"
+        f"SocialAccount.objects.create(owner=owner, platform='facebook', external_id={BENCH_PAGE!r},"
+        "platform_user_id='bench-fb-user', name='Bench Page', status='active')"
+    )
+    manage("shell", "-c", code, env=env)
+
+
 def count_rows(env: dict) -> dict:
-    code = ("from conversations.models import WebhookEvent as W; from django.db.models import Count, Max;"
-            "import json; print(json.dumps({'rows': W.objects.count(), 'by_status': dict(W.objects.values_list('status')"
+    code = ("from conversations.models import WebhookEvent as W, Message as M; from django.db.models import Count, Max;"
+            "import json; m = M.objects.filter(account__platform='facebook', account__external_id="
+            f"{BENCH_PAGE!r});"
+            "print(json.dumps({'rows': W.objects.count(), 'by_status': dict(W.objects.values_list('status')"
             ".annotate(n=Count('id'))), 'max_attempts': W.objects.aggregate(m=Max('attempts'))['m'],"
-            "'once': W.objects.exclude(status='received').filter(attempts=1).count()}))")
+            "'once': W.objects.exclude(status='received').filter(attempts=1).count(),"
+            "'messages': m.count(), 'comment_ids': m.values('external_id').distinct().count()}))")
     return json.loads(manage("shell", "-c", code, env=env).strip().splitlines()[-1])
 
 
@@ -121,7 +144,7 @@ def main() -> None:
     args = parser.parse_args()
     env = server_env()
     manage("migrate", "--noinput", env=env)
-    manage("shell", "-c", "from conversations.models import WebhookEvent; WebhookEvent.objects.all().delete()", env=env)
+    reset_rows(env)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "unipulse.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
          "--workers", str(args.workers), "--log-level", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
@@ -131,7 +154,7 @@ def main() -> None:
             try:
                 requests.post(f"{base}/bench/bare", timeout=1)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a worker still importing
                 time.sleep(0.1)
         counter = Counter()
         drive(f"{base}/bench/bare", 1, args.concurrency, None, counter)  # warm-up
@@ -160,11 +183,15 @@ def main() -> None:
         worker.terminate()
         worker.wait(30)
 
-    exactly_once = stats["rows"] == accepted and stats["max_attempts"] == 1 and not stats["by_status"].get("received")
+    # Every delivery carries its own comment id: one inbox message each, from a `processed` event.
+    exactly_once = (stats["rows"] == accepted and stats["max_attempts"] == 1 and not stats["by_status"].get("received")
+                    and stats["by_status"].get("processed", 0) == accepted
+                    and stats["messages"] == stats["comment_ids"] == accepted)
     if args.json:
         keys = ("name", "peak", "p50", "p99", "p99_half", "errors")
         print(json.dumps({"endpoints": [dict(zip(keys, row, strict=True)) for row in rows], "accepted": accepted,
                           "stored": stats["rows"], "processed_once": stats["once"], "exactly_once": exactly_once,
+                          "processed": stats["by_status"].get("processed", 0), "inbox_messages": stats["messages"],
                           "seconds": args.seconds, "concurrency": args.concurrency, "workers": args.workers}))
         return
     print("| Endpoint | Peak deliveries/s | p50 at peak (ms) | p99 at peak (ms) | p99 at half of peak (ms) | non-200 |")
@@ -172,7 +199,8 @@ def main() -> None:
     for name, peak, p50, p99, half99, errors in rows:
         print(f"| {name} | {peak:.0f} | {p50:.1f} | {p99:.1f} | {half99:.1f} | {errors} |")
     print(f"\nwebhook deliveries accepted: {accepted}; rows stored: {stats['rows']}; by status: {stats['by_status']}; "
-          f"max attempts: {stats['max_attempts']}")
+          f"max attempts: {stats['max_attempts']}; inbox messages: {stats['messages']} "
+          f"({stats['comment_ids']} distinct comment ids)")
     print("every accepted delivery stored once and processed exactly once:", "yes" if exactly_once else "NO")
 
 
@@ -199,6 +227,8 @@ def run() -> list:
         Row(bench, "non-200 answers", hook["errors"], base, bare["errors"], ""),
         Row(bench, "deliveries processed exactly once", r["processed_once"], "deliveries accepted", r["accepted"],
             "", False),
+        Row(bench, "inbox messages (one per distinct comment id)", r["inbox_messages"], "deliveries accepted",
+            r["accepted"], "", False),
     ]
     if not r["exactly_once"]:
         raise RuntimeError(f"not every accepted delivery was processed exactly once: {r}")

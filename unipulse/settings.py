@@ -329,7 +329,8 @@ TIKTOK_OAUTH_SCOPES = env.list("TIKTOK_OAUTH_SCOPES", default=[]) or [
 ]
 # Fields each Page is subscribed to at connect (Instagram comments/messages flow through the Page's
 # app installation plus the app-level Instagram webhook configured in the App Dashboard).
-META_PAGE_WEBHOOK_FIELDS = env.list("META_PAGE_WEBHOOK_FIELDS", default=[]) or ["feed", "messages"]
+# message_echoes: the Page's own messages (sent from Meta Business Suite too) reach the inbox as outbound.
+META_PAGE_WEBHOOK_FIELDS = env.list("META_PAGE_WEBHOOK_FIELDS", default=[]) or ["feed", "messages", "message_echoes"]
 OAUTH_STATE_TTL_SECONDS = 600  # the issue fixes it at 10 minutes
 # django-ratelimit rates for the OAuth endpoints, per user (or IP when anonymous).
 OAUTH_INITIATE_RATE = env.str("OAUTH_INITIATE_RATE", default="20/m")
@@ -374,6 +375,9 @@ ANALYTICS_MIN_SYNC_MINUTES = env.int("ANALYTICS_MIN_SYNC_MINUTES", default=10)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 TIKTOK_WEBHOOK_TOLERANCE_SECONDS = env.int("TIKTOK_WEBHOOK_TOLERANCE_SECONDS", default=300)
 WEBHOOK_RESEND_AFTER_SECONDS = env.int("WEBHOOK_RESEND_AFTER_SECONDS", default=30)
+# process_webhooks re-sends a failed event until it has been tried this often in all (the worker's
+# own retries count: webhook-process retries 10 times); then it stays failed for "Process again".
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=15)
 META_HUMAN_AGENT_ENABLED = env.bool("META_HUMAN_AGENT_ENABLED", default=False)
 INBOX_POLL_RECENT_POSTS = env.int("INBOX_POLL_RECENT_POSTS", default=10)
 INBOX_WEBHOOK_QUIET_HOURS = env.int("INBOX_WEBHOOK_QUIET_HOURS", default=6)

@@ -16,13 +16,14 @@ from .reports import (
     get_post_targets_for_user,
     get_summary_for_user,
     get_tracked_post_for_user,
+    get_tracked_posts_for_user,
     get_video_comment_counts_for_user,
 )
 from .sync import sync_account
 
 __all__ = [
     "get_account_report_for_user", "get_post_targets_for_user", "get_summary_for_user",
-    "InvalidPeriodError", "get_tracked_post_for_user", "get_video_comment_counts_for_user", "parse_period", "register_published_post", "sync_account",
+    "InvalidPeriodError", "get_tracked_post_for_user", "get_tracked_posts_for_user", "get_video_comment_counts_for_user", "parse_period", "register_published_post", "sync_account",
 ]
 
 DEFAULT_PERIOD_DAYS = 30

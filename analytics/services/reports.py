@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 
 from social.models import SocialAccount, get_account_for_user
 
@@ -65,6 +65,19 @@ def get_tracked_post_for_user(user, tracked_post_id: int) -> dict:
     """One tracked post with its metric series. 2 queries; DoesNotExist -> 404."""
     post = TrackedPost.objects.select_related("account").get(pk=tracked_post_id, account__owner=user)
     return _post_dict(post, list(post.snapshots.order_by("captured_at", "id")))
+
+
+def get_tracked_posts_for_user(user, account: int | None = None, platform: str | None = None,
+                               source: str | None = None) -> QuerySet[TrackedPost]:
+    """The caller's tracked posts (UniPulse's and external ones), newest first; a page is 1 query."""
+    posts = TrackedPost.objects.filter(account__owner=user)
+    if account is not None:
+        posts = posts.filter(account_id=account)
+    if platform:
+        posts = posts.filter(platform=platform)
+    if source:
+        posts = posts.filter(source=source)
+    return posts.order_by(F("published_at").desc(nulls_last=True), "-id")
 
 
 def get_video_comment_counts_for_user(user, platform: str = "tiktok", account_id: int | None = None,

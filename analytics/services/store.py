@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from social.models import SocialAccount
 
+from .. import catalogue
 from ..models import (
     COUNTERS,
     AccountMetrics,
@@ -76,6 +77,32 @@ def next_sync_at(published_at: datetime | None, now: datetime) -> datetime | Non
     return now + interval
 
 
+def due_tolerance() -> timedelta:
+    """How early a post may be synced. Runs of one account are at least ANALYTICS_MIN_SYNC_MINUTES apart,
+    so a post due within that span would otherwise wait a whole extra cron period (an hourly post due at
+    10:00:05, seen by a run at 10:00:02, would be synced at 11:00 instead)."""
+    return timedelta(minutes=settings.ANALYTICS_MIN_SYNC_MINUTES)
+
+
+def is_due(post: TrackedPost, now: datetime) -> bool:
+    """Whether a post a platform just listed gets a snapshot: never read yet, or its next sync has come.
+
+    next_sync_at empty on a post that was read: outside the window, no more snapshots.
+    """
+    if post.last_synced_at is None:
+        return True
+    return post.next_sync_at is not None and post.next_sync_at <= now + due_tolerance()
+
+
+def due_filter(now: datetime) -> Q:
+    """The posts a sync must go and look for: next sync come, or never read and not scheduled (empty = now).
+
+    Unlike `is_due`, a never-read post whose next sync was put off (asked for and not returned, e.g.
+    private or deleted) waits for that time, so it does not cost a call or a deep listing every run.
+    """
+    return Q(next_sync_at__lte=now + due_tolerance()) | Q(next_sync_at__isnull=True, last_synced_at__isnull=True)
+
+
 def parse_time(value) -> datetime | None:
     if value in (None, ""):
         return None
@@ -112,9 +139,13 @@ def save_posts(account: SocialAccount, run: SyncRun, fetched: list[FetchedPost],
         snapshots = []
         for post in tracked:
             item = by_id[post.platform_post_id]
-            due = post.last_synced_at is None or (post.next_sync_at is not None and post.next_sync_at <= now)
-            _apply(post, item, now)
-            if due and post.pk not in already:
+            # A page also carries posts that are not due yet: their latest numbers are refreshed (they
+            # came free), but only a post that gets its snapshot moves on to its next sync time.
+            # Otherwise every hourly run, which always reads page 1, would push an older post's
+            # next sync forward again and it would never get another snapshot.
+            synced = is_due(post, now) and post.pk not in already
+            _apply(post, item, now, synced=synced)
+            if synced:
                 snapshots.append(PostMetricSnapshot(tracked_post=post, sync_run=run, captured_at=now,
                                                     metrics=item.metrics, raw=clean_raw(item.raw)))
         TrackedPost.objects.bulk_update(tracked, POST_FIELDS, batch_size=500)
@@ -123,7 +154,7 @@ def save_posts(account: SocialAccount, run: SyncRun, fetched: list[FetchedPost],
     return len(snapshots)
 
 
-def _apply(post: TrackedPost, item: FetchedPost, now: datetime) -> None:
+def _apply(post: TrackedPost, item: FetchedPost, now: datetime, *, synced: bool) -> None:
     post.media_type = item.media_type or post.media_type
     post.product_type = item.product_type or post.product_type
     post.caption = item.caption or post.caption
@@ -132,8 +163,9 @@ def _apply(post: TrackedPost, item: FetchedPost, now: datetime) -> None:
     for name in COUNTERS:
         setattr(post, name, item.counters.get(name))
     post.latest_metrics = item.metrics
-    post.last_synced_at = now
-    post.next_sync_at = next_sync_at(post.published_at, now)
+    post.last_synced_at = now  # when the latest numbers were read, snapshot or not
+    if synced:
+        post.next_sync_at = next_sync_at(post.published_at, now)
 
 
 def clean_raw(value):
@@ -174,14 +206,36 @@ def rejected_metrics(platform: str) -> set[str]:
                .values_list("metric", flat=True))
 
 
-def sync_horizon(account: SocialAccount, now: datetime) -> datetime:
-    """How far back listing must page: to the oldest due post, or the whole window on a first sync."""
+def _of_kind(posts, stories: bool | None):
+    if stories is None:
+        return posts
+    return posts.filter(product_type=catalogue.IG_STORY) if stories else posts.exclude(product_type=catalogue.IG_STORY)
+
+
+def defer_unlisted(account: SocialAccount, now: datetime, *, stories: bool | None = None) -> int:
+    """After a listing that went past every due post: the posts still due were not in it (deleted,
+    made private, an expired story). Ask again only at the slowest cadence, so that they do not make
+    every hourly run page back to them. Returns how many were put off.
+
+    Posts in their first cadence bracket (a day) are left due: one just published may not be listed
+    yet, and looking for it costs nothing, the listing reads back that far anyway.
+    `stories`: True for Instagram's stories listing, False for its media listing, None for all.
+    """
+    posts = TrackedPost.objects.filter(due_filter(now), account=account, published_at__gte=window_start(now),
+                                       published_at__lt=now - cadence()[0][0])
+    return _of_kind(posts, stories).update(next_sync_at=now + cadence()[-1][1])
+
+
+def sync_horizon(account: SocialAccount, now: datetime, *, stories: bool | None = None) -> datetime:
+    """How far back listing must page: to the oldest due post, or the whole window on a first sync.
+
+    `stories=False`: for Instagram's media listing, which never returns stories (they have their own).
+    """
     start = window_start(now)
-    posts = TrackedPost.objects.filter(account=account, published_at__gte=start)
+    posts = _of_kind(TrackedPost.objects.filter(account=account, published_at__gte=start), stories)
     if not posts.exists():
         return start
-    oldest_due = (posts.filter(next_sync_at__lte=now) | posts.filter(last_synced_at__isnull=True)) \
-        .order_by("published_at").values_list("published_at", flat=True).first()
+    oldest_due = posts.filter(due_filter(now)).order_by("published_at").values_list("published_at", flat=True).first()
     if oldest_due is not None:
         return oldest_due
     newest = posts.order_by("-published_at").values_list("published_at", flat=True).first()

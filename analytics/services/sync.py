@@ -223,6 +223,7 @@ def sync_facebook(account: SocialAccount, run: SyncRun) -> None:
 
     graph_pages(account, run, fetch=fetch, kind=catalogue.FB_POST, kinds=(catalogue.FB_POST,),
                 on_page=on_page, stage="posts")
+    store.defer_unlisted(account, now)  # the listing went past every due post (a pause raises before this)
 
 
 def _facebook_post(post: facebook.PagePostMetrics) -> store.FetchedPost:
@@ -262,7 +263,7 @@ def sync_instagram(account: SocialAccount, run: SyncRun) -> None:
             metrics={"followers": profile.followers_count, "follows": profile.follows_count,
                      "media_count": profile.media_count}, raw=profile.raw), now)
         _save_cursor(run, profile=True)
-    horizon, start = store.sync_horizon(account, now), store.window_start(now)
+    horizon, start = store.sync_horizon(account, now, stories=False), store.window_start(now)
 
     def on_page(media: list) -> bool:
         fetched = [_instagram_media(m) for m in media]
@@ -272,12 +273,14 @@ def sync_instagram(account: SocialAccount, run: SyncRun) -> None:
     if not (run.cursor.get("media") or {}).get("done"):
         graph_pages(account, run, fetch=lambda **kw: instagram.list_media(account, **kw), kind="FEED+REELS",
                     kinds=catalogue.IG_LISTED, on_page=on_page, stage="media")
+        store.defer_unlisted(account, now, stories=False)
     if not (run.cursor.get("stories") or {}).get("done"):
         def stories(*, metrics, limit, after):  # one page: an account has a few live stories at most
             return instagram.MediaPage(items=instagram.list_stories(account, metrics=metrics).items, after=None)
 
         graph_pages(account, run, fetch=stories, kind=catalogue.IG_STORY, kinds=(catalogue.IG_STORY,),
                     on_page=on_page, stage="stories")
+        store.defer_unlisted(account, now, stories=True)  # a story is listed for 24 h only
 
 
 def _instagram_media(media: instagram.IgMedia) -> store.FetchedPost:
@@ -339,14 +342,15 @@ def _list_tiktok_videos(account: SocialAccount, run: SyncRun, now: datetime, cur
 def _cheaper_to_query(account: SocialAccount, now: datetime, listed_to: datetime, horizon: datetime) -> bool:
     """Stop listing when querying the still-due older posts by id takes fewer calls than paging to them."""
     older = TrackedPost.objects.filter(account=account, published_at__lt=listed_to, published_at__gte=horizon)
-    due = older.filter(next_sync_at__lte=now).count()
+    due = older.filter(store.due_filter(now)).count()
     pages_to_reach = math.ceil(older.count() / tiktok.VIDEO_LIST_MAX)
     return math.ceil(due / tiktok.VIDEO_QUERY_MAX_IDS) < pages_to_reach
 
 
 def _query_unreached_tiktok_videos(account: SocialAccount, run: SyncRun, now: datetime) -> None:
     due_ids = list(
-        TrackedPost.objects.filter(account=account, next_sync_at__lte=now, published_at__gte=store.window_start(now))
+        # due_filter includes a post UniPulse registered that no sync has read yet (next_sync_at empty).
+        TrackedPost.objects.filter(store.due_filter(now), account=account, published_at__gte=store.window_start(now))
         .order_by("-published_at").values_list("platform_post_id", flat=True)
     )
     for i in range(0, len(due_ids), tiktok.VIDEO_QUERY_MAX_IDS):

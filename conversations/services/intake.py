@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -80,11 +81,30 @@ def enqueue_webhook_event(event_id: int) -> bool:
     return True
 
 
-def get_stale_received_event_ids(older_than: timedelta | None = None) -> list[int]:
+@dataclass(frozen=True)
+class WaitingEvents:
+    received: list[int]  # never routed (e.g. stored while the broker was down)
+    failed: list[int]    # routing failed and attempts remain (WEBHOOK_MAX_ATTEMPTS)
+
+    @property
+    def ids(self) -> list[int]:
+        return sorted([*self.received, *self.failed])
+
+
+def get_waiting_webhook_events(older_than: timedelta | None = None) -> WaitingEvents:
+    """Stored events `process_webhooks` sends again: still `received`, or `failed` with attempts left.
+
+    A failed event counts the worker's own retries in `attempts`; once it has had WEBHOOK_MAX_ATTEMPTS
+    it stays failed, for the admin's "Process again". Only events older than WEBHOOK_RESEND_AFTER_SECONDS:
+    a fresh one may still be on its way through the queue.
+    """
     older_than = older_than if older_than is not None else timedelta(seconds=settings.WEBHOOK_RESEND_AFTER_SECONDS)
-    cutoff = timezone.now() - older_than
-    return list(WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lte=cutoff)
-                .order_by("id").values_list("id", flat=True))
+    stale = WebhookEvent.objects.filter(received_at__lte=timezone.now() - older_than).order_by("id")
+    return WaitingEvents(
+        received=list(stale.filter(status=WebhookEvent.Status.RECEIVED).values_list("id", flat=True)),
+        failed=list(stale.filter(status=WebhookEvent.Status.FAILED, attempts__lt=settings.WEBHOOK_MAX_ATTEMPTS)
+                    .values_list("id", flat=True)),
+    )
 
 
 def reprocess_webhook_events(event_ids: list[int]) -> int:

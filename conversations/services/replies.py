@@ -11,7 +11,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from social.clients.errors import PlatformError
+from social.clients.errors import PlatformError, RateLimitedError, TransientError
 from unipulse.api_errors import ApiError
 
 from ..models import Conversation, Message
@@ -30,9 +30,15 @@ class OutsideMessagingWindowError(ApiError):
 
 
 def send_agent_reply(conversation: Conversation, text: str, idempotency_key: str, user=None) -> Message:
-    """Reply in a comment thread or DM thread. A repeat with the same idempotency key returns the first
-    attempt's message and never sends again. Raises OutsideMessagingWindowError or a PlatformError."""
-    existing = Message.objects.filter(conversation=conversation, idempotency_key=idempotency_key).first()
+    """Reply in a comment thread or DM thread. Raises OutsideMessagingWindowError or a PlatformError.
+
+    Idempotent per key: only the request that inserts the message calls the platform. A request that
+    finds the key taken returns that message as it is (sending, sent or failed), without a call. After
+    a failure the platform certainly refused (see `is_refusal`), the key is released: the same key may
+    send again. After an uncertain one (timeout, 5xx: the reply may be live) the failed message keeps
+    the key, so a retry never posts twice; trying again takes a new key, knowingly.
+    """
+    existing = _find(conversation, idempotency_key)
     if existing is not None:
         return existing
     account = conversation.account
@@ -41,19 +47,32 @@ def send_agent_reply(conversation: Conversation, text: str, idempotency_key: str
     except NoInboxSourceError as error:
         raise ApiError("unsupported_platform", str(error), 422) from None
     tag = messaging_tag(conversation) if conversation.kind == Conversation.Kind.DM else None
-    message = _create_sending(conversation, text, idempotency_key, user)
-    if message.status != Message.Status.SENDING or message.external_id:
-        return message  # a concurrent request with the same key won the insert
+    message, created = _create_sending(conversation, text, idempotency_key, user)
+    if not created:
+        return message  # a concurrent request with the same key inserted first: it alone sends
     try:
         if conversation.kind == Conversation.Kind.DM:
             external_id = source.send_direct_message(account, conversation, text, tag)
         else:
             external_id = source.reply_to_comment(account, conversation, text)
     except PlatformError as error:
-        Message.objects.filter(pk=message.pk).update(status=Message.Status.FAILED, error=str(error)[:500])
+        _mark_failed(message, error)
         raise
     _mark_sent(message, external_id)
     return message
+
+
+def is_refusal(error: PlatformError) -> bool:
+    """The platform (or our own budget) certainly did not post: an answer that refuses the request.
+
+    A timeout, a lost connection, a 5xx or Graph's code 1/2 "unknown error" may come after the reply
+    went live, so they are not refusals. A rate limit is one (the request was turned away).
+    """
+    return not isinstance(error, TransientError) or isinstance(error, RateLimitedError)
+
+
+def _find(conversation: Conversation, idempotency_key: str) -> Message | None:
+    return Message.objects.filter(conversation=conversation, idempotency_key=idempotency_key).first()
 
 
 def messaging_tag(conversation: Conversation) -> str | None:
@@ -70,7 +89,8 @@ def messaging_tag(conversation: Conversation) -> str | None:
         "they write again.")
 
 
-def _create_sending(conversation: Conversation, text: str, idempotency_key: str, user) -> Message:
+def _create_sending(conversation: Conversation, text: str, idempotency_key: str, user) -> tuple[Message, bool]:
+    """The outbound message in status sending, and whether this call inserted it (the key is unique)."""
     try:
         with transaction.atomic():
             return Message.objects.create(
@@ -78,9 +98,16 @@ def _create_sending(conversation: Conversation, text: str, idempotency_key: str,
                 author_id=conversation.account.external_id, author_name=conversation.account.name, text=text,
                 created_at=timezone.now(), status=Message.Status.SENDING, origin=Message.Origin.AGENT,
                 idempotency_key=idempotency_key, sent_by=user,
-            )
+            ), True
     except IntegrityError:
-        return Message.objects.get(conversation=conversation, idempotency_key=idempotency_key)
+        return Message.objects.get(conversation=conversation, idempotency_key=idempotency_key), False
+
+
+def _mark_failed(message: Message, error: PlatformError) -> None:
+    # A refused reply keeps its row (the thread shows the failed attempt) but gives its key back.
+    key = "" if is_refusal(error) else message.idempotency_key
+    Message.objects.filter(pk=message.pk).update(status=Message.Status.FAILED, error=str(error)[:500],
+                                                 idempotency_key=key)
 
 
 def _mark_sent(message: Message, external_id: str) -> None:

@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-import publishing.services
 from analytics.models import AccountMetrics, AccountMetricSnapshot, PostMetricSnapshot, SyncRun, TrackedPost
 
 
@@ -83,37 +82,58 @@ def test_tracked_post_report_takes_the_same_number_of_queries_for_any_history(ap
     assert [point["metrics"]["views"] for point in response.json()["series"]] == [10 * n for n in range(posts)]
 
 
+def make_post(owner, accounts, tracked):
+    """A publishing post with one published target per account, pointing at the tracked posts."""
+    from publishing.models import Post, PostTarget
+
+    post = Post.objects.create(owner=owner, text="Winter menu")
+    PostTarget.objects.bulk_create([
+        PostTarget(post=post, account=account, status="published", platform_post_id=t.platform_post_id)
+        for account, t in zip(accounts, tracked, strict=True)
+    ])
+    return post
+
+
 @pytest.mark.parametrize("targets", [1, 3])
-def test_post_report_lists_each_target_series_in_constant_queries(api_client, account_factory, monkeypatch, targets,
-                                                                 django_assert_max_num_queries, user):
+def test_post_report_lists_each_target_series_in_constant_queries(api_client, account_factory, targets,
+                                                                 django_assert_num_queries, user):
     accounts = [account_factory(p) for p in ["facebook", "instagram", "tiktok"][:targets]]
     tracked = [make_history(a, 1, syncs=2)[0] for a in accounts]
-    calls = []
+    post = make_post(user, accounts, tracked)
+    target_ids = list(post.targets.order_by("pk").values_list("pk", flat=True))
 
-    def platform_posts(caller, post_id):
-        calls.append((caller, post_id))
-        return [(900 + i, t.account_id, t.platform_post_id) for i, t in enumerate(tracked)]
-
-    monkeypatch.setattr(publishing.services, "get_platform_posts_for_user", platform_posts, raising=False)
-
-    with django_assert_max_num_queries(2):
-        response = api_client.get("/api/v1/analytics/posts/77/")
+    # publishing's get_platform_posts_for_user (the real one): the post's ownership and its targets;
+    # then the tracked posts and their snapshots.
+    with django_assert_num_queries(4):
+        response = api_client.get(f"/api/v1/analytics/posts/{post.id}/")
 
     assert response.status_code == 200
-    assert calls == [(user, 77)]
     body = response.json()
-    assert [t["target_id"] for t in body["targets"]] == [900 + i for i in range(targets)]
+    assert body["post_id"] == post.id
+    assert [t["target_id"] for t in body["targets"]] == target_ids
+    assert [t["tracked"]["platform_post_id"] for t in body["targets"]] == [t.platform_post_id for t in tracked]
     assert all(len(t["tracked"]["series"]) == 2 for t in body["targets"])
 
 
-def test_a_post_publishing_does_not_know_for_the_caller_is_a_404(api_client, monkeypatch):
-    def platform_posts(caller, post_id):
-        raise LookupError(post_id)
+def test_post_report_shows_an_unpublished_target_without_numbers(api_client, account_factory, user):
+    from publishing.models import PostTarget
 
-    monkeypatch.setattr(publishing.services, "get_platform_posts_for_user", platform_posts, raising=False)
-    response = api_client.get("/api/v1/analytics/posts/5/")
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    account = account_factory("facebook")
+    post = make_post(user, [account], make_history(account, 1, syncs=1))
+    PostTarget.objects.filter(post=post).update(status="scheduled", platform_post_id="")
+
+    body = api_client.get(f"/api/v1/analytics/posts/{post.id}/").json()
+
+    assert [t["tracked"] for t in body["targets"]] == [None]
+
+
+def test_another_users_post_or_an_unknown_one_is_a_404(api_client, account_factory, other_user):
+    account = account_factory("facebook", owner=other_user)
+    theirs = make_post(other_user, [account], make_history(account, 1, syncs=1))
+    for post_id in (theirs.id, theirs.id + 1000):
+        response = api_client.get(f"/api/v1/analytics/posts/{post_id}/")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
 
 
 def test_another_users_account_and_tracked_post_are_a_404(other_client, account_factory):
@@ -155,3 +175,70 @@ def test_summary_never_decrypts_tokens(api_client, account_factory, monkeypatch)
 
     assert [a["followers"] for a in body["accounts"]] == [1000, 1000, 1000]
     assert {a["name"] for a in body["accounts"]} == {a.name for a in made}
+
+
+@pytest.mark.parametrize("posts", [2, 40])
+def test_tracked_posts_list_takes_the_same_number_of_queries_for_any_size(api_client, account_factory, posts,
+                                                                          django_assert_num_queries):
+    account = account_factory("instagram")
+    make_history(account, posts, syncs=2)
+
+    with django_assert_num_queries(2):  # the count and the page
+        response = api_client.get("/api/v1/analytics/tracked-posts/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == posts and len(body["results"]) == posts
+    first = body["results"][0]
+    assert set(first) == {"id", "account_id", "platform", "platform_post_id", "source", "media_type", "product_type",
+                          "caption", "permalink", "published_at", "views", "reach", "likes", "comments", "shares",
+                          "saves", "latest", "last_synced_at", "next_sync_at"}
+    assert first["account_id"] == account.id and first["source"] == "external"
+    published = [r["published_at"] for r in body["results"]]
+    assert published == sorted(published, reverse=True)  # newest first
+
+
+def test_tracked_posts_list_filters_by_account_platform_and_source(api_client, account_factory):
+    fb, ig = account_factory("facebook"), account_factory("instagram")
+    make_history(fb, 3, syncs=0)
+    make_history(ig, 2, syncs=0)
+    TrackedPost.objects.filter(platform_post_id=f"{fb.external_id}_1").update(source="unipulse")
+
+    def ids(query: str) -> set[str]:
+        response = api_client.get(f"/api/v1/analytics/tracked-posts/?{query}")
+        assert response.status_code == 200
+        return {r["platform_post_id"] for r in response.json()["results"]}
+
+    assert ids(f"account={ig.id}") == {f"{ig.external_id}_0", f"{ig.external_id}_1"}
+    assert ids("platform=facebook") == {f"{fb.external_id}_{i}" for i in range(3)}
+    assert ids("source=unipulse") == {f"{fb.external_id}_1"}
+    assert ids("source=external&platform=facebook") == {f"{fb.external_id}_0", f"{fb.external_id}_2"}
+
+
+def test_tracked_posts_list_is_paginated(api_client, account_factory):
+    make_history(account_factory("tiktok"), 7, syncs=0)
+    first = api_client.get("/api/v1/analytics/tracked-posts/?page_size=5").json()
+    second = api_client.get("/api/v1/analytics/tracked-posts/?page_size=5&page=2").json()
+    assert first["count"] == 7 and len(first["results"]) == 5 and len(second["results"]) == 2
+    assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+
+
+def test_tracked_posts_list_shows_only_the_callers_posts(api_client, other_client, account_factory, other_user):
+    mine = account_factory("facebook")
+    theirs = account_factory("facebook", owner=other_user)
+    make_history(mine, 2, syncs=0)
+    make_history(theirs, 3, syncs=0)
+
+    assert api_client.get("/api/v1/analytics/tracked-posts/").json()["count"] == 2
+    assert api_client.get(f"/api/v1/analytics/tracked-posts/?account={theirs.id}").json()["count"] == 0
+    assert other_client.get("/api/v1/analytics/tracked-posts/").json()["count"] == 3
+
+
+@pytest.mark.parametrize("query, field", [
+    ("account=99999999999999999999", "account"), ("account=0", "account"), ("account=abc", "account"),
+    ("platform=myspace", "platform"), ("source=both", "source"),
+])
+def test_a_bad_tracked_posts_filter_is_a_400_naming_it(api_client, query, field):
+    response = api_client.get(f"/api/v1/analytics/tracked-posts/?{query}")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {field}

@@ -6,7 +6,7 @@ from django.utils import timezone
 from responses import matchers
 
 from analytics.models import AccountMetricSnapshot, PostMetricSnapshot, TrackedPost
-from analytics.services import sync_account
+from analytics.services import store, sync_account
 from tests.conftest import load_fixture
 
 from .conftest import TIKTOK, json_body, load_fresh, query
@@ -89,3 +89,57 @@ def test_without_the_stats_scope_the_videos_are_still_synced(tt_account, mocked_
 
     assert run.status == "done" and TrackedPost.objects.count() == 3
     assert not AccountMetricSnapshot.objects.exists()
+
+
+def test_a_post_unipulse_published_that_the_list_never_returns_is_queried_by_id(tt_account, mocked_platforms):
+    from analytics.services import register_published_post
+
+    mock_list(mocked_platforms)  # the public videos; ours (private) is not among them
+    mocked_platforms.post(QUERY_URL, json={"data": {"videos": [], "cursor": 0, "has_more": False},
+                                           "error": {"code": "ok", "message": "", "log_id": "x"}})
+    register_published_post(tt_account.id, "7449999999999999999", timezone.now() - timedelta(hours=1))
+    ours = TrackedPost.objects.get(platform_post_id="7449999999999999999")
+    assert (ours.source, ours.next_sync_at, ours.last_synced_at) == ("unipulse", None, None)
+
+    sync_account(tt_account.id)
+
+    queried = [json_body(c)["filters"]["video_ids"] for c in mocked_platforms.calls if c.request.url.startswith(QUERY_URL)]
+    assert queried == [["7449999999999999999"]]
+
+
+def test_a_registered_post_found_by_query_gets_its_first_snapshot(tt_account, mocked_platforms):
+    from analytics.services import register_published_post
+
+    mocked_platforms.get(INFO_URL, json=load_fixture("tiktok/analytics_user_info.json"))
+    mocked_platforms.post(LIST_URL, json={"data": {"videos": [], "cursor": 0, "has_more": False},
+                                          "error": {"code": "ok", "message": "", "log_id": "x"}})
+    mocked_platforms.post(QUERY_URL, json=load_fresh("tiktok/analytics_video_query.json"))
+    register_published_post(tt_account.id, "7440000000000000001", timezone.now() - timedelta(hours=1))
+
+    sync_account(tt_account.id)
+
+    post = TrackedPost.objects.get()
+    assert post.views == 360 and post.source == "unipulse"
+    assert PostMetricSnapshot.objects.get(tracked_post=post).metrics["views"] == 360
+    assert post.next_sync_at == store.next_sync_at(post.published_at, post.last_synced_at)
+
+
+def test_a_registered_post_the_query_does_not_return_waits_for_the_slowest_cadence(tt_account, mocked_platforms):
+    from analytics.models import SyncRun
+    from analytics.services import register_published_post
+
+    mocked_platforms.get(INFO_URL, json=load_fixture("tiktok/analytics_user_info.json"))
+    mocked_platforms.post(LIST_URL, json={"data": {"videos": [], "cursor": 0, "has_more": False},
+                                          "error": {"code": "ok", "message": "", "log_id": "x"}})
+    mocked_platforms.post(QUERY_URL, json={"data": {"videos": [], "cursor": 0, "has_more": False},
+                                           "error": {"code": "ok", "message": "", "log_id": "x"}})
+    register_published_post(tt_account.id, "7449999999999999999", timezone.now() - timedelta(hours=1))
+
+    sync_account(tt_account.id)
+    SyncRun.objects.update(finished_at=timezone.now() - timedelta(hours=1))
+    sync_account(tt_account.id)  # an hour later: not asked for again
+
+    queries = [c for c in mocked_platforms.calls if c.request.url.startswith(QUERY_URL)]
+    assert len(queries) == 1
+    post = TrackedPost.objects.get()
+    assert post.next_sync_at > timezone.now() + timedelta(hours=23)

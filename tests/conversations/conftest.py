@@ -109,6 +109,13 @@ def drained(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _no_real_resubscribe(monkeypatch):
-    """Polls that find webhooks quiet re-subscribe the Page; tests that care replace this themselves."""
-    monkeypatch.setattr("social.services.subscribe_account_webhooks", lambda account: True)
+def _no_real_resubscribe(request, monkeypatch):
+    """Polls that find webhooks quiet re-subscribe the Page; tests that care replace this themselves,
+    or ask for `real_resubscribe` to run the real one (then mock Graph's subscribed_apps)."""
+    if "real_resubscribe" not in request.fixturenames:
+        monkeypatch.setattr("social.services.subscribe_account_webhooks", lambda account: True)
+
+
+@pytest.fixture
+def real_resubscribe():
+    """Keep social.services.subscribe_account_webhooks real in this test."""

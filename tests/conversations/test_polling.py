@@ -103,6 +103,59 @@ def test_quiet_webhooks_while_polls_find_new_items_set_a_status_reason_and_resub
     assert InboxSyncState.objects.get(account=page).missed_by_webhooks == 6  # 5 on the first poll, 1 now
 
 
+def test_the_quiet_webhooks_reason_survives_a_successful_real_resubscribe(page, mocked_platforms, real_resubscribe):
+    from social.services import WEBHOOK_REASON_PREFIX
+
+    subscribed_apps = f"{GRAPH}/{PAGE_ID}/subscribed_apps"
+    mocked_platforms.post(subscribed_apps, json=load_fixture("facebook/oauth_subscribed_apps_success.json"))
+    mocked_platforms.get(subscribed_apps, json=load_fixture("facebook/oauth_subscribed_apps_read.json"))
+    mock_facebook_poll(mocked_platforms)
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json=load_fixture("facebook/conversations_conversations_page2.json"))
+    sync_account_inbox(page.id)
+    old_problem = f"{WEBHOOK_REASON_PREFIX}: Meta did not confirm messages."
+    type(page).objects.filter(pk=page.pk).update(status_reason=old_problem)
+    InboxSyncState.objects.filter(account=page).update(last_webhook_at=timezone.now() - timedelta(days=1))
+    mocked_platforms.reset()
+    mocked_platforms.post(subscribed_apps, json=load_fixture("facebook/oauth_subscribed_apps_success.json"))
+    mocked_platforms.get(subscribed_apps, json=load_fixture("facebook/oauth_subscribed_apps_read.json"))
+    mock_facebook_poll(mocked_platforms, posts="facebook/conversations_published_posts_later.json")
+
+    sync_account_inbox(page.id)
+
+    assert [(c.request.method, c.request.url.split("?")[0]) for c in mocked_platforms.calls
+            if "subscribed_apps" in c.request.url] == [("POST", subscribed_apps), ("GET", subscribed_apps)]
+    # the default fields, echoes included: the Page's own messages reach the inbox as outbound
+    sent = parse_qs(next(c for c in mocked_platforms.calls if c.request.method == "POST").request.body)
+    assert sent["subscribed_fields"] == ["feed,messages,message_echoes"]
+    page.refresh_from_db()
+    # the re-subscribe succeeded: its old failure is gone, the quiet-webhooks reason stays
+    assert page.status_reason == QUIET_REASON
+    assert page.webhook_subscribed_at is not None and page.status == "active"
+
+
+def test_the_quiet_webhooks_reason_is_added_beside_other_reasons_once(page, mocked_platforms, monkeypatch):
+    monkeypatch.setattr("social.services.subscribe_account_webhooks", lambda account: True)
+    mock_facebook_poll(mocked_platforms)
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json=load_fixture("facebook/conversations_conversations_page2.json"))
+    sync_account_inbox(page.id)
+    type(page).objects.filter(pk=page.pk).update(status_reason="Instagram account was unlinked.")
+    InboxSyncState.objects.filter(account=page).update(last_webhook_at=timezone.now() - timedelta(days=1))
+    cursor = InboxSyncState.objects.get(account=page).comments_since
+    found = []
+    for _ in range(2):
+        mocked_platforms.reset()
+        mock_facebook_poll(mocked_platforms, posts="facebook/conversations_published_posts_later.json")
+        # so that each poll finds the new comment anew
+        Message.objects.filter(external_id="822334455667788_1234567891777777").delete()
+        InboxSyncState.objects.filter(account=page).update(comments_since=cursor)
+        found.append(sync_account_inbox(page.id))
+
+    assert found == [1, 1]  # both polls flagged the account
+
+    page.refresh_from_db()
+    assert page.status_reason == f"Instagram account was unlinked. | {QUIET_REASON}"
+
+
 def test_recent_webhooks_mean_no_status_reason(page, mocked_platforms):
     mock_facebook_poll(mocked_platforms)
     mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json=load_fixture("facebook/conversations_conversations_page2.json"))

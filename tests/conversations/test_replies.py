@@ -7,10 +7,12 @@ from datetime import timedelta
 from urllib.parse import parse_qs
 
 import pytest
+import requests
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
 from conversations.services import OutsideMessagingWindowError, send_agent_reply
+from social.clients import ratelimit
 from social.clients.errors import PlatformError
 from tests.conftest import load_fixture
 
@@ -110,8 +112,90 @@ def test_a_platform_refusal_is_recorded_on_the_message_and_raised(page, user, mo
     assert message.status == "failed" and message.error
     assert page.access_token not in message.error
     assert page.access_token not in caplog.text
-    assert send_agent_reply(thread, "Late answer", "key-1", user).pk == message.pk  # no second send
+
+
+def test_after_a_certain_refusal_the_same_key_may_send_again(page, user, mocked_platforms):
+    thread = make_thread(page, kind="dm", participant_id=PSID)
+    url = f"{GRAPH}/{PAGE_ID}/messages"
+    mocked_platforms.post(url, status=400, json={"error": {
+        "message": "(#4) Application request limit reached", "type": "OAuthException", "code": 4, "fbtrace_id": "Ax1"}})
+    with pytest.raises(PlatformError):
+        send_agent_reply(thread, "Back in stock", "key-1", user)
+    refused = Message.objects.get()
+    assert (refused.status, refused.idempotency_key) == ("failed", "")  # kept as history, key given back
+
+    ratelimit.get_store().clear()  # the pause Graph asked for is over
+    mocked_platforms.replace("POST", url, json=load_fixture("facebook/conversations_send_message.json"))
+    sent = send_agent_reply(thread, "Back in stock", "key-1", user)
+
+    assert len(mocked_platforms.calls) == 2
+    assert sent.pk != refused.pk and (sent.status, sent.idempotency_key) == ("sent", "key-1")
+    assert send_agent_reply(thread, "Back in stock", "key-1", user).pk == sent.pk
+    assert len(mocked_platforms.calls) == 2
+
+
+@pytest.mark.parametrize("failure", [
+    {"status": 500, "json": {"error": {"message": "An unknown error occurred", "type": "OAuthException", "code": 1,
+                                       "fbtrace_id": "Ax2"}}},
+    {"body": requests.Timeout("read timed out")},
+], ids=["graph-unknown-error", "timeout"])
+def test_after_an_uncertain_failure_the_same_key_never_sends_again(page, user, mocked_platforms, failure):
+    thread = make_thread(page, kind="dm", participant_id=PSID)
+    mocked_platforms.post(f"{GRAPH}/{PAGE_ID}/messages", **failure)
+    with pytest.raises(PlatformError):
+        send_agent_reply(thread, "Back in stock", "key-1", user)
+    failed = Message.objects.get()
+    calls = len(mocked_platforms.calls)
+
+    again = send_agent_reply(thread, "Back in stock", "key-1", user)  # the reply may be live: do not repeat it
+
+    assert again.pk == failed.pk and again.status == "failed" and again.idempotency_key == "key-1"
+    assert len(mocked_platforms.calls) == calls
+    assert Message.objects.count() == 1
+
+
+@pytest.mark.parametrize("winner_status", ["sending", "sent", "failed"])
+def test_a_request_that_loses_the_insert_race_returns_the_winners_row_without_calling_the_platform(
+        page, user, mocked_platforms, monkeypatch, winner_status):
+    from conversations.services import replies
+
+    thread = make_thread(page, kind="dm", participant_id=PSID)
+    mocked_platforms.post(f"{GRAPH}/{PAGE_ID}/messages", json=load_fixture("facebook/conversations_send_message.json"))
+    # The other request inserted its row between our lookup and our insert (still sending, no external id yet).
+    winner = Message.objects.create(conversation=thread, account=page, direction="out", text="It is back.",
+                                    created_at=timezone.now(), status=winner_status, origin="agent",
+                                    idempotency_key="key-1")
+    monkeypatch.setattr(replies, "_find", lambda conversation, key: None)
+
+    loser = send_agent_reply(thread, "It is back.", "key-1", user)
+
+    assert loser.pk == winner.pk and loser.status == winner_status and loser.external_id == ""
+    assert len(mocked_platforms.calls) == 0
+    assert Message.objects.count() == 1
+
+
+def test_only_the_request_that_inserted_the_reply_sends_it(page, user, mocked_platforms, monkeypatch):
+    """Two requests with one key, interleaved: the loser's insert fails while the winner is mid-send."""
+    from conversations.services import replies
+
+    thread = make_thread(page, kind="dm", participant_id=PSID)
+    seen = []
+
+    def send(request):
+        # The second request arrives now: its lookup misses (the winner's row is not committed yet to it),
+        # its insert then conflicts.
+        with monkeypatch.context() as m:
+            m.setattr(replies, "_find", lambda conversation, key: None)
+            seen.append(send_agent_reply(thread, "It is back.", "key-1", user))
+        return 200, {}, json.dumps(load_fixture("facebook/conversations_send_message.json"))
+
+    mocked_platforms.add_callback("POST", f"{GRAPH}/{PAGE_ID}/messages", callback=send)
+
+    first = send_agent_reply(thread, "It is back.", "key-1", user)
+
     assert len(mocked_platforms.calls) == 1
+    assert seen[0].pk == first.pk and seen[0].status == "sending"
+    assert first.status == "sent" and Message.objects.count() == 1
 
 
 def test_the_echo_of_a_reply_arriving_before_the_send_answer_leaves_one_row(page, user, mocked_platforms):

@@ -160,3 +160,57 @@ def test_broker_down_still_answers_200_and_process_webhooks_recovers_the_event(
 def test_process_webhooks_prints_a_summary_line(capsys):
     call_command("process_webhooks", "--dry-run")
     assert capsys.readouterr().out.strip() == "process_webhooks: 0 waiting, 0 enqueued"
+
+
+def test_process_webhooks_resends_failed_events_until_they_had_the_maximum_attempts(
+        post_meta, monkeypatch, page, settings, capsys):
+    from conversations.actors import webhook_process
+    from conversations.services import process_webhook_event, routing
+
+    settings.WEBHOOK_MAX_ATTEMPTS = 3
+    sent = []
+    monkeypatch.setattr(webhook_process, "send", lambda event_id: sent.append(event_id))
+    post_meta(raw_fixture("facebook/webhook_feed_comment_add.json"))
+    event = WebhookEvent.objects.get()
+    WebhookEvent.objects.filter(pk=event.pk).update(received_at=timezone.now() - timedelta(minutes=5))
+    broken = {"meta": lambda payload: (_ for _ in ()).throw(RuntimeError("database went away"))}
+    monkeypatch.setattr(routing, "ROUTERS", broken)
+
+    resent = []
+    for _ in range(4):
+        with pytest.raises(RuntimeError):
+            process_webhook_event(event.id)
+        sent.clear()
+        call_command("process_webhooks")
+        resent.append(list(sent))
+        if not sent:
+            break
+
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("failed", 3)
+    assert resent == [[event.id], [event.id], []]  # re-sent after attempts 1 and 2, not after the 3rd
+    assert "1 waiting, 1 enqueued (1 of them failed before)" in capsys.readouterr().out
+
+    # The admin's "Process again" still works, once the cause is fixed.
+    monkeypatch.undo()
+    from conversations.services import reprocess_webhook_events
+
+    monkeypatch.setattr(webhook_process, "send", lambda event_id: process_webhook_event(event_id))
+    assert reprocess_webhook_events([event.id]) == 1
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("processed", 4)
+    assert Message.objects.filter(external_id="822334455667788_1234567890123456").count() == 1
+
+
+def test_process_webhooks_leaves_processed_and_ignored_events_alone(post_meta, monkeypatch, page, sent_events):
+    post_meta(raw_fixture("facebook/webhook_feed_comment_add.json"))
+    post_meta({"object": "page", "entry": [{"id": "unknown", "time": 1, "changes": []}]})
+    WebhookEvent.objects.update(received_at=timezone.now() - timedelta(minutes=5))
+    first, second = WebhookEvent.objects.order_by("id")
+    WebhookEvent.objects.filter(pk=first.pk).update(status="processed", attempts=1)
+    WebhookEvent.objects.filter(pk=second.pk).update(status="ignored", attempts=1)
+    sent_events.clear()
+
+    call_command("process_webhooks")
+
+    assert sent_events == []

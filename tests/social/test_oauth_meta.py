@@ -84,7 +84,7 @@ def test_facebook_connect_sends_the_expected_requests(api_client, meta_connect, 
     assert [p.url.split("?")[0] for p in posts] == [f"{GRAPH}/{pid}/subscribed_apps" for pid in (
         "101000000000001", "101000000000002", "101000000000003")]
     sent = body_of(posts[0])
-    assert sent["subscribed_fields"] == "feed,messages"
+    assert sent["subscribed_fields"] == "feed,messages,message_echoes"
     assert sent["access_token"] == "EAApage-TOKEN-PAGE1"  # the Page token, in the body
     assert "access_token" not in posts[0].url
     assert len(calls_to(meta_connect, "/subscribed_apps", "GET")) == 3  # each read back
@@ -155,7 +155,7 @@ def test_subscription_not_confirmed_on_read_back_is_a_status_reason(api_client, 
     callback(api_client, code="good-code", state=start_oauth(api_client, "facebook"))
     page = SocialAccount.objects.get(external_id="101000000000001")
     assert page.webhook_subscribed_at is None
-    assert page.status_reason == "Webhook subscription failed: Meta did not confirm messages."
+    assert page.status_reason == "Webhook subscription failed: Meta did not confirm messages, message_echoes."
 
 
 def test_refused_code_ends_with_exchange_failed_and_no_account(api_client, meta_connect, settings):

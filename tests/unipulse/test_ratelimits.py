@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import redis
 from rest_framework.test import APIClient
@@ -97,3 +99,29 @@ def test_a_login_body_that_is_not_an_object_is_a_400_and_still_counted(user, set
     client = APIClient()
     assert client.post("/api/v1/auth/token/", [None, None], format="json").status_code == 400
     assert client.post("/api/v1/auth/token/", [None, None], format="json").status_code == 429
+
+
+def test_signed_deliveries_beyond_the_write_rate_are_all_accepted_and_stored(client, user, settings):
+    from conversations.models import WebhookEvent
+    from tests.conversations.conftest import meta_signature, tiktok_signature
+
+    settings.API_WRITE_RATE = "2/m"
+    client.force_login(user)  # this client's allowance is spent first: the rate is really in force
+    writes = [client.post("/api/v1/posts/", {}, content_type="application/json").status_code for _ in range(3)]
+    assert writes == [400, 400, 429]
+    answers = []
+    for n in range(6):  # distinct bodies, so that none is a repeat; all from one IP
+        meta = json.dumps({"object": "page", "entry": [{"id": "104523678912345", "time": 1700000000 + n, "changes": [
+            {"field": "feed", "value": {"item": "comment", "verb": "add", "comment_id": f"1_{n}", "message": "hi"}}]}]})
+        answers.append(client.generic("POST", "/api/v1/webhooks/meta", meta.encode(), content_type="application/json",
+                                      HTTP_X_HUB_SIGNATURE_256=meta_signature(meta.encode())))
+        tiktok = json.dumps({"client_key": "test-client-key", "event": "post.publish.complete",
+                             "create_time": 1700000000 + n, "user_openid": "open-1",
+                             "content": json.dumps({"publish_id": f"v_pub_{n}", "publish_type": "DIRECT_PUBLISH"})})
+        answers.append(client.generic("POST", "/api/v1/webhooks/tiktok", tiktok.encode(), content_type="application/json",
+                                      HTTP_TIKTOK_SIGNATURE=tiktok_signature(tiktok.encode())))
+
+    assert [a.status_code for a in answers] == [200] * 12
+    assert WebhookEvent.objects.filter(platform="meta").count() == 6
+    assert WebhookEvent.objects.filter(platform="tiktok").count() == 6
+    assert client.post("/api/v1/posts/", {}, content_type="application/json").status_code == 429  # still spent

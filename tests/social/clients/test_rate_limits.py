@@ -161,7 +161,7 @@ def test_get_retries_on_5xx_with_backoff(page, mocked_platforms, backoff_sleeps)
     mocked_platforms.add("GET", SUBS, status=503, body="")
     mocked_platforms.add("GET", SUBS, json=READ_OK)
     subscriptions = facebook.get_page_subscriptions(page)
-    assert subscriptions[0].fields == ["feed", "messages"]
+    assert subscriptions[0].fields == ["feed", "messages", "message_echoes"]
     assert len(mocked_platforms.calls) == 2
     assert backoff_sleeps == [0.25]
 
