@@ -21,6 +21,8 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from social.clients.errors import (
@@ -57,6 +59,38 @@ def send_publish(target_id: int, delay_seconds: float = 0) -> None:
         actors.publish.send_with_options(args=(target_id,), delay=int(delay_seconds * 1000))
     else:
         actors.publish.send(target_id)
+
+
+BROKER_DOWN_MESSAGE = "The job queue could not be reached; publish_due sends this again within a minute."
+
+
+def send_queued(target_ids: list[int]) -> list[int]:
+    """Send the first message of targets just moved to `queued`; returns the ids the broker refused.
+
+    Called after the commit that queued them. A target whose message never left would sit in `queued`
+    for ever (nothing else sends it), so a refused one goes back to `scheduled`, due now, for the next
+    publish_due run, with the reason on the row. Nothing reached a platform, so nothing can be doubled.
+    """
+    refused: list[int] = []
+    for pk in target_ids:
+        if refused:  # the broker is down: the rest would fail the same way, one timeout each
+            refused.append(pk)
+            continue
+        try:
+            send_publish(pk)
+        except Exception as error:  # noqa: BLE001 - any broker failure (Redis down, a timeout)
+            logger.warning("publish target %s queued but not sent (%s); back to scheduled", pk, type(error).__name__)
+            refused.append(pk)
+    if refused:
+        now = timezone.now()
+        PostTarget.objects.filter(pk__in=refused, status=TargetStatus.QUEUED).update(
+            status=TargetStatus.SCHEDULED, scheduled_at=Coalesce(F("scheduled_at"), Value(now)),
+            last_error_message=BROKER_DOWN_MESSAGE, updated_at=now)
+        # A resumed TikTok target (retry_targets) goes back to where the user can retry it again.
+        PostTarget.objects.filter(pk__in=refused, status=TargetStatus.PUBLISHING, lease_until__isnull=True).update(
+            status=TargetStatus.UNCONFIRMED, last_error_code="unconfirmed",
+            last_error_message="The job queue could not be reached; retry again in a moment.", updated_at=now)
+    return refused
 
 
 def publish_target(target_id: int) -> None:

@@ -19,7 +19,7 @@ from unipulse.api_errors import ApiError
 
 from ..models import NOT_STARTED, Post, PostMedia, PostTarget, Step, TargetStatus
 from . import media_info, validation
-from .engine import can_resume, send_publish
+from .engine import can_resume, send_queued
 
 
 def get_posts_for_user(user) -> QuerySet[Post]:
@@ -131,7 +131,7 @@ def _write_targets(post: Post, accounts: list, options: dict) -> None:
     )
     if status == TargetStatus.QUEUED:
         ids = list(post.targets.values_list("pk", flat=True))
-        transaction.on_commit(lambda: [send_publish(pk) for pk in ids])
+        transaction.on_commit(lambda: send_queued(ids))
 
 
 def cancel_post(post: Post) -> int:
@@ -174,31 +174,32 @@ def retry_targets(targets: QuerySet[PostTarget]) -> list[int]:
             status=TargetStatus.PUBLISHING, attempts=0, polls=0, last_error_code="", last_error_message="",
             lease_until=None, updated_at=now)
         ids = failed + resumed
-        transaction.on_commit(lambda: [send_publish(pk) for pk in ids])
+        transaction.on_commit(lambda: send_queued(ids))
     return ids
 
 
-def enqueue_due_targets(now=None, limit: int = 1000,
-                        track: Callable[[list[int]], Iterable[int]] = iter) -> list[int]:
+def enqueue_due_targets(now=None, limit: int = 1000, track: Callable[[list[int]], Iterable[int]] = iter,
+                        refused: list[int] | None = None) -> list[int]:
     """Move due `scheduled` targets to `queued`, each with one conditional UPDATE, and send them.
 
     Two schedulers running at once both see the row, but only the UPDATE that still finds it
     `scheduled` changes it, and only that run sends the message. `track` wraps the candidate ids
-    (publish_due's progress bar).
+    (publish_due's progress bar). Messages go after the commit; the ids the broker refused (put back to
+    `scheduled` by send_queued) are added to `refused`.
     """
     now = now or timezone.now()
     candidates = list(PostTarget.objects.filter(status=TargetStatus.SCHEDULED, scheduled_at__lte=now)
                       .order_by("scheduled_at").values_list("pk", flat=True)[:limit])
     queued = [pk for pk in track(candidates) if claim_due_target(pk)]
-    for pk in queued:
-        transaction.on_commit(lambda pk=pk: send_publish(pk))
+    refused = refused if refused is not None else []
+    transaction.on_commit(lambda: refused.extend(send_queued(queued)))
     return queued
 
 
 def claim_due_target(target_id: int) -> bool:
     """scheduled -> queued in one conditional UPDATE: True only for the one caller that changed it."""
     return bool(PostTarget.objects.filter(pk=target_id, status=TargetStatus.SCHEDULED).update(
-        status=TargetStatus.QUEUED, updated_at=timezone.now()))
+        status=TargetStatus.QUEUED, last_error_message="", updated_at=timezone.now()))
 
 
 # ---- media upload -------------------------------------------------------------------------------

@@ -554,3 +554,33 @@ def test_options_for_an_unknown_platform_are_refused(api_client, account_factory
     assert response.status_code == 400
     assert fields(response) == {"options.twitter": ["Unknown platform."]}
     assert Post.objects.count() == 0
+
+
+def test_a_post_created_while_the_broker_is_down_is_scheduled_for_publish_due_not_stuck_queued(
+        api_client, account_factory, django_capture_on_commit_callbacks, monkeypatch):
+    import dramatiq
+    import redis
+
+    broker = dramatiq.get_broker()
+
+    def refuse(message, *, delay=None):
+        raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(broker, "enqueue", refuse)
+    fb = account_factory("facebook")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = create(api_client, text="While Redis is down", accounts=[fb.pk])
+    assert response.status_code == 201  # the post is saved; only its message could not leave
+    target = PostTarget.objects.get(pk=response.json()["targets"][0]["id"])
+    assert target.status == "scheduled" and target.scheduled_at <= timezone.now()
+    assert target.last_error_message == "The job queue could not be reached; publish_due sends this again within a minute."
+    monkeypatch.delattr(broker, "enqueue")
+    broker.flush_all()
+    from publishing.services.posts import enqueue_due_targets
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert enqueue_due_targets() == [target.pk]
+    assert [dramatiq.Message.decode(m).args[0] for m in broker.queues["publish"].queue] == [target.pk]
+    target.refresh_from_db()
+    assert (target.status, target.last_error_message) == ("queued", "")
+    broker.flush_all()

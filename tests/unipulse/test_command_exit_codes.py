@@ -93,11 +93,21 @@ def test_publish_due_succeeds_and_sends_the_due_target(account_factory, broker):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_publish_due_fails_with_one_line_when_the_broker_is_down(account_factory, broker_down):
-    due_target(account_factory("facebook"))
+def test_publish_due_fails_with_one_line_when_the_broker_is_down_and_the_next_run_sends_them(account_factory,
+                                                                                          broker_down, monkeypatch):
+    account = account_factory("facebook")
+    first, second = due_target(account), due_target(account)
     with pytest.raises(CommandError) as caught:
         run("publish_due")
-    assert str(caught.value) == "publish_due: could not queue the due targets (ConnectionError)."
+    assert str(caught.value) == ("publish_due: the broker refused 2 of 2 target(s); they are scheduled again "
+                                 "for the next run.")
+    # Nothing is left `queued` without a message: both are due again, with the reason on the row.
+    rows = list(PostTarget.objects.order_by("pk").values_list("pk", "status", "last_error_message"))
+    assert rows == [(t.pk, "scheduled", "The job queue could not be reached; publish_due sends this again within "
+                                        "a minute.") for t in (first, second)]
+    monkeypatch.delattr(broker_down, "enqueue")  # the broker is back (the class's enqueue again)
+    assert run("publish_due") == f"publish_due: queued 2 target(s): {first.pk}, {second.pk}\n"
+    assert queued_args(broker_down, "publish") == [first.pk, second.pk]
 
 
 # ---- process_webhooks ----------------------------------------------------------------------------
