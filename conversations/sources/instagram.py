@@ -20,7 +20,7 @@ def page_id(account) -> str:
 
 def poll(account, comments_since: datetime | None, messages_since: datetime | None) -> PollResult:
     comments = [comment_item(account, c) for c in instagram.list_recent_media_comments(
-        account, media=settings.INBOX_POLL_RECENT_POSTS)]
+        account, media=settings.INBOX_POLL_RECENT_POSTS, since=comments_since)]
     comments = [c for c in comments if comments_since is None or c.created_at > comments_since]
     threads = facebook.iter_conversations(account, platform="instagram", page_id=page_id(account))
     messages, newest = thread_items(account, threads, messages_since)

@@ -7,6 +7,7 @@ the app that uses them; add functions under your section only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field  # noqa: F401
+from datetime import datetime
 
 from . import meta  # noqa: F401
 
@@ -314,19 +315,43 @@ def parse_thread(raw: dict) -> MessageThread:
     return MessageThread(id=str(raw["id"]), updated_time=parse_graph_time(raw.get("updated_time")), messages=messages)
 
 
+COMMENTS_PAGE = 50
+COMMENT_EDGE = "comments.filter(stream).order(reverse_chronological)"
+
+
 # Ref: https://developers.facebook.com/docs/graph-api/reference/page/published_posts/
-def list_recent_post_comments(account, *, posts: int = 10) -> list[PageComment]:
-    """Comments (all levels, newest first) on the Page's latest posts, in one call by field expansion."""
+# Ref: https://developers.facebook.com/docs/graph-api/reference/object/comments/
+def list_recent_post_comments(account, *, posts: int = 10, since: datetime | None = None,
+                              max_pages: int = 10) -> list[PageComment]:
+    """Comments (all levels, newest first) on the Page's latest posts, in one call by field expansion.
+
+    With `since`, only comments created since then come back (the edge's time-based `since`), and a
+    post with more of them than one nested page has its own comments edge followed from the cursor,
+    up to `max_pages` more calls per post. Without it (a first poll), one nested page per post.
+    """
     # filter(stream) flattens replies and gives each its parent; one call instead of one per post.
+    edge = COMMENT_EDGE + (f".since({int(since.timestamp())})" if since else "")
     body = meta.call(account, "GET", f"{account.external_id}/published_posts", endpoint="page.published_posts", params={
-        "fields": f"id,comments.filter(stream).order(reverse_chronological).limit(50){{{COMMENT_FIELDS}}}",
-        "limit": posts,
+        "fields": f"id,{edge}.limit({COMMENTS_PAGE}){{{COMMENT_FIELDS}}}", "limit": posts,
     })
     comments = []
     for post in body.get("data", []):
-        for raw in (post.get("comments") or {}).get("data", []):
-            comments.append(_parse_comment(raw, str(post["id"])))
+        nested = post.get("comments") or {}
+        comments.extend(_parse_comment(raw, str(post["id"])) for raw in nested.get("data", []))
+        paging = nested.get("paging") or {}
+        after = (paging.get("cursors") or {}).get("after")
+        if since and paging.get("next") and after:
+            comments.extend(_more_new_comments(account, str(post["id"]), since, after, max_pages))
     return comments
+
+
+def _more_new_comments(account, post_id: str, since: datetime, after: str, max_pages: int) -> list[PageComment]:
+    # The nested page's `next` URL carries the token; the request is rebuilt from its cursor instead.
+    pages = meta.paginate(account, f"{post_id}/comments", endpoint="post.comments.list", max_pages=max_pages, params={
+        "filter": "stream", "order": "reverse_chronological", "since": int(since.timestamp()),
+        "fields": COMMENT_FIELDS, "limit": COMMENTS_PAGE, "after": after,
+    })
+    return [_parse_comment(raw, post_id) for page in pages for raw in page]
 
 
 # Ref: https://developers.facebook.com/docs/graph-api/reference/page/conversations/

@@ -262,19 +262,58 @@ def _parse_comment(raw: dict, media_id: str, parent_id: str = "") -> MediaCommen
     )
 
 
+IG_COMMENTS_PAGE = 50
+
+
 # Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
-def list_recent_media_comments(account, *, media: int = 10) -> list[MediaComment]:
-    """Comments and their replies on the latest media, in one call by field expansion."""
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments
+def list_recent_media_comments(account, *, media: int = 10, since=None, max_pages: int = 10) -> list[MediaComment]:
+    """Comments and their replies on the latest media, in one call by field expansion.
+
+    The IG comments edge documents no `since` filter, so with `since` a media whose nested page is
+    full and entirely newer than `since` has its comments edge followed from the cursor (up to
+    `max_pages` more calls), stopping at the first page that reaches back to `since`.
+    """
     body = meta.call(account, "GET", f"{account.external_id}/media", endpoint="ig.media", params={
-        "fields": f"id,comments.limit(50){{{IG_COMMENT_FIELDS},replies{{{IG_COMMENT_FIELDS}}}}}", "limit": media,
+        "fields": f"id,comments.limit({IG_COMMENTS_PAGE}){{{IG_COMMENT_FIELDS},replies{{{IG_COMMENT_FIELDS}}}}}",
+        "limit": media,
     })
     comments = []
     for item in body.get("data", []):
         media_id = str(item["id"])
-        for raw in (item.get("comments") or {}).get("data", []):
-            comments.append(_parse_comment(raw, media_id))
-            for reply in (raw.get("replies") or {}).get("data", []):
-                comments.append(_parse_comment(reply, media_id, parent_id=str(raw["id"])))
+        nested = item.get("comments") or {}
+        page = _parse_comment_page(nested.get("data", []), media_id)
+        comments.extend(page)
+        paging = nested.get("paging") or {}
+        after = (paging.get("cursors") or {}).get("after")
+        if since and paging.get("next") and after and _all_newer(page, since):
+            comments.extend(_more_new_comments(account, media_id, since, after, max_pages))
+    return comments
+
+
+def _parse_comment_page(raws: list[dict], media_id: str) -> list[MediaComment]:
+    comments = []
+    for raw in raws:
+        comments.append(_parse_comment(raw, media_id))
+        for reply in (raw.get("replies") or {}).get("data", []):
+            comments.append(_parse_comment(reply, media_id, parent_id=str(raw["id"])))
+    return comments
+
+
+def _all_newer(comments: list[MediaComment], since) -> bool:
+    top = [c for c in comments if not c.parent_id]
+    return bool(top) and all(c.timestamp is not None and c.timestamp > since for c in top)
+
+
+def _more_new_comments(account, media_id: str, since, after: str, max_pages: int) -> list[MediaComment]:
+    comments = []
+    for raws in meta.paginate(account, f"{media_id}/comments", endpoint="ig.comments.list", max_pages=max_pages, params={
+        "fields": f"{IG_COMMENT_FIELDS},replies{{{IG_COMMENT_FIELDS}}}", "limit": IG_COMMENTS_PAGE, "after": after,
+    }):
+        page = _parse_comment_page(raws, media_id)
+        comments.extend(page)
+        if not _all_newer(page, since):
+            break  # this page reaches back to what an earlier poll read
     return comments
 
 

@@ -63,6 +63,74 @@ def test_a_poll_resumes_from_the_stored_cursor_and_stops_paging_at_old_threads(p
     assert InboxSyncState.objects.get(account=page).comments_since.isoformat() == "2026-09-16T07:00:00+00:00"
 
 
+def comment(n: int, at: str, parent: str = "") -> dict:
+    body = {"id": f"822334455667788_{n}", "message": f"#{n}", "created_time": at,
+            "from": {"id": "8765432109876543", "name": "Jane Doe"}, "is_hidden": False}
+    return {**body, "parent": {"id": parent}} if parent else body
+
+
+def test_a_later_facebook_poll_asks_only_for_comments_since_the_cursor_and_pages_through_them(page, mocked_platforms):
+    mock_facebook_poll(mocked_platforms)
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json=load_fixture("facebook/conversations_conversations_page2.json"))
+    sync_account_inbox(page.id)
+    cursor = InboxSyncState.objects.get(account=page).comments_since
+    assert "since" not in query(mocked_platforms.calls[0])["fields"][0]  # a first poll reads what is there
+    mocked_platforms.reset()
+    post_id = f"{PAGE_ID}_822334455667788"
+    nested = [comment(2000 + i, f"2026-09-16T07:{59 - i:02d}:00+0000") for i in range(50)]
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/published_posts", json={"data": [{"id": post_id, "comments": {
+        "data": nested, "paging": {"cursors": {"before": "B1", "after": "A1"},
+                                   "next": f"{GRAPH}/{post_id}/comments?access_token=x&after=A1"}}}]})
+    mocked_platforms.get(f"{GRAPH}/{post_id}/comments", json={"data": [comment(1999, "2026-09-16T06:30:00+0000")],
+                                                             "paging": {"cursors": {"before": "B2", "after": "A2"}}})
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json={"data": []})
+
+    assert sync_account_inbox(page.id) == 51
+
+    posts_call, more_call = mocked_platforms.calls[0], mocked_platforms.calls[1]
+    since = int(cursor.timestamp())
+    assert query(posts_call)["fields"][0].startswith(
+        f"id,comments.filter(stream).order(reverse_chronological).since({since}).limit(50){{")
+    assert more_call.request.url.split("?")[0] == f"{GRAPH}/{post_id}/comments"
+    more = query(more_call)
+    assert (more["filter"], more["order"], more["since"], more["after"], more["limit"]) == (
+        ["stream"], ["reverse_chronological"], [str(since)], ["A1"], ["50"])
+    assert "x" not in more.get("access_token", [])  # rebuilt from the cursor, not the `next` URL
+    assert Message.objects.filter(external_id="822334455667788_1999").exists()
+    assert InboxSyncState.objects.get(account=page).comments_since.isoformat() == "2026-09-16T07:59:00+00:00"
+
+
+def test_a_later_instagram_poll_pages_through_a_full_page_of_new_comments_and_stops_at_old_ones(
+        ig_account, mocked_platforms):
+    from .conftest import IG_ID
+
+    InboxSyncState.objects.create(account=ig_account, comments_since=timezone.now() - timedelta(hours=1),
+                                  last_polled_at=timezone.now() - timedelta(minutes=15))
+    fresh = (timezone.now() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    stale = (timezone.now() - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+    def ig_comment(n, at):
+        return {"id": f"1786{n:011d}", "text": f"#{n}", "timestamp": at, "username": "u", "from": {"id": "3", "username": "u"}}
+
+    mocked_platforms.get(f"{GRAPH}/{IG_ID}/media", json={"data": [
+        {"id": "18023456789012345", "comments": {"data": [ig_comment(i, fresh) for i in range(50)], "paging": {
+            "cursors": {"after": "C1"}, "next": f"{GRAPH}/18023456789012345/comments?after=C1"}}},
+        {"id": "18023456789099999", "comments": {"data": [ig_comment(100, stale)], "paging": {
+            "cursors": {"after": "D1"}, "next": f"{GRAPH}/18023456789099999/comments?after=D1"}}},
+    ]})
+    mocked_platforms.get(f"{GRAPH}/18023456789012345/comments", json={
+        "data": [ig_comment(60, fresh), ig_comment(61, stale)],
+        "paging": {"cursors": {"after": "C2"}, "next": f"{GRAPH}/18023456789012345/comments?after=C2"}})
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json={"data": []})
+
+    assert sync_account_inbox(ig_account.id) == 51
+
+    paged = [c for c in mocked_platforms.calls if "/comments" in c.request.url]
+    assert [c.request.url.split("?")[0] for c in paged] == [f"{GRAPH}/18023456789012345/comments"]  # once: C2 is old
+    assert query(paged[0])["after"] == ["C1"] and query(paged[0])["limit"] == ["50"]
+    assert "since" not in query(paged[0])  # not a documented filter on the IG comments edge
+
+
 def test_a_poll_and_a_webhook_of_the_same_comment_make_one_row(deliver, page, mocked_platforms):
     deliver("facebook/webhook_feed_comment_add.json")
     mock_facebook_poll(mocked_platforms)
