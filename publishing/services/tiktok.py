@@ -56,11 +56,17 @@ def is_photo_post(media: list) -> bool:
     return bool(media) and all(m.type == MediaType.IMAGE for m in media)
 
 
-def post_info(target: PostTarget, media: list) -> dict:
+def post_info(target: PostTarget, media: list, creator: client.CreatorInfo | None = None) -> dict:
+    """The Direct Post `post_info`. An interaction the user left unset follows the creator's own setting
+    (creator_info's *_disabled): TikTok asks apps not to offer what the creator has turned off."""
     options, text = target.options or {}, target.post.text
+
+    def disabled(option: str, by_creator: str) -> bool:
+        return bool(options.get(option, bool(creator and getattr(creator, by_creator))))
+
     info = {
         "privacy_level": options["privacy_level"],
-        "disable_comment": bool(options.get("disable_comment", False)),
+        "disable_comment": disabled("disable_comment", "comment_disabled"),
         "brand_content_toggle": bool(options.get("brand_content_toggle", False)),
         "brand_organic_toggle": bool(options.get("brand_organic_toggle", False)),
     }
@@ -69,8 +75,8 @@ def post_info(target: PostTarget, media: list) -> dict:
         info.update(title=text.split("\n", 1)[0][:90], description=text,
                     auto_add_music=bool(options.get("auto_add_music", True)))
     else:
-        info.update(title=text, disable_duet=bool(options.get("disable_duet", False)),
-                    disable_stitch=bool(options.get("disable_stitch", False)))
+        info.update(title=text, disable_duet=disabled("disable_duet", "duet_disabled"),
+                    disable_stitch=disabled("disable_stitch", "stitch_disabled"))
         if options.get("video_cover_timestamp_ms") is not None:
             info["video_cover_timestamp_ms"] = int(options["video_cover_timestamp_ms"])
     return info
@@ -92,7 +98,7 @@ def run(target: PostTarget) -> None:
     if privacy not in info.privacy_level_options:
         return engine.mark_failed(target, f"TikTok no longer allows privacy level {privacy} for this account "
                                   f"(allowed: {', '.join(info.privacy_level_options)}).", "tiktok:privacy_level")
-    body = post_info(target, media)
+    body = post_info(target, media, info)
     if uses_file_upload(target.options, media):
         return _init_upload(target, body, media[0])
     if is_photo_post(media):

@@ -51,6 +51,8 @@ def test_video_is_pulled_from_url_then_polled_until_complete_with_the_post_id(ma
     assert init["post_info"]["privacy_level"] == "PUBLIC_TO_EVERYONE"
     assert init["post_info"]["title"] == "Hello from UniPulse"
     assert init["post_info"]["disable_duet"] is True and init["post_info"]["video_cover_timestamp_ms"] == 1500
+    # Left unset: each interaction follows the creator's own setting (stitch is off in creator_info).
+    assert (init["post_info"]["disable_comment"], init["post_info"]["disable_stitch"]) == (False, True)
     auth = calls_to(mocked_platforms, "POST", VIDEO_INIT)[0].request.headers["Authorization"]
     assert auth == f"Bearer {target.account.access_token}"
     worker()
