@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 8000
 
 .PHONY: install run test lint check migrate superuser clean bench faults e2e
 
@@ -19,15 +20,16 @@ migrate: install
 
 run: migrate  ## web + background worker + periodic commands; embedded defaults unless DATABASE_URL and REDIS_URL are set
 	@echo ""
-	@echo "UniPulse is starting on http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/, API docs: http://127.0.0.1:8000/api/v1/docs/)"
+	@echo "UniPulse is starting on http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/, API docs: http://127.0.0.1:$(PORT)/api/v1/docs/)"
 	@echo "Create a login with: $(BIN)/python manage.py createsuperuser    Stop with Ctrl-C."
 	@echo ""
 	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 		echo "Using DATABASE_URL and REDIS_URL: running the Procfile's web, worker and scheduler processes"; \
-		PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=$${DEBUG:-true} PORT=8000 $(BIN)/honcho start -f Procfile web worker scheduler; \
+		PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/honcho start -f Procfile web worker scheduler; \
 	else \
-		echo "Embedded mode: SQLite ($(CURDIR)/db.sqlite3), in-process broker and scheduler"; \
-		DEBUG=$${DEBUG:-true} EMBEDDED_SCHEDULER=true $(BIN)/python manage.py runserver 127.0.0.1:8000 --noreload; \
+		if [ -n "$$DATABASE_URL" ]; then echo "Embedded mode: DATABASE_URL, in-process broker and scheduler"; \
+		else echo "Embedded mode: SQLite ($(CURDIR)/db.sqlite3), in-process broker and scheduler"; fi; \
+		DEBUG=$${DEBUG:-true} EMBEDDED_SCHEDULER=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload; \
 	fi
 
 test: install  ## the whole suite (uses DATABASE_URL / REDIS_URL when set)

@@ -1,0 +1,77 @@
+"""`make run` as a newcomer starts it: nothing but Python, SQLite, the in-process broker with its worker
+threads and scheduler inside the web server, the sandbox as the platforms. It prints where to go,
+connects a sandbox Page, publishes through the embedded worker, and stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.servers import ROOT, free_port, manage, wait_for
+
+from .test_full_flow import connect
+
+pytestmark = pytest.mark.e2e
+
+
+def test_make_run_starts_everything_embedded_publishes_and_stops_on_ctrl_c(tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SOCIAL_SANDBOX",
+                                                          "FACEBOOK_APP_ID", "TIKTOK_CLIENT_KEY")}
+    # Only the file and the port differ from a newcomer's run (the repository's db.sqlite3 stays untouched).
+    env.update(DEBUG="true", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PORT=str(port),
+               PUBLIC_BASE_URL=base, FRONTEND_URL=f"{base}/admin/", ALLOWED_HOSTS="127.0.0.1",
+               PUBLISH_POLL_DELAY_SECONDS="2", LOG_LEVEL="INFO")
+    proc = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: requests.get(f"{base}/healthz", timeout=2).status_code == 200, timeout=120, interval=0.5)
+        out = "".join(lines)
+        assert f"UniPulse is starting on {base}/  (admin: {base}/admin/, API docs: {base}/api/v1/docs/)" in out
+        assert "Create a login with: .venv/bin/python manage.py createsuperuser" in out
+        assert "Embedded mode: DATABASE_URL, in-process broker and scheduler" in out
+        assert requests.get(f"{base}/healthz", timeout=5).json() == {"status": "ok", "database": "ok", "broker": "ok"}
+        wait_for(lambda: "Embedded scheduler started: publish_due (* * * * *)" in "".join(lines), timeout=30)
+
+        token = manage(env, "shell", "-c", (
+            "from django.contrib.auth import get_user_model; from rest_framework.authtoken.models import Token;"
+            "u = get_user_model().objects.create_user('newcomer', 'n@example.com', 'pw-newcomer-1');"
+            "print(Token.objects.create(user=u).key)")).strip().splitlines()[-1]
+        stack = {"base": base, "headers": {"Authorization": f"Token {token}"}, "frontend": f"{base}/admin/"}
+        page = connect(stack, "facebook")[0]
+        created = requests.post(f"{base}/api/v1/posts/", headers=stack["headers"], timeout=30,
+                                json={"text": "Hello from make run", "accounts": [page]})
+        assert created.status_code == 201, created.text
+
+        def published():
+            target = requests.get(f"{base}/api/v1/posts/{created.json()['id']}/", headers=stack["headers"],
+                                  timeout=10).json()["targets"][0]
+            return target if target["status"] == "published" else None
+
+        target = wait_for(published, timeout=90, interval=1)  # run by the worker threads inside the server
+        assert target["platform_post_id"], target
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends to the whole foreground group
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError("make run did not stop within 20 s of Ctrl-C") from None
+        reader.join(timeout=5)
+    time.sleep(0.5)
+    survivors = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert survivors == [], f"processes left after Ctrl-C: {survivors}"
+    out = "".join(lines)
+    assert "Traceback" not in out, out[-3000:]
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{base}/healthz", timeout=2)
