@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from unipulse.api_errors import ApiError
+from unipulse.api_errors import ApiError, ErrorSerializer
 
 from . import services
-from .serializers import TrackedPostFilterSerializer, TrackedPostSerializer
+from .serializers import (
+    AccountReportSerializer,
+    PostReportSerializer,
+    SummarySerializer,
+    TrackedPostFilterSerializer,
+    TrackedPostReportSerializer,
+    TrackedPostSerializer,
+)
 from .services import InvalidPeriodError
+
+# ?from=&to= as services.parse_period reads them: a date or an ISO 8601 date-time, UTC when it has no offset.
+_DATE_OR_DATETIME = {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}
+PERIOD = [
+    OpenApiParameter("from", _DATE_OR_DATETIME, OpenApiParameter.QUERY, description=(
+        "Start: a date (YYYY-MM-DD, from its first moment) or an ISO 8601 date-time. Default: 30 days before `to`.")),
+    OpenApiParameter("to", _DATE_OR_DATETIME, OpenApiParameter.QUERY, description=(
+        "End: a date (YYYY-MM-DD, up to its last moment) or an ISO 8601 date-time. Default: now.")),
+]
+INVALID_PERIOD = OpenApiResponse(ErrorSerializer, description="`invalid_period`: `from`/`to` is not a date or "
+                                 "date-time, falls outside the years 1 to 9999 in UTC, or `from` is after `to`.")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="`not_found`: no such id among the caller's.")
+
+
+def _id(name: str, what: str) -> OpenApiParameter:
+    return OpenApiParameter(name, int, OpenApiParameter.PATH, description=what)
 
 
 def _period(request: Request):
@@ -22,6 +45,8 @@ def _period(request: Request):
         raise ApiError("invalid_period", str(error), 400) from None
 
 
+@extend_schema(parameters=[_id("account_id", "One of the caller's connected accounts."), *PERIOD],
+               responses={200: AccountReportSerializer, 400: INVALID_PERIOD, 404: NOT_FOUND})
 @api_view(["GET"])
 def account_report(request: Request, account_id: int) -> Response:
     """Follower series and post totals of one of the caller's accounts for ?from=&to=."""
@@ -29,6 +54,8 @@ def account_report(request: Request, account_id: int) -> Response:
     return Response(services.get_account_report_for_user(request.user, account_id, start, end))
 
 
+@extend_schema(parameters=[_id("post_id", "A publishing post (/api/v1/posts/{id}/) of the caller's.")],
+               responses={200: PostReportSerializer, 404: NOT_FOUND})
 @api_view(["GET"])
 def post_report(request: Request, post_id: int) -> Response:
     """Each target of a publishing post (by its id) with its metric series."""
@@ -53,12 +80,15 @@ class TrackedPostList(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+@extend_schema(parameters=[_id("tracked_post_id", "A tracked post of the caller's (/api/v1/analytics/tracked-posts/).")],
+               responses={200: TrackedPostReportSerializer, 404: NOT_FOUND})
 @api_view(["GET"])
 def tracked_post_report(request: Request, tracked_post_id: int) -> Response:
     """One tracked post (published with UniPulse or elsewhere) with its metric series."""
     return Response(services.get_tracked_post_for_user(request.user, tracked_post_id))
 
 
+@extend_schema(parameters=PERIOD, responses={200: SummarySerializer, 400: INVALID_PERIOD})
 @api_view(["GET"])
 def summary(request: Request) -> Response:
     """Per-platform and per-account totals of the caller's posts published in ?from=&to=."""

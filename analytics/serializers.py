@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from social.models import Platform
 from unipulse.converters import id_field
 
-from .models import TrackedPost
+from .models import COUNTERS, TrackedPost
 
 
 class TrackedPostFilterSerializer(serializers.Serializer):
@@ -30,3 +31,114 @@ class TrackedPostSerializer(serializers.ModelSerializer):
                   "caption", "permalink", "published_at", "views", "reach", "likes", "comments", "shares", "saves",
                   "latest", "last_synced_at", "next_sync_at"]
         read_only_fields = fields
+
+
+# Output shapes of the report views, for the OpenAPI schema only: the views return the dicts of
+# analytics.services.reports as they are, and tests/analytics/test_schema.py checks real responses
+# against these.
+
+METRICS_HELP = "Every metric of the reading, by our metric name (numbers, or objects such as reactions_by_type)."
+
+
+@extend_schema_field({
+    "type": "object",
+    "properties": {name: {"type": "integer", "format": "int64", "nullable": True} for name in COUNTERS},
+    "required": list(COUNTERS),
+    "additionalProperties": True,
+    "description": f"The latest reading: always the counters {', '.join(COUNTERS)} (null until read), "
+                   "plus every other metric the platform gave, by our metric name.",
+})
+class LatestMetricsField(serializers.DictField):
+    pass
+
+
+class TotalsSerializer(serializers.Serializer):
+    """Sums over the posts published in the period; a metric no post reported counts as 0."""
+
+    posts = serializers.IntegerField(help_text="Posts published in the period.")
+    views = serializers.IntegerField()
+    reach = serializers.IntegerField()
+    likes = serializers.IntegerField()
+    comments = serializers.IntegerField()
+    shares = serializers.IntegerField()
+    saves = serializers.IntegerField()
+
+
+class ReportAccountSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    name = serializers.CharField(allow_blank=True)
+    username = serializers.CharField(allow_blank=True)
+
+
+class FollowerPointSerializer(serializers.Serializer):
+    captured_at = serializers.DateTimeField()
+    followers = serializers.IntegerField(allow_null=True, help_text="Null: the platform did not say.")
+
+
+class FollowersSerializer(serializers.Serializer):
+    latest = serializers.IntegerField(allow_null=True, help_text="The last reading in the period; null without one.")
+    series = FollowerPointSerializer(many=True, help_text="Oldest first.")
+
+
+class _PeriodSerializer(serializers.Serializer):
+    # "from" is a Python keyword, so both bounds go in through the class namespace.
+    locals().update({
+        "from": serializers.DateTimeField(help_text="Start of the period (?from=, default: 30 days before `to`)."),
+        "to": serializers.DateTimeField(help_text="End of the period (?to=, a bare date is its last moment; default: now)."),
+    })
+
+
+class AccountReportSerializer(_PeriodSerializer):
+    account = ReportAccountSerializer()
+    followers = FollowersSerializer()
+    posts = TotalsSerializer(help_text="Totals of the account's posts published in the period.")
+
+
+class MetricPointSerializer(serializers.Serializer):
+    captured_at = serializers.DateTimeField()
+    metrics = serializers.DictField(help_text=METRICS_HELP)
+
+
+class TrackedPostReportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    account_id = serializers.IntegerField()
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    platform_post_id = serializers.CharField()
+    media_type = serializers.CharField(allow_blank=True)
+    product_type = serializers.CharField(allow_blank=True)
+    permalink = serializers.CharField(allow_blank=True, help_text="Empty when the platform gave none.")
+    published_at = serializers.DateTimeField(allow_null=True)
+    source = serializers.ChoiceField(choices=TrackedPost.Source.choices)
+    last_synced_at = serializers.DateTimeField(allow_null=True, help_text="Null: not synced yet.")
+    latest = LatestMetricsField()
+    series = MetricPointSerializer(many=True, help_text="Every reading, oldest first.")
+
+
+class PostReportTargetSerializer(serializers.Serializer):
+    target_id = serializers.IntegerField()
+    account_id = serializers.IntegerField()
+    platform_post_id = serializers.CharField(allow_blank=True, help_text="Empty until the target is published.")
+    tracked = TrackedPostReportSerializer(allow_null=True, help_text="Null until analytics has tracked the post.")
+
+
+class PostReportSerializer(serializers.Serializer):
+    post_id = serializers.IntegerField()
+    targets = PostReportTargetSerializer(many=True, help_text="In the order the targets were created.")
+
+
+class SummaryPlatformSerializer(serializers.Serializer):
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    accounts = serializers.IntegerField(help_text="The caller's accounts on this platform.")
+    followers = serializers.IntegerField(help_text="Sum of their latest follower counts (unknown counts as 0).")
+    totals = TotalsSerializer()
+
+
+class SummaryAccountSerializer(ReportAccountSerializer):
+    followers = serializers.IntegerField(allow_null=True, help_text="The latest count; null before the first sync.")
+    totals = TotalsSerializer()
+
+
+class SummarySerializer(_PeriodSerializer):
+    platforms = SummaryPlatformSerializer(many=True, help_text="Only platforms the caller has accounts on.")
+    accounts = SummaryAccountSerializer(many=True)

@@ -11,7 +11,7 @@ import logging
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -45,6 +45,18 @@ class ApiError(exceptions.APIException):
         self.status_code = http_status
         self.error_code = code
         self.fields = fields or {}
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable, e.g. not_found, invalid, invalid_period.")
+    message = serializers.CharField(help_text="Safe to show to the user.")
+    fields = serializers.DictField(help_text="For `invalid`: the message(s) per input field; otherwise empty.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error response (see error_body), for the OpenAPI schema."""
+
+    error = ErrorDetailSerializer()
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:

@@ -36,7 +36,7 @@ class InvalidPeriodError(ValueError):
 def parse_period(raw_from: str | None, raw_to: str | None) -> tuple[datetime, datetime]:
     """Parse ?from=&to= (dates or ISO datetimes, UTC). Default: the last 30 days. Raises InvalidPeriodError."""
     end = _parse_bound(raw_to, "to", end_of_day=True) if raw_to else timezone.now()
-    start = _parse_bound(raw_from, "from", end_of_day=False) if raw_from else end - timedelta(days=DEFAULT_PERIOD_DAYS)
+    start = _parse_bound(raw_from, "from", end_of_day=False) if raw_from else _days_before(end, DEFAULT_PERIOD_DAYS)
     if start > end:
         raise InvalidPeriodError("`from` must not be after `to`.")
     return start, end
@@ -52,7 +52,19 @@ def _parse_bound(value: str, name: str, *, end_of_day: bool) -> datetime:
         raise InvalidPeriodError(f"`{name}` must be a date (YYYY-MM-DD) or an ISO 8601 date-time, not {value[:40]!r}.")
     if moment is None:
         moment = datetime.combine(day, time.max if end_of_day else time.min)
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
+    moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
+    try:
+        moment.astimezone(UTC)  # the database compares in UTC: e.g. 0001-01-01T00:00+01:00 is before year 1
+    except OverflowError:
+        raise InvalidPeriodError(f"`{name}` is out of range: it must fall between the years 1 and 9999 in UTC.") from None
+    return moment
+
+
+def _days_before(moment: datetime, days: int) -> datetime:
+    try:
+        return moment - timedelta(days=days)
+    except OverflowError:  # ?to= in the first days of year 1
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def register_published_post(account_id: int, platform_post_id: str, published_at: datetime | None = None) -> None:

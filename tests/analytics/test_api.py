@@ -149,6 +149,9 @@ def test_another_users_account_and_tracked_post_are_a_404(other_client, account_
     ("from=yesterday", "`from` must be a date (YYYY-MM-DD) or an ISO 8601 date-time, not 'yesterday'."),
     ("to=2026-13-01", "`to` must be a date (YYYY-MM-DD) or an ISO 8601 date-time, not '2026-13-01'."),
     ("from=2026-11-10&to=2026-11-01", "`from` must not be after `to`."),
+    # Seen while giving ?from=&to= a date-time schema for Schemathesis: outside years 1..9999 in UTC (was a 500).
+    ("from=0001-01-01T00:00:00%2B01:00", "`from` is out of range: it must fall between the years 1 and 9999 in UTC."),
+    ("to=9999-12-31T23:00:00-05:00", "`to` is out of range: it must fall between the years 1 and 9999 in UTC."),
 ])
 def test_bad_dates_are_a_400_that_says_what_is_wrong(api_client, account_factory, query, message):
     account = account_factory("facebook")
@@ -156,6 +159,15 @@ def test_bad_dates_are_a_400_that_says_what_is_wrong(api_client, account_factory
         response = api_client.get(url)
         assert response.status_code == 400
         assert response.json()["error"] == {"code": "invalid_period", "message": message, "fields": {}}
+
+
+def test_a_to_in_the_first_days_of_year_one_starts_the_default_period_at_its_beginning(api_client, account_factory):
+    """The default `from` (30 days before `to`) would fall before year 1: it was an OverflowError, a 500."""
+    account = account_factory("facebook")
+    for url in (f"/api/v1/analytics/accounts/{account.id}/?to=0001-01-05", "/api/v1/analytics/summary/?to=0001-01-05"):
+        response = api_client.get(url)
+        assert response.status_code == 200
+        assert (response.json()["from"], response.json()["to"]) == ("0001-01-01T00:00:00Z", "0001-01-05T23:59:59.999999Z")
 
 
 def test_the_analytics_api_needs_a_login(client):
