@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import dramatiq
 import pytest
 import responses as responses_lib
 from django.utils import timezone
@@ -101,3 +102,29 @@ def mocked_platforms():
     """Platform HTTP mocked with `responses`; any unmocked call fails the test (no internet)."""
     with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield rsps
+
+
+@pytest.fixture
+def staff(client, django_user_model):
+    """The test client, signed in as a superuser (admin pages and actions)."""
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123"))
+    return client
+
+
+@pytest.fixture
+def broker():
+    """The configured (stub) broker, emptied before and after the test, for reading what was enqueued."""
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    yield broker
+    broker.flush_all()
+
+
+@pytest.fixture
+def no_drain(monkeypatch):
+    """The enqueueing commands leave their messages on the stub broker (no embedded worker runs them)."""
+    for module in ("publishing.management.commands.publish_due", "tokens.management.commands.refresh_tokens",
+                   "analytics.management.commands.sync_analytics",
+                   "conversations.management.commands.sync_conversations",
+                   "conversations.management.commands.process_webhooks"):
+        monkeypatch.setattr(f"{module}.drain_embedded", lambda: None)

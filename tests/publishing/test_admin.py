@@ -13,20 +13,6 @@ from publishing.models import Post, PostTarget
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123"))
-    return client
-
-
-@pytest.fixture
-def broker():
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    yield broker
-    broker.flush_all()
-
-
 def publish_messages(broker) -> list[int]:
     queue = broker.queues.get("publish")
     return [dramatiq.Message.decode(raw).args[0] for raw in queue.queue] if queue else []

@@ -19,20 +19,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/social/socialaccount/"
 
 
-@pytest.fixture
-def staff(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123"))
-    return client
-
-
-@pytest.fixture
-def broker():
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    yield broker
-    broker.flush_all()
-
-
 def act(client, action: str, *accounts: SocialAccount) -> str:
     response = client.post(CHANGELIST, {"action": action, "_selected_action": [a.pk for a in accounts]}, follow=True)
     assert response.status_code == 200

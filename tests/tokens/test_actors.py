@@ -25,14 +25,6 @@ DEBUG_URL = "https://graph.facebook.com/v25.0/debug_token"
 POLICY = QUEUE_POLICY["token-refresh"]
 
 
-@pytest.fixture
-def broker():
-    broker = dramatiq.get_broker()
-    broker.flush_all()
-    yield broker
-    broker.flush_all()
-
-
 def next_message(broker) -> MessageProxy:
     """The next message a worker would take: the queue first, then the delay queue (its eta skipped)."""
     for name in ("token-refresh", "token-refresh.DQ"):

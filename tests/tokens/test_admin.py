@@ -16,12 +16,6 @@ CHANGELIST = "/admin/social/socialaccount/"
 TOKEN_URL = "https://open.tiktokapis.com/v2/oauth/token/"
 
 
-@pytest.fixture
-def staff(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123"))
-    return client
-
-
 def run_action(client, *accounts):
     return client.post(CHANGELIST, {"action": "refresh_now", ACTION_CHECKBOX_NAME: [a.pk for a in accounts]},
                        follow=True)

@@ -88,15 +88,6 @@ def test_on_a_command_stderr_the_bar_is_not_painted_as_an_error():
 # ---- each command that loops over rows shows the bar on a terminal, and only there ----------------
 
 @pytest.fixture
-def no_drain(monkeypatch):
-    for module in ("publishing.management.commands.publish_due", "tokens.management.commands.refresh_tokens",
-                   "analytics.management.commands.sync_analytics",
-                   "conversations.management.commands.sync_conversations",
-                   "conversations.management.commands.process_webhooks"):
-        monkeypatch.setattr(f"{module}.drain_embedded", lambda: None)
-
-
-@pytest.fixture
 def rows(db, account_factory, mocked_platforms, settings):
     """Two of everything each command loops over."""
     import re

@@ -26,12 +26,6 @@ SANDBOX = "http://testserver/sandbox"
 
 
 @pytest.fixture
-def staff(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123"))
-    return client
-
-
-@pytest.fixture
 def accounts(account_factory):
     """One sandbox Page and one real one (the mark is set explicitly: the switch has its own tests)."""
     return account_factory("facebook", is_sandbox=True), account_factory("facebook")
