@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -10,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from unipulse.api_errors import ApiError
+from unipulse.api_errors import ApiError, ErrorSerializer
 from unipulse.converters import ID_REGEX
 from unipulse.ratelimits import WriteRateLimitMixin
 
@@ -30,7 +32,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiParameter.HEADER, description=(
         "Optional. A client-chosen key (1-255 visible ASCII characters, e.g. a UUID) naming this post: repeating "
         "the request with the same key, e.g. after a timeout, returns the post the first one created (200) and "
-        "queues nothing new. Keys are per user."))
+        "queues nothing new. Keys are per user; a key sent again with a different body is a 422."))
 
 
 def idempotency_key_of(request) -> str:
@@ -40,6 +42,23 @@ def idempotency_key_of(request) -> str:
         message = "Use 1 to 255 visible ASCII characters (for example a UUID)."
         raise ApiError("invalid_idempotency_key", message, 400, fields={"Idempotency-Key": [message]})
     return key
+
+
+def body_fingerprint(request) -> str:
+    """SHA-256 of the request body as parsed, key order aside: what a repeat with the same key must match."""
+    data = request.data
+    if hasattr(data, "getlist"):  # a form body: every value of every field
+        data = {name: data.getlist(name) for name in data}
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_same_request(post: Post, fingerprint: str) -> None:
+    """A key names one request: sent again with another body it is a client bug, never a silent success."""
+    if post.idempotency_fingerprint and post.idempotency_fingerprint != fingerprint:
+        raise ApiError("idempotency_key_reused",
+                       f"This Idempotency-Key already created post {post.pk} from a different request body. "
+                       "Send the same body to get that post again, or use a new key for a new post.", 422)
 
 
 class PostViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
@@ -67,13 +86,18 @@ class PostViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
 
     @extend_schema(request=PostInputSerializer, parameters=[IDEMPOTENCY_KEY],
                    responses={201: PostSerializer, 200: OpenApiResponse(PostSerializer, description=(
-                       "The post an earlier request with the same Idempotency-Key created; nothing new is queued."))})
+                       "The post an earlier request with the same Idempotency-Key and body created; nothing new is "
+                       "queued.")), 422: OpenApiResponse(ErrorSerializer, description=(
+                       "`idempotency_key_reused`: the Idempotency-Key already created a post from another body."))})
     def create(self, request):
         key = idempotency_key_of(request)
+        fingerprint = body_fingerprint(request) if key else ""
         post = services.get_post_by_idempotency_key(request.user, key)  # a repeat: answered without re-validating
         created = post is None
         if created:
-            post, created = services.create_post_once(request.user, self._valid_input(request.data), key)
+            post, created = services.create_post_once(request.user, self._valid_input(request.data), key, fingerprint)
+        if not created:
+            check_same_request(post, fingerprint)
         return Response(PostSerializer(self.get_queryset().get(pk=post.pk)).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

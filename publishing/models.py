@@ -21,6 +21,9 @@ class Post(models.Model):
     scheduled_at = models.DateTimeField(null=True, blank=True, help_text="Empty: publish now.")
     idempotency_key = models.CharField(max_length=255, blank=True, default="", editable=False,
                                        help_text="The Idempotency-Key header of the request that created it.")
+    idempotency_fingerprint = models.CharField(
+        max_length=64, blank=True, default="", editable=False,
+        help_text="SHA-256 of the request body that came with the key: a repeat must send the same body.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -58,7 +58,7 @@ def _check_platforms(data: dict, accounts: list) -> None:
         raise ValidationError(errors)
 
 
-def create_post(user, data: dict, idempotency_key: str = "") -> Post:
+def create_post(user, data: dict, idempotency_key: str = "", fingerprint: str = "") -> Post:
     """Create a post and one target per account; queue now or schedule. Validated data only.
 
     Raises IntegrityError when `user` already has a post with this `idempotency_key` (nothing is
@@ -69,7 +69,7 @@ def create_post(user, data: dict, idempotency_key: str = "") -> Post:
     with transaction.atomic():
         post = Post.objects.create(owner=user, text=data.get("text", ""), link=data.get("link", ""),
                                    first_comment=data.get("first_comment", ""), scheduled_at=data.get("scheduled_at"),
-                                   idempotency_key=idempotency_key)
+                                   idempotency_key=idempotency_key, idempotency_fingerprint=fingerprint)
         _write_media(post, data.get("media") or [])
         _write_targets(post, accounts, data.get("options") or {})
     return post
@@ -80,7 +80,7 @@ def get_post_by_idempotency_key(user, key: str) -> Post | None:
     return Post.objects.filter(owner=user, idempotency_key=key).first() if key else None
 
 
-def create_post_once(user, data: dict, idempotency_key: str = "") -> tuple[Post, bool]:
+def create_post_once(user, data: dict, idempotency_key: str = "", fingerprint: str = "") -> tuple[Post, bool]:
     """`create_post` at most once per (user, key): returns (post, created).
 
     The key is unique per owner in the database. When a concurrent request with the same key wins
@@ -88,7 +88,7 @@ def create_post_once(user, data: dict, idempotency_key: str = "") -> tuple[Post,
     the winner's post is returned: one post, one set of messages.
     """
     try:
-        return create_post(user, data, idempotency_key), True
+        return create_post(user, data, idempotency_key, fingerprint), True
     except IntegrityError:
         existing = get_post_by_idempotency_key(user, idempotency_key)
         if existing is None:

@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from publishing.models import Post, PostTarget
-from social.models import SocialAccount
+from social.models import AccountStatus, SocialAccount
 
 from .conftest import TIKTOK, fixture
 
@@ -396,16 +396,36 @@ def test_a_repeated_create_with_the_same_idempotency_key_returns_the_first_post_
     assert first.status_code == 201, first.json()
     assert len(sent) == 2
     with django_capture_on_commit_callbacks(execute=True):
-        again = create_with_key(api_client, "7f1c0e1a-key", text="Hi", media=[IMAGE], accounts=[fb.pk, ig.pk])
-        # Even a repeat that would no longer validate (the time has passed) gets the post it made.
-        late = create_with_key(api_client, "7f1c0e1a-key", text="Hi", accounts=[fb.pk],
-                               scheduled_at=(timezone.now() - timedelta(minutes=1)).isoformat())
+        # The same body in another key order is the same request.
+        again = create_with_key(api_client, "7f1c0e1a-key", accounts=[fb.pk, ig.pk], media=[IMAGE], text="Hi")
+        # Even a repeat that would no longer validate (the account has since lost its grant) gets the post it made.
+        fb.status = AccountStatus.NEEDS_REAUTH
+        fb.save(update_fields=["status"])
+        late = create_with_key(api_client, "7f1c0e1a-key", text="Hi", media=[IMAGE], accounts=[fb.pk, ig.pk])
 
     assert (again.status_code, late.status_code) == (200, 200)
     assert again.json() == first.json() and late.json()["id"] == first.json()["id"]
     assert Post.objects.count() == 1 and PostTarget.objects.count() == 2
     assert len(sent) == 2  # nothing new enqueued
     assert Post.objects.get().idempotency_key == "7f1c0e1a-key"
+
+
+def test_a_key_sent_again_with_a_different_body_is_a_422_and_changes_nothing(api_client, account_factory, sent):
+    fb = account_factory("facebook")
+    first = create_with_key(api_client, "k-reused", text="Launch day", accounts=[fb.pk])
+    assert first.status_code == 201
+    queued = len(sent)
+
+    other = create_with_key(api_client, "k-reused", text="Another post", accounts=[fb.pk])
+
+    assert other.status_code == 422
+    assert other.json()["error"] == {
+        "code": "idempotency_key_reused",
+        "message": f"This Idempotency-Key already created post {first.json()['id']} from a different request body. "
+                   "Send the same body to get that post again, or use a new key for a new post.",
+        "fields": {}}
+    assert list(Post.objects.values_list("text", flat=True)) == ["Launch day"]
+    assert len(sent) == queued
 
 
 def test_idempotency_keys_are_per_user_and_posts_without_a_key_are_independent(
