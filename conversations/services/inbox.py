@@ -9,10 +9,15 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from social.models import SocialAccount
+from social.services import REASON_SEPARATOR, join_reasons
+
 from ..models import Conversation, InboxSyncState, Message
 from ..sources.base import InboxItem
 
 logger = logging.getLogger(__name__)
+
+QUIET_REASON = "Comment and message webhooks seem to have stopped; UniPulse re-subscribed the app and keeps polling."
 
 
 def filter_conversations(qs: QuerySet[Conversation], *, account: int | None = None, platform: str = "",
@@ -117,8 +122,15 @@ def mark_item_hidden(account, external_id: str, hidden: bool) -> bool:
 
 
 def record_webhook_seen(account) -> None:
+    """A webhook reached this account's inbox: stamp it, and drop the quiet-webhooks reason if a poll had set it."""
     state, _ = InboxSyncState.objects.get_or_create(account=account)
     InboxSyncState.objects.filter(pk=state.pk).update(last_webhook_at=timezone.now())
+    current = SocialAccount.objects.filter(pk=account.pk).values_list("status_reason", flat=True).first() or ""
+    reasons = current.split(REASON_SEPARATOR)
+    if QUIET_REASON in reasons:
+        # Compare-and-set: a reason another worker wrote meanwhile is never overwritten (the next webhook retries).
+        SocialAccount.objects.filter(pk=account.pk, status_reason=current).update(
+            status_reason=join_reasons([r for r in reasons if r != QUIET_REASON]), updated_at=timezone.now())
 
 
 def mark_conversation_read(conversation: Conversation) -> Conversation:

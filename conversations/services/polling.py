@@ -14,10 +14,9 @@ from social.services import REASON_SEPARATOR, join_reasons
 from ..models import InboxSyncState, Message
 from ..sources import NoInboxSourceError, get_source
 from . import inbox
+from .inbox import QUIET_REASON
 
 logger = logging.getLogger(__name__)
-
-QUIET_REASON = "Comment and message webhooks seem to have stopped; UniPulse re-subscribed the app and keeps polling."
 
 
 def sync_account_inbox(account_id: int) -> int:

@@ -28,6 +28,27 @@ def test_a_facebook_comment_becomes_an_unread_comment_thread(deliver, page):
     assert InboxSyncState.objects.get(account=page).last_webhook_at is not None
 
 
+def test_a_webhook_after_quiet_polls_drops_the_quiet_reason_and_keeps_the_others(deliver, page):
+    from conversations.services.inbox import QUIET_REASON
+
+    type(page).objects.filter(pk=page.pk).update(status_reason=f"Instagram account was unlinked. | {QUIET_REASON}")
+    deliver("facebook/webhook_feed_comment_add.json")
+    page.refresh_from_db()
+    assert page.status_reason == "Instagram account was unlinked."
+
+    type(page).objects.filter(pk=page.pk).update(status_reason=QUIET_REASON)
+    deliver("facebook/webhook_feed_comment_edited.json")
+    page.refresh_from_db()
+    assert page.status_reason == ""
+
+
+def test_a_webhook_leaves_a_status_reason_without_the_quiet_one_as_it_is(deliver, page):
+    type(page).objects.filter(pk=page.pk).update(status_reason="Instagram account was unlinked.")
+    deliver("facebook/webhook_feed_comment_add.json")
+    page.refresh_from_db()
+    assert page.status_reason == "Instagram account was unlinked."
+
+
 def test_a_batch_routes_every_entry_and_change_and_stores_the_pages_own_reply_as_outbound(deliver, page):
     deliver("facebook/webhook_feed_batch.json")
     threads = {c.root_comment_id: c for c in Conversation.objects.all()}
