@@ -22,6 +22,7 @@ class TrackedPostSerializer(serializers.ModelSerializer):
     """A tracked post with its latest numbers; its metric series is at /analytics/tracked-posts/{id}/."""
 
     account_id = serializers.IntegerField(read_only=True)
+    is_sandbox = serializers.BooleanField(read_only=True, help_text="The account is on the built-in sandbox platforms.")
     latest = serializers.DictField(source="latest_metrics", read_only=True,
                                    help_text="Every metric of the latest reading, by our metric name.")
 
@@ -29,7 +30,7 @@ class TrackedPostSerializer(serializers.ModelSerializer):
         model = TrackedPost
         fields = ["id", "account_id", "platform", "platform_post_id", "source", "media_type", "product_type",
                   "caption", "permalink", "published_at", "views", "reach", "likes", "comments", "shares", "saves",
-                  "latest", "last_synced_at", "next_sync_at"]
+                  "latest", "last_synced_at", "next_sync_at", "is_sandbox"]
         read_only_fields = fields
 
 
@@ -69,6 +70,7 @@ class ReportAccountSerializer(serializers.Serializer):
     platform = serializers.ChoiceField(choices=Platform.choices)
     name = serializers.CharField(allow_blank=True)
     username = serializers.CharField(allow_blank=True)
+    is_sandbox = serializers.BooleanField(help_text="The account is on the built-in sandbox platforms.")
 
 
 class FollowerPointSerializer(serializers.Serializer):
@@ -111,6 +113,7 @@ class TrackedPostReportSerializer(serializers.Serializer):
     published_at = serializers.DateTimeField(allow_null=True)
     source = serializers.ChoiceField(choices=TrackedPost.Source.choices)
     last_synced_at = serializers.DateTimeField(allow_null=True, help_text="Null: not synced yet.")
+    is_sandbox = serializers.BooleanField(help_text="The account is on the built-in sandbox platforms.")
     latest = LatestMetricsField()
     series = MetricPointSerializer(many=True, help_text="Every reading, oldest first.")
 

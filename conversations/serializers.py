@@ -60,3 +60,4 @@ class VideoCommentCountSerializer(serializers.Serializer):
     published_at = serializers.DateTimeField(allow_null=True)
     comments = serializers.IntegerField(allow_null=True)
     last_synced_at = serializers.DateTimeField(allow_null=True)
+    is_sandbox = serializers.BooleanField(help_text="The account is on the built-in sandbox platforms.")

@@ -10,6 +10,9 @@ from social.models import SocialAccount, get_account_for_user
 
 from ..models import COUNTERS, AccountMetricSnapshot, PostMetricSnapshot, TrackedPost
 
+# An account row read only for its name or sandbox flag never decrypts its tokens.
+ACCOUNT_TOKENS = ("account__access_token", "account__refresh_token")
+
 
 def _totals(rows) -> dict:
     return {"posts": rows.get("posts") or 0, **{name: rows.get(name) or 0 for name in COUNTERS}}
@@ -63,14 +66,14 @@ def get_summary_for_user(user, start: datetime, end: datetime) -> dict:
 
 def get_tracked_post_for_user(user, tracked_post_id: int) -> dict:
     """One tracked post with its metric series. 2 queries; DoesNotExist -> 404."""
-    post = TrackedPost.objects.select_related("account").get(pk=tracked_post_id, account__owner=user)
+    post = TrackedPost.objects.select_related("account").defer(*ACCOUNT_TOKENS).get(pk=tracked_post_id, account__owner=user)
     return _post_dict(post, list(post.snapshots.order_by("captured_at", "id")))
 
 
 def get_tracked_posts_for_user(user, account: int | None = None, platform: str | None = None,
                                source: str | None = None) -> QuerySet[TrackedPost]:
     """The caller's tracked posts (UniPulse's and external ones), newest first; a page is 1 query."""
-    posts = TrackedPost.objects.filter(account__owner=user)
+    posts = TrackedPost.objects.filter(account__owner=user).annotate(is_sandbox=F("account__is_sandbox"))
     if account is not None:
         posts = posts.filter(account_id=account)
     if platform:
@@ -90,7 +93,8 @@ def get_video_comment_counts_for_user(user, platform: str = "tiktok", account_id
     if account_id is not None:
         posts = posts.filter(account_id=account_id)
     rows = posts.order_by("-published_at", "-id").values(
-        "id", "account_id", "platform_post_id", "caption", "permalink", "published_at", "comments", "last_synced_at")[:limit]
+        "id", "account_id", "platform_post_id", "caption", "permalink", "published_at", "comments", "last_synced_at",
+        is_sandbox=F("account__is_sandbox"))[:limit]
     return [{**row, "tracked_post_id": row.pop("id")} for row in rows]
 
 
@@ -105,7 +109,7 @@ def get_post_targets_for_user(user, post_id: int) -> dict:
     targets = get_platform_posts_for_user(user, post_id)
     wanted = {(account_id, platform_post_id): target_id for target_id, account_id, platform_post_id in targets}
     posts = (
-        TrackedPost.objects.select_related("account")
+        TrackedPost.objects.select_related("account").defer(*ACCOUNT_TOKENS)
         .filter(account__owner=user, account_id__in={a for a, _ in wanted},
                 platform_post_id__in={p for _, p in wanted})
         .prefetch_related(Prefetch("snapshots", queryset=PostMetricSnapshot.objects.order_by("captured_at", "id")))
@@ -121,7 +125,8 @@ def get_post_targets_for_user(user, post_id: int) -> dict:
 
 
 def _account_dict(account: SocialAccount) -> dict:
-    return {"id": account.pk, "platform": account.platform, "name": account.name, "username": account.username}
+    return {"id": account.pk, "platform": account.platform, "name": account.name, "username": account.username,
+            "is_sandbox": account.is_sandbox}
 
 
 def _post_dict(post: TrackedPost, snapshots: list[PostMetricSnapshot]) -> dict:
@@ -129,7 +134,7 @@ def _post_dict(post: TrackedPost, snapshots: list[PostMetricSnapshot]) -> dict:
         "id": post.pk, "account_id": post.account_id, "platform": post.platform,
         "platform_post_id": post.platform_post_id, "media_type": post.media_type,
         "product_type": post.product_type, "permalink": post.permalink, "published_at": post.published_at,
-        "source": post.source, "last_synced_at": post.last_synced_at,
+        "source": post.source, "last_synced_at": post.last_synced_at, "is_sandbox": post.account.is_sandbox,
         "latest": {**post.latest_metrics, **{name: getattr(post, name) for name in COUNTERS}},
         "series": [{"captured_at": s.captured_at, "metrics": s.metrics} for s in snapshots],
     }

@@ -204,10 +204,34 @@ def test_tracked_posts_list_takes_the_same_number_of_queries_for_any_size(api_cl
     first = body["results"][0]
     assert set(first) == {"id", "account_id", "platform", "platform_post_id", "source", "media_type", "product_type",
                           "caption", "permalink", "published_at", "views", "reach", "likes", "comments", "shares",
-                          "saves", "latest", "last_synced_at", "next_sync_at"}
-    assert first["account_id"] == account.id and first["source"] == "external"
+                          "saves", "latest", "last_synced_at", "next_sync_at", "is_sandbox"}
+    assert first["account_id"] == account.id and first["source"] == "external" and first["is_sandbox"] is False
     published = [r["published_at"] for r in body["results"]]
     assert published == sorted(published, reverse=True)  # newest first
+
+
+def test_every_analytics_read_marks_what_belongs_to_a_sandbox_account(api_client, account_factory, user, monkeypatch):
+    from social.fields import EncryptedTokenField
+
+    real, sandboxed = account_factory("tiktok"), account_factory("tiktok", is_sandbox=True)
+    tracked = {a.pk: make_history(a, 1, syncs=1)[0] for a in (real, sandboxed)}
+    post = make_post(user, [real, sandboxed], [tracked[real.pk], tracked[sandboxed.pk]])
+    # Reading the flag joins the account row without decrypting its tokens.
+    monkeypatch.setattr(EncryptedTokenField, "from_db_value", lambda *a: pytest.fail("a token was decrypted"))
+
+    listed = api_client.get("/api/v1/analytics/tracked-posts/").json()["results"]
+    assert {r["account_id"]: r["is_sandbox"] for r in listed} == {real.pk: False, sandboxed.pk: True}
+    for account in (real, sandboxed):
+        one = api_client.get(f"/api/v1/analytics/tracked-posts/{tracked[account.pk].pk}/").json()
+        assert one["is_sandbox"] is account.is_sandbox
+    report = api_client.get(f"/api/v1/analytics/posts/{post.id}/").json()
+    assert [t["tracked"]["is_sandbox"] for t in report["targets"]] == [False, True]
+    summary = api_client.get("/api/v1/analytics/summary/").json()
+    assert {a["id"]: a["is_sandbox"] for a in summary["accounts"]} == {real.pk: False, sandboxed.pk: True}
+    videos = api_client.get("/api/v1/conversations/tiktok-videos/").json()
+    assert {v["account_id"]: v["is_sandbox"] for v in videos} == {real.pk: False, sandboxed.pk: True}
+    monkeypatch.undo()  # the account report reads the account itself
+    assert api_client.get(f"/api/v1/analytics/accounts/{sandboxed.pk}/").json()["account"]["is_sandbox"] is True
 
 
 def test_tracked_posts_list_filters_by_account_platform_and_source(api_client, account_factory):
