@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from unipulse.sandbox_admin import SandboxColumnMixin, sandbox_filter
+from unipulse.sandbox_admin import AccountWithoutTokensMixin, SandboxColumnMixin, sandbox_filter
 
 from . import services
 from .models import Conversation, InboxSyncState, Message, WebhookEvent
@@ -55,6 +55,6 @@ class MessageAdmin(SandboxColumnMixin, admin.ModelAdmin):
 
 
 @admin.register(InboxSyncState)
-class InboxSyncStateAdmin(admin.ModelAdmin):
+class InboxSyncStateAdmin(AccountWithoutTokensMixin, admin.ModelAdmin):
     list_display = ["account", "last_polled_at", "last_webhook_at", "missed_by_webhooks"]
     raw_id_fields = ["account"]

@@ -33,8 +33,19 @@ def sandbox_filter(lookup: str) -> type[admin.SimpleListFilter]:
     return SandboxFilter
 
 
-class SandboxColumnMixin:
-    """An `is_sandbox` column for rows with an `account`; put "account" in list_select_related."""
+class AccountWithoutTokensMixin:
+    """Rows shown with their `account` joined for its name and flags only: the account's tokens are
+    deferred, so a list page never decrypts two tokens per row (nor holds them in memory)."""
+
+    def get_queryset(self, request):
+        # The admin's own list_select_related too: the changelist skips it once a queryset joins anything.
+        related = self.list_select_related if isinstance(self.list_select_related, list | tuple) else ()
+        return super().get_queryset(request).select_related("account", *related).defer(
+            "account__access_token", "account__refresh_token")
+
+
+class SandboxColumnMixin(AccountWithoutTokensMixin):
+    """An `is_sandbox` column for rows with an `account` (joined without its tokens)."""
 
     @admin.display(description="Sandbox", boolean=True, ordering="account__is_sandbox")
     def is_sandbox(self, row) -> bool:
