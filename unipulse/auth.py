@@ -37,10 +37,9 @@ class RateLimitedObtainAuthToken(ObtainAuthToken):
         rate = settings.AUTH_TOKEN_RATE
         data = request.data if isinstance(request.data, dict) else {}  # a JSON list: the serializer says 400
         username = str(data.get("username") or "").strip().lower()
-        # django-ratelimit's "ip" key (IPv6 grouped by /64); a request without REMOTE_ADDR (a unix
-        # socket behind a proxy, a WSGI test client) shares one bucket instead of failing with a 500.
-        ip_key = "ip" if request.META.get("REMOTE_ADDR") else (lambda group, request: "no-remote-addr")
-        over_ip = is_limited(request, "auth-token-ip", rate, key=ip_key)
+        # django-ratelimit's "ip" key, read by unipulse.ratelimits.client_ip (IPv6 grouped by /64; no
+        # usable address, e.g. a unix socket, is one shared bucket rather than a 500).
+        over_ip = is_limited(request, "auth-token-ip", rate, key="ip")
         over_user = bool(username) and is_limited(request, "auth-token-user", rate, key=lambda group, request: username)
         if over_ip or over_user:
             raise Throttled(wait=window_seconds(rate))

@@ -6,6 +6,7 @@ webhooks are never limited here: a valid delivery must never be dropped.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from django.conf import settings
@@ -16,6 +17,27 @@ from rest_framework.exceptions import Throttled
 logger = logging.getLogger(__name__)
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+NO_ADDRESS = "0.0.0.0"  # noqa: S104 - a bucket name, not a bind address: requests with no usable address share it
+
+
+def client_ip(request) -> str:
+    """The caller's IP for per-IP limits (django-ratelimit's RATELIMIT_IP_META_KEY).
+
+    With TRUSTED_PROXY_COUNT = 0 (the default) it is REMOTE_ADDR: X-Forwarded-For is ignored, so a
+    client cannot choose its own bucket. Behind N proxies of yours it is the N-th address from the
+    right of X-Forwarded-For: the one your outermost proxy saw; what a client wrote to the left of
+    it is never read. No usable address (a unix socket, a malformed header) is one shared bucket.
+    """
+    address = request.META.get("REMOTE_ADDR") or ""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if forwarded:
+            address = forwarded[-min(proxies, len(forwarded))]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return NO_ADDRESS
 
 
 def is_limited(request, group: str, rate: str, key="user_or_ip") -> bool:

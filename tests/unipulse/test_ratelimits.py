@@ -125,3 +125,44 @@ def test_signed_deliveries_beyond_the_write_rate_are_all_accepted_and_stored(cli
     assert WebhookEvent.objects.filter(platform="meta").count() == 6
     assert WebhookEvent.objects.filter(platform="tiktok").count() == 6
     assert client.post("/api/v1/posts/", {}, content_type="application/json").status_code == 429  # still spent
+
+
+@pytest.mark.parametrize(("proxies", "remote", "forwarded", "expected"), [
+    (0, "203.0.113.7", "198.51.100.9", "203.0.113.7"),  # no trusted proxy: the header is the client's word, ignored
+    (1, "10.0.0.2", "198.51.100.9", "198.51.100.9"),  # one load balancer: the address it saw
+    (1, "10.0.0.2", "6.6.6.6, 198.51.100.9", "198.51.100.9"),  # a spoofed entry to the left is never read
+    (2, "10.0.0.3", "6.6.6.6, 198.51.100.9, 10.0.0.2", "198.51.100.9"),  # CDN + load balancer
+    (2, "10.0.0.2", "198.51.100.9", "198.51.100.9"),  # fewer entries than proxies: the left-most there is
+    (1, "10.0.0.2", "", "10.0.0.2"),  # no header: the connecting address
+    (1, "10.0.0.2", "not-an-ip", "0.0.0.0"),  # garbage: one shared bucket, never a 500
+    (0, "", "", "0.0.0.0"),  # a unix socket: one shared bucket
+    (1, "10.0.0.2", " 2001:db8::1 ", "2001:db8::1"),
+])
+def test_client_ip_trusts_x_forwarded_for_only_as_far_as_the_configured_proxies(settings, proxies, remote, forwarded,
+                                                                                expected):
+    from django.test import RequestFactory
+
+    from unipulse.ratelimits import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+def test_behind_one_proxy_logins_are_limited_per_client_not_per_proxy(user, settings):
+    settings.AUTH_TOKEN_RATE = "2/m"
+    settings.TRUSTED_PROXY_COUNT = 1
+    client = APIClient()
+    tries = iter(range(100))
+
+    def login(client_address, spoofed=""):
+        forwarded = f"{spoofed}, {client_address}" if spoofed else client_address
+        # a new username each time: only the per-IP limit can refuse
+        return client.post("/api/v1/auth/token/", {"username": f"guess{next(tries)}", "password": "x"},
+                           format="json", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert [login("203.0.113.7").status_code for _ in range(2)] == [400, 400]
+    assert login("203.0.113.7").status_code == 429
+    # the attacker's forged left-most entry does not move it to a fresh bucket
+    assert login("203.0.113.7", spoofed="192.0.2.1").status_code == 429
+    assert login("198.51.100.1").status_code == 400  # another client behind the same proxy keeps its allowance
