@@ -1,8 +1,8 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from conversations import services
-from unipulse.broker import drain_embedded
-from unipulse.progress import ProgressBar
+from conversations.actors import webhook_process
+from unipulse.broker import drain_embedded, send_each
 
 
 class Command(BaseCommand):
@@ -15,20 +15,13 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run: bool = False, **options):
         waiting = services.get_waiting_webhook_events()
         event_ids = waiting.ids
-        sent, refused = 0, False
+        sent = 0
         if not dry_run:
-            with ProgressBar(self.stderr, "events", len(event_ids)) as bar:
-                for event_id in event_ids:
-                    # A refusal means the broker is down (enqueue_webhook_event logs it): the rest would
-                    # fail the same way, one connect timeout each, so stop. They stay as they were.
-                    if not services.enqueue_webhook_event(event_id):
-                        refused = True
-                        break
-                    sent += 1
-                    bar.advance()
-            drain_embedded()
+            # The first refusal (the broker is down) stops the run with one line, as every enqueue command
+            # does: the rest would fail the same way. The events stay as they were, for the next run.
+            try:
+                sent = send_each("process_webhooks", webhook_process.send, event_ids, self.stderr, "events")
+            finally:
+                drain_embedded()
         retried = f" ({len(waiting.failed)} of them failed before)" if waiting.failed else ""
-        line = f"process_webhooks: {len(event_ids)} waiting, {sent} enqueued{retried}"
-        if refused:
-            raise CommandError(f"{line}; the broker refused the next one, the rest stay for the next run.")
-        self.stdout.write(line)
+        self.stdout.write(f"process_webhooks: {len(event_ids)} waiting, {sent} enqueued{retried}")
