@@ -241,13 +241,12 @@ def get_page_followers(account) -> PageFollowers:
 
 # ==== conversations ===============================================================================
 
-# Annotations use meta.datetime (the stdlib class meta imports) so this section adds no import lines.
-def parse_graph_time(value) -> meta.datetime | None:
+def parse_graph_time(value) -> datetime | None:
     """Graph times look like 2026-11-25T10:00:00+0000."""
     if not value:
         return None
     try:
-        return meta.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
     except ValueError:
         return None
 
@@ -258,7 +257,7 @@ class PageComment:
     post_id: str
     parent_id: str           # the parent comment for a reply, "" for a top-level comment
     message: str
-    created_time: meta.datetime | None
+    created_time: datetime | None
     from_id: str             # only present with the Page's own token (Meta privacy rule)
     from_name: str
     is_hidden: bool
@@ -269,7 +268,7 @@ class PageComment:
 class ThreadMessage:
     id: str
     text: str
-    created_time: meta.datetime | None
+    created_time: datetime | None
     from_id: str
     from_name: str
     to_ids: list[str]
@@ -279,7 +278,7 @@ class ThreadMessage:
 @dataclass(frozen=True)
 class MessageThread:
     id: str
-    updated_time: meta.datetime | None
+    updated_time: datetime | None
     messages: list[ThreadMessage]
 
 
