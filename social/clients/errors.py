@@ -5,9 +5,9 @@
 | ReauthRequiredError    | Graph 190/102, TikTok access_token_invalid, invalid_grant         | account needs_reauth    |
 | PermissionMissingError | Graph 10, 200-299, TikTok scope_not_authorized                    | stop, name permission   |
 | RateLimitedError       | Graph 4/17/32/341/613/800xx, HTTP 429, rate_limit_exceeded, budget| re-enqueue with a delay |
-| BlockedError           | Graph 368, IG publishing limit, TikTok spam_risk_*, unaudited app | block account; no retry |
+| BlockedError           | Graph 368, IG publishing limit, TikTok spam_risk_*, creator cap   | block account; no retry |
 | TransientError         | 5xx, timeouts, connection errors, is_transient, Graph 1/2         | retry with backoff      |
-| InvalidRequestError    | everything else                                                   | fail with the message   |
+| InvalidRequestError    | everything else (TikTok unaudited app on a public account too)    | fail with the message   |
 
 Messages are safe to show and log: they never contain a token, a URL or a raw response body.
 """

@@ -273,8 +273,11 @@ TIKTOK_REAUTH = {"access_token_invalid", "invalid_grant", "token_expired", "auth
 TIKTOK_PERMISSION = {"scope_not_authorized", "scope_permission_missed"}
 TIKTOK_BLOCKED = {
     "spam_risk_too_many_posts", "spam_risk_user_banned_from_posting", "spam_risk_too_many_pending_share",
-    "spam_risk_text", "spam_risk", "reached_active_user_cap", "unaudited_client_can_only_post_to_private_accounts",
+    "spam_risk_text", "spam_risk", "reached_active_user_cap",
 }
+# An app TikTok has not audited yet may post only to private creator accounts: waiting never fixes
+# that (a block would retry every 24 h forever), the creator or the app owner must act.
+TIKTOK_UNAUDITED = "unaudited_client_can_only_post_to_private_accounts"
 
 
 def classify_tiktok_error(status, body, headers, account=None, pause_keys=()) -> PlatformError | None:
@@ -324,6 +327,10 @@ def _tiktok_error(code, status, text, headers, pause_keys, common) -> PlatformEr
         # The scope that was paused: 'user' (tiktok:user:<open_id>) or 'app' (tiktok:app, the OAuth endpoints).
         scope = key.split(":")[1]
         return RateLimitedError(f"TikTok rate limit reached; retrying in {wait} s.", retry_after=wait, scope=scope, **common)
+    if code == TIKTOK_UNAUDITED:
+        return InvalidRequestError(
+            "TikTok accepts posts from this app only on private TikTok accounts until TikTok has audited the app: "
+            "set the TikTok account to private (or complete TikTok's app audit), then retry.", **common)
     if code in TIKTOK_BLOCKED or (code or "").startswith("spam_risk"):
         return BlockedError(f"TikTok blocked posting for this account ({code}): {text}", until=timezone.now() + timedelta(hours=24), **common)
     if code == "internal_error" or status >= 500:

@@ -156,6 +156,23 @@ def test_spam_risk_on_init_blocks_the_account_and_the_target_waits(make_target, 
     assert len(sent) == 1 and sent[0][1] > 23 * 3600 * 1000
 
 
+def test_an_unaudited_app_posting_to_a_public_account_fails_the_target_with_what_to_do(make_target, mocked_platforms,
+                                                                                         sent):
+    target = make_target("tiktok", media=[("https://media.example.com/v.mp4", "video")],
+                         options={**OPTIONS, "privacy_level": "SELF_ONLY"})
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info.json"))
+    mocked_platforms.post(VIDEO_INIT, status=403, json=fixture("tiktok/errors_unaudited_client.json"))
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert target.status == "failed" and target.commit_started_at is None
+    assert target.last_error_code == "tiktok:unaudited_client_can_only_post_to_private_accounts"
+    assert target.last_error_message.startswith("TikTok accepts posts from this app only on private TikTok accounts")
+    assert SocialAccount.objects.get(pk=target.account_id).blocked_until is None  # other posts are not held back
+    assert sent == []  # not re-sent: waiting does not fix it
+
+
 def test_rate_limit_requeues_without_counting_a_failure(make_target, mocked_platforms, sent):
     target = video_target(make_target)
     mocked_platforms.post(CREATOR, status=429, json=fixture("tiktok/publishing_error_rate_limit.json"),

@@ -180,17 +180,20 @@ def test_tiktok_error_envelopes_map_to_their_class(tt_account, mocked_platforms,
     assert "act.ERRORS" not in str(caught.value)
 
 
-def test_tiktok_unaudited_client_error_blocks_instead_of_retrying(tt_account, mocked_platforms):
+def test_tiktok_unaudited_client_error_says_what_to_do_and_blocks_nothing(tt_account, mocked_platforms):
+    # Waiting never lifts it (a 24 h block would retry forever): the creator or the app owner must act.
     body = load_fixture("tiktok/errors_unaudited_client.json")
     mocked_platforms.add("GET", USER_INFO, status=403, json=body)
-    with pytest.raises(BlockedError) as caught:
+    with pytest.raises(InvalidRequestError) as caught:
         tiktok.get_user_info(tt_account, ["open_id"])
     error = caught.value
+    assert type(error) is InvalidRequestError
     assert (error.code, error.trace_id) == ("unaudited_client_can_only_post_to_private_accounts", body["error"]["log_id"])
-    assert "unaudited_client_can_only_post_to_private_accounts" in error.message
-    assert timezone.now() + timedelta(hours=23) < error.until <= timezone.now() + timedelta(hours=24)
+    assert error.message == ("TikTok accepts posts from this app only on private TikTok accounts until TikTok has "
+                             "audited the app: set the TikTok account to private (or complete TikTok's app audit), "
+                             "then retry.")
     tt_account.refresh_from_db()
-    assert tt_account.is_blocked()
+    assert not tt_account.is_blocked()
 
 
 @pytest.mark.parametrize("code", ["spam_risk_too_many_pending_share", "spam_risk_user_banned_from_posting",
