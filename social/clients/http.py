@@ -189,7 +189,7 @@ def _classify(platform, response, body, account, object_id, budget_key, pause_ke
     if platform == "meta":
         return classify_meta_error(response.status_code, body, response.headers, account, object_id, budget_key)
     if oauth:
-        return classify_tiktok_oauth_error(response.status_code, body, account)
+        return classify_tiktok_oauth_error(response.status_code, body, account, response.headers, pause_keys)
     return classify_tiktok_error(response.status_code, body, response.headers, account, pause_keys)
 
 
@@ -295,13 +295,13 @@ def classify_tiktok_error(status, body, headers, account=None, pause_keys=()) ->
     return _tiktok_error(code, status, text, headers, pause_keys, common)
 
 
-def classify_tiktok_oauth_error(status, body, account=None) -> PlatformError | None:
+def classify_tiktok_oauth_error(status, body, account=None, headers=None, pause_keys=()) -> PlatformError | None:
     # TikTok's OAuth endpoints answer errors flat: {"error": "invalid_grant", "error_description": ..., "log_id": ...}
     if not isinstance(body, dict):
         return TransientError("TikTok's sign-in service sent a response we could not read.", platform="tiktok", status=status)
     code = body.get("error")
     if isinstance(code, dict):  # some deployments wrap OAuth errors in the API envelope
-        return classify_tiktok_error(status, body, {}, account)
+        return classify_tiktok_error(status, body, headers or {}, account, pause_keys)
     if not code and status < 400:
         return None
     text = _safe_text(body.get("error_description") or "")
@@ -309,7 +309,12 @@ def classify_tiktok_oauth_error(status, body, account=None) -> PlatformError | N
     if code in ("invalid_grant", "access_denied"):
         return ReauthRequiredError("Reconnect your TikTok account: TikTok no longer accepts its authorisation.", **common)
     if code == "rate_limit_exceeded" or status == 429:
-        return RateLimitedError("TikTok's sign-in service is rate limiting us.", retry_after=60, scope="app", **common)
+        # Paused as the app, like the enveloped answer: no further sign-in call goes out until the wait is over.
+        key = pause_keys[0] if pause_keys else "tiktok:app"
+        wait = ratelimit.backoff_after_429(key, (headers or {}).get("Retry-After"))
+        ratelimit.pause(key, wait, "TikTok sign-in rate_limit_exceeded")
+        return RateLimitedError(f"TikTok's sign-in service is rate limiting us; retrying in {wait} s.",
+                                retry_after=wait, scope="app", **common)
     if status >= 500:
         return TransientError(f"TikTok's sign-in service had a temporary problem: {text}", **common)
     return InvalidRequestError(f"TikTok refused the sign-in request ({code}): {text}", **common)

@@ -263,6 +263,23 @@ def test_a_tiktok_rate_limit_on_an_app_call_reports_the_app_scope(mocked_platfor
     assert paused.value.scope == "app" and len(mocked_platforms.calls) == 1
 
 
+@pytest.mark.parametrize("status", [429, 200, 400])
+def test_a_flat_tiktok_sign_in_rate_limit_pauses_the_app_and_honours_retry_after(mocked_platforms, status):
+    # TikTok's OAuth endpoints usually answer flat: {"error": "rate_limit_exceeded", "error_description": ...}.
+    mocked_platforms.add("POST", f"{TIKTOK}/v2/oauth/token/", status=status, headers={"Retry-After": "42"},
+                         json={"error": "rate_limit_exceeded", "error_description": "Too many requests.",
+                               "log_id": "20261201F1A2"})
+    with pytest.raises(RateLimitedError) as caught:
+        tiktok.exchange_code("tt-code", "https://example.test/cb")
+    assert (caught.value.scope, caught.value.retry_after) == ("app", 42)
+    assert caught.value.message == "TikTok's sign-in service is rate limiting us; retrying in 42 s."
+    pause = ratelimit.get_store().get_pause("tiktok:app")
+    assert pause is not None and 40 <= pause - time.time() <= 42
+    with pytest.raises(RateLimitedError):  # paused as the app: no second request goes out
+        tiktok.refresh_access_token("rft.FLAT-1")
+    assert len(mocked_platforms.calls) == 1
+
+
 def test_tiktok_429_honours_retry_after(account_factory, mocked_platforms):
     account = account_factory("tiktok", external_id="-000OpenIdBob")
     mocked_platforms.add("GET", f"{TIKTOK}/v2/user/info/", status=429, headers={"Retry-After": "17"},
