@@ -79,6 +79,15 @@ def is_valid(metric: Metric, version: float, today: date) -> bool:
     return metric.removed_on is None or today < metric.removed_on
 
 
+def kind_only_metric_names(kind: str, listed: tuple[str, ...] = IG_LISTED, *, rejected: set[str] = frozenset(),
+                           version: str | None = None, today: date | None = None) -> list[str]:
+    """Metrics valid for `kind` that a listing of `listed` kinds cannot ask for (it asks only for the
+    metrics every listed kind supports): e.g. the Reels watch times, or profile visits of feed posts."""
+    shared = set(metric_names(listed, version=version, today=today, rejected=rejected))
+    return [name for name in metric_names((kind,), version=version, today=today, rejected=rejected)
+            if name not in shared]
+
+
 def metric_names(kinds: tuple[str, ...], *, version: str | None = None, today: date | None = None,
                  rejected: set[str] = frozenset()) -> list[str]:
     """Metric names valid for every kind in `kinds` under the configured version and today's date."""

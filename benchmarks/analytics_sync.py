@@ -108,6 +108,13 @@ def mock_platforms(rsps: responses.RequestsMock, n: int) -> None:
 
     rsps.add_callback("POST", f"{TIKTOK}/v2/video/list/", callback=video_list)
     rsps.add_callback("POST", f"{TIKTOK}/v2/video/query/", callback=video_query)
+    # Graph's multi-id lookup (GET /?ids=...): the Reels-only and feed-only metrics of a listed page.
+    def multiple_ids(request):
+        q = {k: v[0] for k, v in parse_qs(urlparse(request.url).query).items()}
+        metrics = _metrics(q.get("fields", ""))
+        return 200, {}, json.dumps({i: {"id": i, "insights": _insights(metrics, n)} for n, i in enumerate(q["ids"].split(","))})
+
+    rsps.add_callback("GET", f"{GRAPH}/", callback=multiple_ids)
     # The per-post approach: one insights call and one engagement call per post (Graph).
     rsps.add_callback("GET", re.compile(rf"{GRAPH}/(101_\d+|179\d+)/insights"),
                       callback=lambda r: (200, {}, json.dumps(_insights(["post_media_view"], 1))))

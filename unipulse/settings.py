@@ -371,6 +371,9 @@ ANALYTICS_CADENCE = env.str("ANALYTICS_CADENCE", default="24:1,168:6,2160:24")
 ANALYTICS_PAGE_SIZE = env.int("ANALYTICS_PAGE_SIZE", default=100)
 # Meta calls left untouched for publishing and replies: a sync pauses when the user's budget falls to this.
 ANALYTICS_BUDGET_RESERVE = env.int("ANALYTICS_BUDGET_RESERVE", default=20)
+# Instagram metrics only some product types support (Reels watch times; feed posts' profile visits and
+# follows) cost one extra call per type and 50 media: read for media younger than this many days (0: never).
+ANALYTICS_TYPE_METRICS_DAYS = env.int("ANALYTICS_TYPE_METRICS_DAYS", default=7)
 # A second sync of the same account within this many minutes is skipped (duplicate deliveries, double cron).
 ANALYTICS_MIN_SYNC_MINUTES = env.int("ANALYTICS_MIN_SYNC_MINUTES", default=10)
 

@@ -267,7 +267,9 @@ def sync_instagram(account: SocialAccount, run: SyncRun) -> None:
 
     def on_page(media: list) -> bool:
         fetched = [_instagram_media(m) for m in media]
-        store.save_posts(account, run, [f for f in fetched if not f.published_at or f.published_at >= start], now)
+        kept = [f for f in fetched if not f.published_at or f.published_at >= start]
+        add_kind_only_insights(account, kept)
+        store.save_posts(account, run, kept, now)
         return not _reached_horizon([f.published_at for f in fetched], horizon)
 
     if not (run.cursor.get("media") or {}).get("done"):
@@ -281,6 +283,52 @@ def sync_instagram(account: SocialAccount, run: SyncRun) -> None:
         graph_pages(account, run, fetch=stories, kind=catalogue.IG_STORY, kinds=(catalogue.IG_STORY,),
                     on_page=on_page, stage="stories")
         store.defer_unlisted(account, now, stories=True)  # a story is listed for 24 h only
+
+
+def add_kind_only_insights(account: SocialAccount, posts: list[store.FetchedPost]) -> int:
+    """The metrics a mixed listing cannot ask for (Reels watch times; feed posts' profile visits and
+    follows), added to `posts` in place for media younger than ANALYTICS_TYPE_METRICS_DAYS: one multi-id call
+    per product type and 50 media. Returns calls made.
+
+    A rejected metric is recorded and dropped like in the listing; media with too few viewers for
+    insights keep what the listing gave. Other errors raise, and the page is fetched again on retry.
+    """
+    days = settings.ANALYTICS_TYPE_METRICS_DAYS
+    if days <= 0:
+        return 0
+    young = timezone.now() - timedelta(days=days)
+    calls, rejected = 0, store.rejected_metrics(account.platform)
+    for kind in catalogue.IG_LISTED:
+        ids = [p.platform_post_id for p in posts if p.product_type == kind and p.published_at and p.published_at >= young]
+        for start in range(0, len(ids), instagram.MAX_IDS_PER_CALL):
+            chunk = ids[start:start + instagram.MAX_IDS_PER_CALL]
+            while metrics := catalogue.kind_only_metric_names(kind, rejected=rejected):
+                ensure_meta_budget(account)
+                calls += 1
+                try:
+                    found = instagram.get_media_insights(account, chunk, metrics)
+                except InvalidRequestError as error:
+                    name = named_rejected_metric(error, metrics) if is_metric_error(error) else None
+                    if name is None:
+                        raise
+                    store.record_rejected_metric(account.platform, kind, name, error.message)
+                    rejected.add(name)
+                    continue
+                except PermissionMissingError as error:
+                    if not is_not_enough_viewers(error):
+                        raise
+                    break
+                _merge_insights(posts, found)
+                break
+    return calls
+
+
+def _merge_insights(posts: list[store.FetchedPost], found: dict[str, dict]) -> None:
+    for post in posts:
+        insights = found.get(post.platform_post_id)
+        if insights:
+            post.metrics.update({catalogue.KEY_BY_NAME.get(name, name): value for name, value in insights.items()})
+            post.raw.setdefault("kind_only_insights", {}).update(insights)
 
 
 def _instagram_media(media: instagram.IgMedia) -> store.FetchedPost:

@@ -206,6 +206,25 @@ def list_media(account, *, metrics: list[str], limit: int, after: str | None = N
     return _media_page(body)
 
 
+MAX_IDS_PER_CALL = 50  # Graph's multi-id lookup (GET /?ids=...) takes at most 50 ids
+
+
+# Ref: https://developers.facebook.com/docs/graph-api/using-graph-api#multiple-ids
+def get_media_insights(account, media_ids: list[str], metrics: list[str]) -> dict[str, dict]:
+    """Insights of up to 50 media in one call ({media id: {metric: value}}), for the metrics only some
+    product types support (the listing asks only for those every type supports)."""
+    if not media_ids or not metrics:
+        return {}
+    if len(media_ids) > MAX_IDS_PER_CALL:
+        raise ValueError(f"at most {MAX_IDS_PER_CALL} ids per call")
+    from .facebook import insight_values
+
+    body = meta.call(account, "GET", "", endpoint="ig.media.insights",
+                     params={"ids": ",".join(media_ids), "fields": f"insights.metric({','.join(metrics)})"})
+    return {str(media_id): insight_values((node or {}).get("insights")) for media_id, node in (body or {}).items()
+            if isinstance(node, dict)}
+
+
 # Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/stories
 def list_stories(account, *, metrics: list[str]) -> MediaPage:
     """The account's live stories (24 h) with their insights. One call; stories are few."""

@@ -106,6 +106,8 @@ def route(method: str, path: str, ctx: Ctx) -> tuple[object, str, str]:
         return oauth_access_token(ctx), "", ""
     if parts == ["debug_token"] and method == "GET":
         return debug_token(ctx), "", ""
+    if not parts and method == "GET" and ctx.params.get("ids"):
+        return multiple_ids(ctx), "", ""
     if not parts:
         raise GraphError(100, "(#100) Missing node id")
     if len(parts) == 2 and parts[1] == "permissions" and method == "DELETE" and _is_app_token(ctx):
@@ -121,6 +123,21 @@ def route(method: str, path: str, ctx: Ctx) -> tuple[object, str, str]:
     if len(parts) == 2:
         return edge(method, obj, parts[1], ctx), *_buc(obj)
     raise GraphError(100, f"Unknown path components: /{'/'.join(parts[2:])}", subcode=2500)
+
+
+def multiple_ids(ctx: Ctx) -> dict:
+    """GET /?ids=a,b&fields=...: each node as its own GET would answer it, keyed by id (at most 50)."""
+    token = authenticate(ctx)
+    ids = list(dict.fromkeys(i.strip() for i in ctx.params["ids"].split(",") if i.strip()))
+    if len(ids) > 50:
+        raise GraphError(100, "(#100) Too many IDs. Maximum: 50.")
+    body = {}
+    for object_id in ids:
+        obj = find_object(object_id)
+        if obj is None or not can_access(token, obj):
+            raise no_such_object(object_id)
+        body[object_id] = render(node_kind(obj), obj, fields_param(ctx), ctx)
+    return body
 
 
 def _buc(obj) -> tuple[str, str]:

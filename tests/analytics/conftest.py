@@ -18,6 +18,15 @@ TIKTOK = "https://open.tiktokapis.com"
 FIXTURE_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # the fixtures' dates are relative to this moment
 
 
+def mock_kind_only_insights(rsps) -> None:
+    """Graph's multi-id lookup (GET /?ids=...) for the per-type insights: every media with no extra metric."""
+    def answer(request):
+        ids = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
+        return 200, {}, json.dumps({media_id: {"id": media_id, "insights": {"data": []}} for media_id in ids})
+
+    rsps.add_callback("GET", f"{GRAPH}/", callback=answer)
+
+
 def load_fresh(name: str):
     """A fixture with its post dates moved so that they keep their age relative to now."""
     body = copy.deepcopy(load_fixture(name))

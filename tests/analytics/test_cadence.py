@@ -201,7 +201,7 @@ def test_an_unfinished_listing_puts_nothing_off(fb_account, mocked_platforms, ca
 
 def test_an_expired_story_is_put_off_and_never_drags_the_media_listing_back(
         ig_account, mocked_platforms, cadence_settings):
-    from .conftest import load_fresh
+    from .conftest import load_fresh, mock_kind_only_insights
 
     ig = "17841400000000001"
     story = TrackedPost.objects.create(account=ig_account, platform="instagram", platform_post_id="17900000000000777",
@@ -213,6 +213,7 @@ def test_an_expired_story_is_put_off_and_never_drags_the_media_listing_back(
                              match=[matchers.query_param_matcher({"after": "QVFIUmlnMnBhZ2U"}, strict_match=False)])
         mocked_platforms.get(f"{GRAPH}/{ig}/media", json=load_fresh("instagram/analytics_media_page1.json"))
         mocked_platforms.get(f"{GRAPH}/{ig}/stories", json=load_fresh("instagram/analytics_stories.json"))
+        mock_kind_only_insights(mocked_platforms)
     run_hourly(ig_account.id, 1)  # first sync: the whole window, both media pages
     mocked_platforms.calls.reset()
 

@@ -32,12 +32,24 @@ def test_the_media_listing_asks_only_for_metrics_valid_for_every_listed_product_
     assert "ig_reels_avg_watch_time" not in listed and "profile_visits" not in listed
 
 
+def test_what_the_listing_cannot_ask_for_is_asked_per_product_type():
+    today = date(2026, 11, 25)
+    assert catalogue.kind_only_metric_names(catalogue.IG_REELS, version="v25.0", today=today) == [
+        "ig_reels_avg_watch_time", "ig_reels_video_view_total_time"]
+    assert catalogue.kind_only_metric_names(catalogue.IG_FEED, version="v25.0", today=today) == ["profile_visits", "follows"]
+    assert catalogue.kind_only_metric_names(catalogue.IG_FEED, version="v25.0", today=today,
+                                            rejected={"follows"}) == ["profile_visits"]
+    # before v22 the Reels plays count was valid for Reels only, so it was asked for the same way
+    assert "plays" in catalogue.kind_only_metric_names(catalogue.IG_REELS, version="v21.0", today=date(2025, 3, 1))
+
+
 def test_deprecated_names_never_reach_the_wire_in_a_full_sync(fb_account, ig_account, mocked_platforms):
     from analytics.services import sync_account
     from tests.conftest import load_fixture
 
-    from .conftest import GRAPH, load_fresh
+    from .conftest import GRAPH, load_fresh, mock_kind_only_insights
 
+    mock_kind_only_insights(mocked_platforms)
     mocked_platforms.get(f"{GRAPH}/101", json=load_fixture("facebook/analytics_page_followers.json"))
     mocked_platforms.get(f"{GRAPH}/101/published_posts", json=load_fresh("facebook/analytics_published_posts_page2.json"))
     mocked_platforms.get(f"{GRAPH}/{ig_account.external_id}", json=load_fixture("instagram/analytics_profile.json"))

@@ -19,6 +19,9 @@ def mock_instagram(mocked_platforms):
                          match=[matchers.query_param_matcher({"after": "QVFIUmlnMnBhZ2U"}, strict_match=False)])
     mocked_platforms.get(f"{GRAPH}/{IG}/media", json=load_fresh("instagram/analytics_media_page1.json"))
     mocked_platforms.get(f"{GRAPH}/{IG}/stories", json=load_fresh("instagram/analytics_stories.json"))
+    for ids, name in [("17900000000000002", "feed_page1"), ("17900000000000003", "reels")]:
+        mocked_platforms.get(f"{GRAPH}/", json=load_fixture(f"instagram/analytics_media_insights_{name}.json"),
+                             match=[matchers.query_param_matcher({"ids": ids}, strict_match=False)])
 
 
 def test_instagram_sync_reads_counters_and_insights_of_every_media_type_in_the_listing_calls(ig_account, mocked_platforms):
@@ -27,19 +30,31 @@ def test_instagram_sync_reads_counters_and_insights_of_every_media_type_in_the_l
     sync_account(ig_account.id)
 
     urls = [c.request.url.split("?")[0] for c in mocked_platforms.calls]
-    assert urls == [f"{GRAPH}/{IG}", f"{GRAPH}/{IG}/media", f"{GRAPH}/{IG}/media", f"{GRAPH}/{IG}/stories"]
+    # each media page, then the per-type metrics of its media younger than 7 days (one multi-id call per
+    # product type): page 2 holds only a 26-day-old image, so it costs nothing more
+    assert urls == [f"{GRAPH}/{IG}", f"{GRAPH}/{IG}/media", f"{GRAPH}/", f"{GRAPH}/", f"{GRAPH}/{IG}/media",
+                    f"{GRAPH}/{IG}/stories"]
     media = query(mocked_platforms.calls[1])
     assert media["fields"] == ("id,caption,media_type,media_product_type,timestamp,permalink,like_count,comments_count,"
                                f"insights.metric({LISTED_METRICS})")
     assert media["limit"] == "100"
-    assert query(mocked_platforms.calls[2])["after"] == "QVFIUmlnMnBhZ2U"
-    assert query(mocked_platforms.calls[3])["fields"].endswith(f"insights.metric({STORY_METRICS})")
+    assert [(query(c)["ids"], query(c)["fields"]) for c in mocked_platforms.calls if c.request.url.split("?")[0] == f"{GRAPH}/"] == [
+        ("17900000000000002", "insights.metric(profile_visits,follows)"),
+        ("17900000000000003", "insights.metric(ig_reels_avg_watch_time,ig_reels_video_view_total_time)")]
+    assert query(mocked_platforms.calls[4])["after"] == "QVFIUmlnMnBhZ2U"
+    assert query(mocked_platforms.calls[5])["fields"].endswith(f"insights.metric({STORY_METRICS})")
 
     reel = TrackedPost.objects.get(platform_post_id="17900000000000003")
     assert (reel.product_type, reel.views, reel.reach, reel.likes, reel.comments, reel.shares, reel.saves) == (
         "REELS", 10450, 7710, 311, 18, 44, 29)
+    assert (reel.latest_metrics["avg_watch_time_ms"], reel.latest_metrics["watch_time_ms"]) == (8450, 88306200)
+    assert "profile_visits" not in reel.latest_metrics
     album = TrackedPost.objects.get(platform_post_id="17900000000000002")
     assert (album.media_type, album.product_type, album.likes, album.saves) == ("CAROUSEL_ALBUM", "FEED", 95, 12)
+    assert (album.latest_metrics["profile_visits"], album.latest_metrics["follows"]) == (14, 3)
+    assert "avg_watch_time_ms" not in album.latest_metrics
+    snapshot = PostMetricSnapshot.objects.get(tracked_post=reel)
+    assert snapshot.raw["kind_only_insights"] == {"ig_reels_avg_watch_time": 8450, "ig_reels_video_view_total_time": 88306200}
     story = TrackedPost.objects.get(platform_post_id="17900000000000009")
     assert story.product_type == "STORY" and story.latest_metrics["replies"] == 4
     assert PostMetricSnapshot.objects.count() == 4
@@ -83,6 +98,10 @@ def test_media_with_too_few_viewers_keep_their_counters_without_sinking_the_sync
                        f"insights.metric({LISTED_METRICS})"}, strict_match=False)])
     mocked_platforms.get(f"{GRAPH}/{IG}/media", json=page1)
     mocked_platforms.get(f"{GRAPH}/{IG}/stories", json={"data": []})
+    # the per-type metrics of the same media are withheld the same way: the media keep what they have
+    mocked_platforms.get(f"{GRAPH}/", status=400, json={"error": {
+        "message": "(#10) Not enough viewers for the media to show insights", "type": "OAuthException",
+        "code": 10, "fbtrace_id": "AxYz2"}})
 
     sync_account(ig_account.id)
 
@@ -91,3 +110,39 @@ def test_media_with_too_few_viewers_keep_their_counters_without_sinking_the_sync
     posts = TrackedPost.objects.filter(account=ig_account)
     assert posts.count() == 2
     assert all(p.likes is not None for p in posts)
+
+
+def test_a_rejected_per_type_metric_is_recorded_and_the_rest_are_asked_again(ig_account, mocked_platforms):
+    from analytics.models import RejectedMetric, SyncRun
+
+    page = load_fresh("instagram/analytics_media_page1.json")
+    page.pop("paging")
+    mocked_platforms.get(f"{GRAPH}/{IG}", json=load_fixture("instagram/analytics_profile.json"))
+    mocked_platforms.get(f"{GRAPH}/{IG}/media", json=page)
+    mocked_platforms.get(f"{GRAPH}/{IG}/stories", json={"data": []})
+    mocked_platforms.get(f"{GRAPH}/", status=400, json={"error": {
+        "message": "(#100) The Media Insights API does not support the ig_reels_video_view_total_time metric for "
+                   "this media product type.", "type": "OAuthException", "code": 100, "fbtrace_id": "AxYz3"}},
+        match=[matchers.query_param_matcher(
+            {"fields": "insights.metric(ig_reels_avg_watch_time,ig_reels_video_view_total_time)"}, strict_match=False)])
+    mocked_platforms.get(f"{GRAPH}/", json={"17900000000000003": {"id": "17900000000000003", "insights": {"data": [
+        {"name": "ig_reels_avg_watch_time", "period": "lifetime", "values": [{"value": 9100}]}]}}},
+        match=[matchers.query_param_matcher({"fields": "insights.metric(ig_reels_avg_watch_time)"}, strict_match=False)])
+    mocked_platforms.get(f"{GRAPH}/", json=load_fixture("instagram/analytics_media_insights_feed_page1.json"),
+                         match=[matchers.query_param_matcher({"ids": "17900000000000002"}, strict_match=False)])
+
+    sync_account(ig_account.id)
+
+    assert SyncRun.objects.get().status == "done"
+    reel = TrackedPost.objects.get(platform_post_id="17900000000000003")
+    assert reel.latest_metrics["avg_watch_time_ms"] == 9100 and "watch_time_ms" not in reel.latest_metrics
+    assert list(RejectedMetric.objects.values_list("metric", "kind")) == [("ig_reels_video_view_total_time", "REELS")]
+
+
+def test_per_type_metrics_can_be_turned_off(ig_account, mocked_platforms, settings):
+    settings.ANALYTICS_TYPE_METRICS_DAYS = 0
+    mock_instagram(mocked_platforms)
+    sync_account(ig_account.id)
+    assert not [c for c in mocked_platforms.calls if c.request.url.split("?")[0] == f"{GRAPH}/"]
+    reel = TrackedPost.objects.get(platform_post_id="17900000000000003")
+    assert reel.views == 10450 and "avg_watch_time_ms" not in reel.latest_metrics

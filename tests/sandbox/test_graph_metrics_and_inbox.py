@@ -75,6 +75,27 @@ def test_instagram_media_listing_with_insights_by_product_type(page_graph):
     assert wrong["code"] == 100
 
 
+def test_several_media_in_one_call_with_metrics_of_their_product_type(page_graph):
+    from social.sandbox.models import InstagramAccount, Post
+
+    feed = Post.objects.filter(network="instagram", product_type="FEED", instagram__ig_id=IG).first()
+    reel = Post.objects.create(post_id="17900000000000555", network="instagram", media_type="VIDEO", product_type="REELS",
+                               instagram=InstagramAccount.objects.get(ig_id=IG), message="A reel", seed=5)
+    reels = page_graph.get("", {"ids": reel.post_id, "fields": "insights.metric(ig_reels_avg_watch_time)"}).json()
+    assert set(reels) == {reel.post_id}
+    assert [i["name"] for i in reels[reel.post_id]["insights"]["data"]] == ["ig_reels_avg_watch_time"]
+    both = page_graph.get("", {"ids": f"{feed.post_id},{reel.post_id}", "fields": "id,media_product_type"}).json()
+    assert both == {feed.post_id: {"id": feed.post_id, "media_product_type": "FEED"},
+                    reel.post_id: {"id": reel.post_id, "media_product_type": "REELS"}}
+    # a metric one of them does not support fails the whole call, as Graph does
+    wrong = page_graph.get("", {"ids": f"{feed.post_id},{reel.post_id}",
+                                "fields": "insights.metric(ig_reels_avg_watch_time)"}).json()["error"]
+    assert wrong["code"] == 100 and "ig_reels_avg_watch_time" in wrong["message"]
+    assert page_graph.get("", {"ids": "17900000000009999", "fields": "id"}).json()["error"]["code"] == 100
+    too_many = ",".join(str(17900000000001000 + i) for i in range(51))
+    assert page_graph.get("", {"ids": too_many, "fields": "id"}).json()["error"]["message"] == "(#100) Too many IDs. Maximum: 50."
+
+
 def test_comments_with_stream_filter_replies_and_hiding(page_graph):
     post_id = page_graph.get(f"{PAGE}/published_posts", {"fields": "id"}).json()["data"][0]["id"]
     comment_id = page_graph.get(f"{post_id}/comments", {"fields": "id,message,from{id,name}"}).json()["data"][0]["id"]
