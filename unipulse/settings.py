@@ -155,7 +155,7 @@ _DRAMATIQ_MIDDLEWARE = [
 DRAMATIQ_TASK_HISTORY = env.bool("DRAMATIQ_TASK_HISTORY", default=True)
 DRAMATIQ_TASK_HISTORY_DAYS = env.int("DRAMATIQ_TASK_HISTORY_DAYS", default=7)
 if DRAMATIQ_TASK_HISTORY:
-    _DRAMATIQ_MIDDLEWARE.append("django_dramatiq.middleware.AdminMiddleware")
+    _DRAMATIQ_MIDDLEWARE.append("unipulse.task_history.TaskHistoryMiddleware")  # AdminMiddleware, 1 statement a record
 if REDIS_URL:
     BROKER_MODE = "redis"
     DRAMATIQ_BROKER = {

@@ -37,3 +37,42 @@ def test_prune_task_history_keeps_recent_rows(capsys):
     assert "deleted 1 task row(s) older than 7 days" in capsys.readouterr().out
     assert [str(i) for i in Task.tasks.values_list("id", flat=True)] == [message.message_id]
     dramatiq.get_broker().flush_all()
+
+
+def test_each_record_is_one_statement_and_a_repeat_of_the_same_message_updates_its_row(
+        django_assert_num_queries):
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    with django_assert_num_queries(1):  # INSERT … ON CONFLICT DO UPDATE (django-dramatiq's own write takes 4)
+        message = token_refresh.send(42)
+    created = Task.tasks.get(id=message.message_id)
+    assert (created.status, created.actor_name, created.queue_name) == ("enqueued", "token_refresh", "token-refresh")
+
+    with django_assert_num_queries(1):  # a retry re-enqueues the same message id, with a delay
+        broker.enqueue(message, delay=60_000)
+    again = Task.tasks.get(id=message.message_id)
+    assert again.status == "delayed" and again.created_at == created.created_at
+    assert again.updated_at >= created.updated_at and Task.tasks.count() == 1
+    broker.flush_all()
+
+
+def test_a_processed_message_is_recorded_running_then_done_and_a_failed_one_keeps_its_traceback():
+    from unipulse.task_history import TaskHistoryMiddleware
+
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    message = token_refresh.send(43)
+    middleware = TaskHistoryMiddleware()
+    middleware.before_process_message(broker, message)
+    assert Task.tasks.get(id=message.message_id).status == "running"
+    middleware.after_process_message(broker, message, result=None)
+    assert Task.tasks.get(id=message.message_id).status == "done"
+
+    failing = token_refresh.send(44)
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as error:
+        middleware.after_process_message(broker, failing, exception=error)
+    failed = Task.tasks.get(id=failing.message_id)
+    assert failed.status == "failed" and "RuntimeError: boom" in failed.message.options["traceback"]
+    broker.flush_all()

@@ -1,0 +1,47 @@
+"""The admin's background task history (django-dramatiq's AdminMiddleware), one statement per record.
+
+django-dramatiq writes each record with `update_or_create`: a savepoint, a SELECT … FOR UPDATE, an
+INSERT or UPDATE and a release, four statements for every message enqueued, started and finished. A
+cron run enqueuing 10,000 token refreshes spent most of its time there. The same record here is
+one `INSERT … ON CONFLICT (id) DO UPDATE` (PostgreSQL and SQLite alike): a new message inserts its
+row, a retry or a status change of the same message id updates it. What is recorded is unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django_dramatiq.middleware import AdminMiddleware
+
+logger = logging.getLogger(__name__)
+
+UPDATED = ["status", "message_data", "actor_name", "queue_name", "updated_at"]
+
+
+def record(message, status: str) -> None:
+    from django_dramatiq.models import DATABASE_LABEL, Task
+
+    row = Task(id=message.message_id, status=status, message_data=message.encode(), actor_name=message.actor_name,
+               queue_name=message.queue_name)
+    Task.tasks.using(DATABASE_LABEL).bulk_create([row], update_conflicts=True, unique_fields=["id"],
+                                                 update_fields=UPDATED)
+
+
+class TaskHistoryMiddleware(AdminMiddleware):
+    def after_enqueue(self, broker, message, delay):
+        from django_dramatiq.models import Task
+
+        record(message, Task.STATUS_DELAYED if delay else Task.STATUS_ENQUEUED)
+
+    def before_process_message(self, broker, message):
+        from django_dramatiq.models import Task
+
+        record(message, Task.STATUS_RUNNING)
+
+    def after_process_message(self, broker, message, *, result=None, exception=None, status=None):
+        from django_dramatiq.models import Task
+
+        if exception is not None:
+            # AdminMiddleware's own handling: the traceback goes into the stored message.
+            return super().after_process_message(broker, message, result=result, exception=exception, status=status)
+        record(message, status or Task.STATUS_DONE)
