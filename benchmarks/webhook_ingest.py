@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (the Procfile's WEB_THREADS)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--json", action="store_true", help="print the results as JSON (for benchmarks.run)")
     args = parser.parse_args()
@@ -147,7 +148,7 @@ def main() -> None:
     reset_rows(env)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "unipulse.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
-         "--workers", str(args.workers), "--log-level", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+         "--workers", str(args.workers), "--threads", str(args.threads), "--log-level", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{args.port}"
     try:
         for _ in range(300):  # gunicorn can take a while to boot on a busy machine
@@ -192,7 +193,8 @@ def main() -> None:
         print(json.dumps({"endpoints": [dict(zip(keys, row, strict=True)) for row in rows], "accepted": accepted,
                           "stored": stats["rows"], "processed_once": stats["once"], "exactly_once": exactly_once,
                           "processed": stats["by_status"].get("processed", 0), "inbox_messages": stats["messages"],
-                          "seconds": args.seconds, "concurrency": args.concurrency, "workers": args.workers}))
+                          "seconds": args.seconds, "concurrency": args.concurrency, "workers": args.workers,
+                          "threads": args.threads}))
         return
     print("| Endpoint | Peak deliveries/s | p50 at peak (ms) | p99 at peak (ms) | p99 at half of peak (ms) | non-200 |")
     print("|---|---|---|---|---|---|")
@@ -216,7 +218,7 @@ def run() -> list:
         raise RuntimeError(f"webhook_ingest failed:\n{done.stderr[-3000:]}")
     r = json.loads(done.stdout.strip().splitlines()[-1])
     bare, hook = r["endpoints"]
-    bench = (f"Webhook ingestion (`POST /api/v1/webhooks/meta`, gunicorn {r['workers']} workers, "
+    bench = (f"Webhook ingestion (`POST /api/v1/webhooks/meta`, gunicorn {r['workers']} workers × {r['threads']} threads, "
              f"{r['concurrency']} connections)")
     base = "bare Django view, same server"
     rows = [

@@ -162,6 +162,37 @@ def test_facebook_commit_photo(stack):
     print(f"\nFB photo commit killed: reconciled as published once, {took:.1f} s after the restart")
 
 
+def test_facebook_first_comment(stack):
+    """Killed while the first comment is being posted (the post is already live): the retry looks for
+    the comment on the post before posting, finds the one the lost call made, and never posts it twice."""
+    page = stack.accounts_by_platform["facebook"][0]
+    text, comment = unique("first comment"), f"First comment {uuid.uuid4().hex[:8]}"
+    stack.clear_failures()
+    post = stack.create_post({"text": text, "first_comment": comment, "accounts": [page["id"]],
+                              "options": {"facebook": {"first_comment_delay_seconds": 4}}})
+    live = wait_for(lambda: (t := stack.target(post["id"]))["platform_post_id"] and t, timeout=60, interval=0.1)
+    assert live["status"] == "published" and live["first_comment_status"] == "pending", live
+    stack.inject(kind="slow", delay=SLOW, platform="meta", path=f"{live['platform_post_id']}/comments", method="POST")
+    wait_for(lambda: not stack.pending_failures(), timeout=60, interval=0.1)  # the worker is posting the comment now
+    entered = time.monotonic()
+    time.sleep(1.0)
+    target_id = post["targets"][0]["id"]
+    comment_status, lease_left = stack.sql("SELECT first_comment_status, extract(epoch FROM lease_until - now()) "
+                                           "FROM publishing_posttarget WHERE id = %s", target_id)[0]
+    stack.worker.kill()
+    assert comment_status == "unknown" and lease_left is not None, (comment_status, lease_left)  # "look first" is saved
+    restarted = time.monotonic()
+    stack.start_worker()
+    time.sleep(max(0.0, entered + SLOW + 1.0 - time.monotonic()))  # the platform stored the comment meanwhile
+    done = wait_for(lambda: (t := stack.target(post["id"]))["first_comment_status"] == "posted" and t, timeout=120,
+                    interval=0.5)
+    assert done["status"] == "published" and done["first_comment_id"], done
+    assert count(stack, "sandbox_comment", "message", comment) == 1
+    assert stack.one("SELECT comment_id FROM sandbox_comment WHERE message = %s", comment) == done["first_comment_id"]
+    assert count(stack, "sandbox_post", "message", text) == 1
+    print(f"\nFB first comment killed: found on the post, posted once, {time.monotonic() - restarted:.1f} s after the restart")
+
+
 def tiktok_post(account: dict, text: str, privacy: str = "SELF_ONLY") -> dict:
     return {"text": text, "media": [{"url": VIDEO, "type": "video"}], "accounts": [account["id"]],
             "options": {"tiktok": {"privacy_level": privacy}}}
