@@ -220,6 +220,24 @@ def test_tiktok_commit_init_private(stack):
     print(f"\nTikTok init killed (private): unconfirmed, one publish on TikTok, {took:.1f} s after the restart")
 
 
+def test_tiktok_file_upload_of_our_own_video(stack):
+    """A video uploaded to UniPulse goes to TikTok by FILE_UPLOAD; its (only) chunk is the commit. Killed
+    inside that PUT, whose bytes TikTok receives anyway: the retry asks TikTok how many bytes arrived,
+    sends nothing again, and follows the publish to its end."""
+    tt = stack.accounts_by_platform["tiktok"][0]
+    text = unique("TikTok upload")
+    video = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(256 * 1024)
+    uploaded = stack.api("POST", "/api/v1/media/", files={"file": ("clip.mp4", video, "video/mp4")})
+    assert uploaded.status_code == 201, uploaded.text
+    body = {"text": text, "media": [{"url": uploaded.json()["url"], "type": "video"}], "accounts": [tt["id"]],
+            "options": {"tiktok": {"privacy_level": "SELF_ONLY"}}}
+    target, took = kill_inside(stack, body, {"platform": "tiktok", "path": "tiktok-upload/video"})
+    assert target["status"] == "published", target
+    assert count(stack, "sandbox_publishjob", "title", text) == 1
+    assert stack.one("SELECT uploaded_bytes FROM sandbox_publishjob WHERE title = %s", text) == len(video)
+    print(f"\nTikTok upload killed: {len(video):,} bytes arrived once, published, {took:.1f} s after the restart")
+
+
 def test_tiktok_status_polling(stack):
     tt = stack.accounts_by_platform["tiktok"][0]
     text = unique("TikTok status")
