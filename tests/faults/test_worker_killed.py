@@ -193,6 +193,16 @@ def test_facebook_first_comment(stack):
     print(f"\nFB first comment killed: found on the post, posted once, {time.monotonic() - restarted:.1f} s after the restart")
 
 
+def test_facebook_commit_video(stack):
+    page = stack.accounts_by_platform["facebook"][0]
+    text = unique("video")
+    target, took = kill_inside(stack, {"text": text, "media": [{"url": VIDEO, "type": "video"}], "accounts": [page["id"]]},
+                               {"platform": "meta", "path": f"{page['external_id']}/videos", "method": "POST"})
+    assert target["status"] == "published" and target["platform_post_id"], target
+    assert count(stack, "sandbox_post", "message", text) == 1
+    print(f"\nFB video commit killed: reconciled as published once, {took:.1f} s after the restart")
+
+
 def tiktok_post(account: dict, text: str, privacy: str = "SELF_ONLY") -> dict:
     return {"text": text, "media": [{"url": VIDEO, "type": "video"}], "accounts": [account["id"]],
             "options": {"tiktok": {"privacy_level": privacy}}}
