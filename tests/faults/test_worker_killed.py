@@ -60,21 +60,28 @@ def kill_inside(stack, body: dict, failure) -> tuple[dict, float]:
     post = stack.create_post(body)
     if callable(failure):
         stack.inject(kind="slow", delay=SLOW, **failure(post))
-    wait_for(lambda: not stack.pending_failures(), timeout=60, interval=0.1)  # the worker is in the call now
-    entered = time.monotonic()
-    time.sleep(1.0)
-    target_id = post["targets"][0]["id"]
-    status, lease_left = stack.sql("SELECT status, extract(epoch FROM lease_until - now()) FROM publishing_posttarget "
-                                   "WHERE id = %s", target_id)[0]
-    stack.worker.kill()
-    assert status == "publishing" and lease_left is not None, (status, lease_left)  # killed mid-run, holding the lease
-    assert TIME_LIMIT < lease_left <= TIME_LIMIT + MARGIN, lease_left
-    restarted = time.monotonic()
-    stack.start_worker()  # the redelivered message must wait for the lease, not run beside the dead worker's call
-    time.sleep(max(0.0, entered + SLOW + 1.0 - time.monotonic()))  # the platform finished the call meanwhile
+    status, restarted = kill_and_restart(stack, post["targets"][0]["id"], "status")
+    assert status == "publishing", status  # killed mid-run
     assert stack.target(post["id"])["status"] == "publishing"  # nobody touched it while the lease held
     target = stack.wait_target(post["id"], timeout=120)
     return target, time.monotonic() - restarted
+
+
+def kill_and_restart(stack, target_id: int, column: str) -> tuple[str, float]:
+    """Once the worker is inside the slowed call: read `column` of the target, SIGKILL the worker (it holds
+    the lease), start a new one and wait until the platform has finished the lost call. Returns the column's
+    value at the kill and when the new worker started."""
+    wait_for(lambda: not stack.pending_failures(), timeout=60, interval=0.1)  # the worker is in the call now
+    entered = time.monotonic()
+    time.sleep(1.0)
+    value, lease_left = stack.sql(f"SELECT {column}, extract(epoch FROM lease_until - now()) "  # noqa: S608 - fixed names
+                                  "FROM publishing_posttarget WHERE id = %s", target_id)[0]
+    stack.worker.kill()
+    assert lease_left is not None and TIME_LIMIT < lease_left <= TIME_LIMIT + MARGIN, lease_left  # held at the kill
+    restarted = time.monotonic()
+    stack.start_worker()  # the redelivered message must wait for the lease, not run beside the dead worker's call
+    time.sleep(max(0.0, entered + SLOW + 1.0 - time.monotonic()))  # the platform finished the call meanwhile
+    return value, restarted
 
 
 def unique(step: str) -> str:
@@ -173,17 +180,8 @@ def test_facebook_first_comment(stack):
     live = wait_for(lambda: (t := stack.target(post["id"]))["platform_post_id"] and t, timeout=60, interval=0.1)
     assert live["status"] == "published" and live["first_comment_status"] == "pending", live
     stack.inject(kind="slow", delay=SLOW, platform="meta", path=f"{live['platform_post_id']}/comments", method="POST")
-    wait_for(lambda: not stack.pending_failures(), timeout=60, interval=0.1)  # the worker is posting the comment now
-    entered = time.monotonic()
-    time.sleep(1.0)
-    target_id = post["targets"][0]["id"]
-    comment_status, lease_left = stack.sql("SELECT first_comment_status, extract(epoch FROM lease_until - now()) "
-                                           "FROM publishing_posttarget WHERE id = %s", target_id)[0]
-    stack.worker.kill()
-    assert comment_status == "unknown" and lease_left is not None, (comment_status, lease_left)  # "look first" is saved
-    restarted = time.monotonic()
-    stack.start_worker()
-    time.sleep(max(0.0, entered + SLOW + 1.0 - time.monotonic()))  # the platform stored the comment meanwhile
+    comment_status, restarted = kill_and_restart(stack, post["targets"][0]["id"], "first_comment_status")
+    assert comment_status == "unknown", comment_status  # "look first" was saved before the call
     done = wait_for(lambda: (t := stack.target(post["id"]))["first_comment_status"] == "posted" and t, timeout=120,
                     interval=0.5)
     assert done["status"] == "published" and done["first_comment_id"], done
