@@ -125,6 +125,8 @@ def record_webhook_seen(account) -> None:
     """A webhook reached this account's inbox: stamp it, and drop the quiet-webhooks reason if a poll had set it."""
     state, _ = InboxSyncState.objects.get_or_create(account=account)
     InboxSyncState.objects.filter(pk=state.pk).update(last_webhook_at=timezone.now())
+    if QUIET_REASON not in (account.status_reason or ""):  # the row routing just read: the usual case, no query
+        return
     current = SocialAccount.objects.filter(pk=account.pk).values_list("status_reason", flat=True).first() or ""
     reasons = current.split(REASON_SEPARATOR)
     if QUIET_REASON in reasons:
