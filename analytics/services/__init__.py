@@ -54,10 +54,11 @@ def _parse_bound(value: str, name: str, *, end_of_day: bool) -> datetime:
         moment = datetime.combine(day, time.max if end_of_day else time.min)
     moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
     try:
-        moment.astimezone(UTC)  # the database compares in UTC: e.g. 0001-01-01T00:00+01:00 is before year 1
+        # In UTC: the database compares in UTC (0001-01-01T00:00+01:00 is before year 1), and PostgreSQL
+        # refuses offsets beyond ±15:59 that Python accepts (a 500 for ?from=...+21:55 otherwise).
+        return moment.astimezone(UTC)
     except OverflowError:
         raise InvalidPeriodError(f"`{name}` is out of range: it must fall between the years 1 and 9999 in UTC.") from None
-    return moment
 
 
 def _days_before(moment: datetime, days: int) -> datetime:

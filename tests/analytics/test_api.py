@@ -170,6 +170,15 @@ def test_a_to_in_the_first_days_of_year_one_starts_the_default_period_at_its_beg
         assert (response.json()["from"], response.json()["to"]) == ("0001-01-01T00:00:00Z", "0001-01-05T23:59:59.999999Z")
 
 
+def test_a_bound_with_an_offset_postgresql_cannot_store_is_read_in_utc(api_client, account_factory):
+    """Python accepts offsets up to ±23:59, PostgreSQL only ±15:59: Schemathesis found the 500 on PostgreSQL."""
+    account = account_factory("facebook")
+    for url in (f"/api/v1/analytics/accounts/{account.id}/", "/api/v1/analytics/summary/"):
+        response = api_client.get(url, {"from": "2026-11-01T10:00:00+21:55", "to": "2026-11-30T00:00:00-20:30"})
+        assert response.status_code == 200, response.content
+        assert (response.json()["from"], response.json()["to"]) == ("2026-10-31T12:05:00Z", "2026-11-30T20:30:00Z")
+
+
 def test_the_analytics_api_needs_a_login(client):
     assert client.get("/api/v1/analytics/summary/").status_code in (401, 403)
 
