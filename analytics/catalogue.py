@@ -63,6 +63,11 @@ METRICS: tuple[Metric, ...] = (
 )
 
 KEY_BY_NAME = {m.name: m.key for m in METRICS}
+# Our keys of the metrics only some listed Instagram product types have (read by a separate call, not on
+# every sync): a reading without them keeps the last ones in `latest`.
+KIND_ONLY_KEYS = frozenset(
+    {m.key for m in METRICS if any(k in m.kinds for k in IG_LISTED) and not all(k in m.kinds for k in IG_LISTED)}
+    - {m.key for m in METRICS if all(k in m.kinds for k in IG_LISTED)})
 
 
 def graph_version_number(version: str | None = None) -> float:

@@ -35,9 +35,21 @@ def client_ip(request) -> str:
         if forwarded:
             address = forwarded[-min(proxies, len(forwarded))]
     try:
-        return str(ipaddress.ip_address(address))
+        ip = ipaddress.ip_address(_without_port(address))
     except ValueError:
         return NO_ADDRESS
+    # A dual-stack proxy writes IPv4 clients as ::ffff:a.b.c.d; read as IPv6 they would all fall in one
+    # /64 bucket (RATELIMIT_IPV6_MASK), so one client could lock every IPv4 client out.
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
+
+
+def _without_port(address: str) -> str:
+    """Some load balancers add the client's port: 203.0.113.7:51234, [2001:db8::1]:51234."""
+    if address.startswith("["):
+        return address[1:].split("]", 1)[0]
+    if address.count(":") == 1:
+        return address.split(":", 1)[0]
+    return address
 
 
 def is_limited(request, group: str, rate: str, key="user_or_ip") -> bool:

@@ -23,7 +23,7 @@ def record(message, status: str) -> None:
     BEGIN and COMMIT were two more round trips on every enqueue, the larger part of a webhook's intake)."""
     import uuid
 
-    from django.db import connections
+    from django.db import connections, transaction
     from django.utils import timezone
     from django_dramatiq.models import DATABASE_LABEL, Task
 
@@ -38,8 +38,15 @@ def record(message, status: str) -> None:
     # Only names from the model's own metadata are interpolated; every value is a parameter.
     sql = (f"INSERT INTO {quote(Task._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608
            f"ON CONFLICT ({quote('id')}) DO UPDATE SET {updates}")
+    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    if connection.in_atomic_block:
+        # Inside someone's transaction a failed write must not abort it (PostgreSQL refuses every later
+        # statement): a savepoint, as django-dramatiq's own write had. Sends after commit need none.
+        with transaction.atomic(using=DATABASE_LABEL), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
     with connection.cursor() as cursor:
-        cursor.execute(sql, [f.get_db_prep_save(values[f.name], connection) for f in fields])
+        cursor.execute(sql, params)
 
 
 class TaskHistoryMiddleware(AdminMiddleware):

@@ -162,7 +162,10 @@ def _apply(post: TrackedPost, item: FetchedPost, now: datetime, *, synced: bool)
     post.published_at = item.published_at or post.published_at
     for name in COUNTERS:
         setattr(post, name, item.counters.get(name))
-    post.latest_metrics = item.metrics
+    # The per-type metrics come from a separate call, made only while the post is young and due: a
+    # reading without them keeps the last ones (snapshots hold exactly what each reading had).
+    kept = {k: v for k, v in (post.latest_metrics or {}).items() if k in catalogue.KIND_ONLY_KEYS}
+    post.latest_metrics = {**kept, **item.metrics}
     post.last_synced_at = now  # when the latest numbers were read, snapshot or not
     if synced:
         post.next_sync_at = next_sync_at(post.published_at, now)

@@ -268,7 +268,7 @@ def sync_instagram(account: SocialAccount, run: SyncRun) -> None:
     def on_page(media: list) -> bool:
         fetched = [_instagram_media(m) for m in media]
         kept = [f for f in fetched if not f.published_at or f.published_at >= start]
-        add_kind_only_insights(account, kept)
+        add_kind_only_insights(account, kept, now)
         store.save_posts(account, run, kept, now)
         return not _reached_horizon([f.published_at for f in fetched], horizon)
 
@@ -285,42 +285,62 @@ def sync_instagram(account: SocialAccount, run: SyncRun) -> None:
         store.defer_unlisted(account, now, stories=True)  # a story is listed for 24 h only
 
 
-def add_kind_only_insights(account: SocialAccount, posts: list[store.FetchedPost]) -> int:
+def add_kind_only_insights(account: SocialAccount, posts: list[store.FetchedPost], now: datetime) -> int:
     """The metrics a mixed listing cannot ask for (Reels watch times; feed posts' profile visits and
-    follows), added to `posts` in place for media younger than ANALYTICS_TYPE_METRICS_DAYS: one multi-id call
-    per product type and 50 media. Returns calls made.
+    follows), added in place to the due `posts` younger than ANALYTICS_TYPE_METRICS_DAYS: one multi-id call
+    per product type and 50 media. Returns the calls made.
 
-    A rejected metric is recorded and dropped like in the listing; media with too few viewers for
-    insights keep what the listing gave. Other errors raise, and the page is fetched again on retry.
+    Best effort: the page's own numbers are saved whatever happens here. A rejected metric is recorded
+    and dropped as in the listing; one media failing the whole call (too few viewers, deleted since the
+    listing, too much data) halves the batch until it is alone and skipped. Only the budget and rate
+    limits stop the run (RateLimitedError), so that the page is read again when the run resumes.
     """
     days = settings.ANALYTICS_TYPE_METRICS_DAYS
     if days <= 0:
         return 0
-    young = timezone.now() - timedelta(days=days)
+    young = [p for p in posts if p.published_at and p.published_at >= now - timedelta(days=days)]
+    due = _due_ids(account, [p.platform_post_id for p in young], now)
     calls, rejected = 0, store.rejected_metrics(account.platform)
     for kind in catalogue.IG_LISTED:
-        ids = [p.platform_post_id for p in posts if p.product_type == kind and p.published_at and p.published_at >= young]
+        ids = [p.platform_post_id for p in young if p.product_type == kind and p.platform_post_id in due]
         for start in range(0, len(ids), instagram.MAX_IDS_PER_CALL):
-            chunk = ids[start:start + instagram.MAX_IDS_PER_CALL]
-            while metrics := catalogue.kind_only_metric_names(kind, rejected=rejected):
-                ensure_meta_budget(account)
-                calls += 1
-                try:
-                    found = instagram.get_media_insights(account, chunk, metrics)
-                except InvalidRequestError as error:
-                    name = named_rejected_metric(error, metrics) if is_metric_error(error) else None
-                    if name is None:
-                        raise
-                    store.record_rejected_metric(account.platform, kind, name, error.message)
-                    rejected.add(name)
-                    continue
-                except PermissionMissingError as error:
-                    if not is_not_enough_viewers(error):
-                        raise
-                    break
-                _merge_insights(posts, found)
-                break
+            found, made = _kind_only_chunk(account, kind, ids[start:start + instagram.MAX_IDS_PER_CALL], rejected)
+            calls += made
+            _merge_insights(posts, found)
     return calls
+
+
+def _due_ids(account: SocialAccount, ids: list[str], now: datetime) -> set[str]:
+    """The ids that get a snapshot in this run (new ones included): only their readings are kept."""
+    known = {p.platform_post_id: p for p in TrackedPost.objects.filter(account=account, platform_post_id__in=ids)
+             .only("platform_post_id", "last_synced_at", "next_sync_at")}
+    return {i for i in ids if i not in known or store.is_due(known[i], now)}
+
+
+def _kind_only_chunk(account: SocialAccount, kind: str, ids: list[str], rejected: set[str]) -> tuple[dict, int]:
+    calls = 0
+    while metrics := catalogue.kind_only_metric_names(kind, rejected=rejected):
+        ensure_meta_budget(account)
+        calls += 1
+        try:
+            return instagram.get_media_insights(account, ids, metrics), calls
+        except (InvalidRequestError, PermissionMissingError, TransientError) as error:
+            name = named_rejected_metric(error, metrics) if is_metric_error(error) else None
+            if name is not None:
+                store.record_rejected_metric(account.platform, kind, name, error.message)
+                rejected.add(name)
+                continue
+            one_media = is_too_much_data(error) or is_not_enough_viewers(error) or (
+                isinstance(error, InvalidRequestError) and not is_metric_error(error))
+            if one_media and len(ids) > 1:
+                half = len(ids) // 2
+                first, made_first = _kind_only_chunk(account, kind, ids[:half], rejected)
+                second, made_second = _kind_only_chunk(account, kind, ids[half:], rejected)
+                return {**first, **second}, calls + made_first + made_second
+            logger.info("Per-type %s metrics skipped for %d media of account %s (%s)", kind, len(ids), account.pk,
+                        type(error).__name__)
+            return {}, calls
+    return {}, calls
 
 
 def _merge_insights(posts: list[store.FetchedPost], found: dict[str, dict]) -> None:

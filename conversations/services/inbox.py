@@ -131,8 +131,10 @@ def record_webhook_seen(account) -> None:
     reasons = current.split(REASON_SEPARATOR)
     if QUIET_REASON in reasons:
         # Compare-and-set: a reason another worker wrote meanwhile is never overwritten (the next webhook retries).
-        SocialAccount.objects.filter(pk=account.pk, status_reason=current).update(
-            status_reason=join_reasons([r for r in reasons if r != QUIET_REASON]), updated_at=timezone.now())
+        remaining = join_reasons([r for r in reasons if r != QUIET_REASON])
+        if SocialAccount.objects.filter(pk=account.pk, status_reason=current).update(
+                status_reason=remaining, updated_at=timezone.now()):
+            account.status_reason = remaining  # a second entry for this account in the batch needs no query
 
 
 def mark_conversation_read(conversation: Conversation) -> Conversation:

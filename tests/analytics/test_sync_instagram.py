@@ -146,3 +146,87 @@ def test_per_type_metrics_can_be_turned_off(ig_account, mocked_platforms, settin
     assert not [c for c in mocked_platforms.calls if c.request.url.split("?")[0] == f"{GRAPH}/"]
     reel = TrackedPost.objects.get(platform_post_id="17900000000000003")
     assert reel.views == 10450 and "avg_watch_time_ms" not in reel.latest_metrics
+
+
+def young_feed_page(n: int) -> dict:
+    """One listing page of `n` feed images published in the last hours (all young and due)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    return {"data": [{"id": f"1790000000001{i:04d}", "caption": f"photo {i}", "media_type": "IMAGE",
+                      "media_product_type": "FEED", "permalink": f"https://www.instagram.com/p/x{i}/",
+                      "timestamp": (now - timedelta(hours=i + 1)).strftime("%Y-%m-%dT%H:%M:%S+0000"),
+                      "like_count": i, "comments_count": 0} for i in range(n)]}
+
+
+def mock_young_feed(mocked_platforms, n: int) -> None:
+    mocked_platforms.get(f"{GRAPH}/{IG}", json=load_fixture("instagram/analytics_profile.json"))
+    mocked_platforms.get(f"{GRAPH}/{IG}/media", json=young_feed_page(n))
+    mocked_platforms.get(f"{GRAPH}/{IG}/stories", json={"data": []})
+
+
+def test_one_media_failing_the_multi_id_call_is_isolated_and_only_it_goes_without(ig_account, mocked_platforms):
+    import json
+    from urllib.parse import parse_qs, urlparse
+
+    mock_young_feed(mocked_platforms, 5)
+    shy = "17900000000010003"  # too few viewers: Graph fails every call that names it
+
+    def answer(request):
+        ids = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
+        if shy in ids:
+            return 400, {}, json.dumps({"error": {"message": "(#10) Not enough viewers for the media to show insights",
+                                                  "type": "OAuthException", "code": 10, "fbtrace_id": "B1"}})
+        return 200, {}, json.dumps({i: {"id": i, "insights": {"data": [
+            {"name": "profile_visits", "period": "lifetime", "values": [{"value": 7}]},
+            {"name": "follows", "period": "lifetime", "values": [{"value": 1}]}]}} for i in ids})
+
+    mocked_platforms.add_callback("GET", f"{GRAPH}/", callback=answer)
+
+    sync_account(ig_account.id)
+
+    visits = dict(TrackedPost.objects.values_list("platform_post_id", "latest_metrics__profile_visits"))
+    assert visits == {f"1790000000001{i:04d}": (None if i == 3 else 7) for i in range(5)}
+    batches = [query(c)["ids"].count(",") + 1 for c in mocked_platforms.calls if c.request.url.split("?")[0] == f"{GRAPH}/"]
+    assert batches == [5, 2, 3, 1, 2, 1, 1]  # halved until the shy media is alone, then skipped
+
+
+def test_a_failing_per_type_call_never_costs_the_page_its_numbers(ig_account, mocked_platforms):
+    from analytics.models import SyncRun
+
+    mock_young_feed(mocked_platforms, 2)
+    mocked_platforms.get(f"{GRAPH}/", status=500, json={"error": {"message": "An unexpected error has occurred.",
+                                                                  "type": "OAuthException", "code": 2}})
+
+    sync_account(ig_account.id)
+
+    assert SyncRun.objects.get().status == "done"
+    assert sorted(TrackedPost.objects.values_list("likes", flat=True)) == [0, 1]
+    assert PostMetricSnapshot.objects.count() == 2
+
+
+def test_latest_keeps_the_last_per_type_reading_once_the_media_is_no_longer_asked_about(
+        ig_account, mocked_platforms, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analytics.models import SyncRun
+
+    mock_instagram(mocked_platforms)
+    sync_account(ig_account.id)
+    reel = TrackedPost.objects.get(platform_post_id="17900000000000003")
+    assert reel.latest_metrics["avg_watch_time_ms"] == 8450
+
+    settings.ANALYTICS_TYPE_METRICS_DAYS = 0  # as if the reel had grown older than the per-type window
+    SyncRun.objects.update(finished_at=timezone.now() - timedelta(hours=2), started_at=timezone.now() - timedelta(hours=2))
+    TrackedPost.objects.filter(pk=reel.pk).update(next_sync_at=timezone.now())
+    sync_account(ig_account.id)
+
+    reel.refresh_from_db()
+    assert reel.latest_metrics["avg_watch_time_ms"] == 8450 and reel.latest_metrics["watch_time_ms"] == 88306200
+    latest_snapshot = PostMetricSnapshot.objects.filter(tracked_post=reel).order_by("-captured_at", "-id").first()
+    assert PostMetricSnapshot.objects.filter(tracked_post=reel).count() == 2
+    assert "avg_watch_time_ms" not in latest_snapshot.metrics  # a snapshot holds what its reading had

@@ -291,3 +291,27 @@ def test_a_delivery_being_routed_by_one_worker_is_left_alone_by_a_second_copy_of
     event = WebhookEvent.objects.get()
     assert (event.status, event.attempts) == ("processed", 1)
     assert Message.objects.count() == 1
+
+
+def test_a_reason_written_meanwhile_is_kept_and_the_quiet_one_is_removed_by_a_later_webhook(deliver, page, monkeypatch):
+    from conversations.services import inbox
+    from conversations.services.inbox import QUIET_REASON
+
+    type(page).objects.filter(pk=page.pk).update(status_reason=QUIET_REASON)
+    real_filter = type(page).objects.filter
+
+    def another_writer_first(*args, **kwargs):
+        # Between our read and our compare-and-set another worker adds a reason: ours must not overwrite it.
+        if "status_reason" in kwargs:
+            type(page).objects.filter(pk=page.pk).update(status_reason=f"{QUIET_REASON} | Token expires soon.")
+        return real_filter(*args, **kwargs)
+
+    with monkeypatch.context() as patched:  # only this: the fixtures' own patches stay
+        patched.setattr(inbox.SocialAccount.objects, "filter", another_writer_first)
+        deliver("facebook/webhook_feed_comment_add.json")
+    page.refresh_from_db()
+    assert page.status_reason == f"{QUIET_REASON} | Token expires soon."
+
+    deliver("facebook/webhook_feed_comment_edited.json")
+    page.refresh_from_db()
+    assert page.status_reason == "Token expires soon."

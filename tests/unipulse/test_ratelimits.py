@@ -137,6 +137,12 @@ def test_signed_deliveries_beyond_the_write_rate_are_all_accepted_and_stored(cli
     (1, "10.0.0.2", "not-an-ip", "0.0.0.0"),  # garbage: one shared bucket, never a 500
     (0, "", "", "0.0.0.0"),  # a unix socket: one shared bucket
     (1, "10.0.0.2", " 2001:db8::1 ", "2001:db8::1"),
+    # a dual-stack proxy's IPv4-mapped form is the IPv4 client, not one /64 shared by every IPv4 client
+    (1, "10.0.0.2", "::ffff:203.0.113.7", "203.0.113.7"),
+    (0, "::ffff:198.51.100.4", "", "198.51.100.4"),
+    # a port written after the address (some load balancers) is dropped, not a shared bucket
+    (1, "10.0.0.2", "203.0.113.7:51234", "203.0.113.7"),
+    (1, "10.0.0.2", "[2001:db8::1]:51234", "2001:db8::1"),
 ])
 def test_client_ip_trusts_x_forwarded_for_only_as_far_as_the_configured_proxies(settings, proxies, remote, forwarded,
                                                                                 expected):

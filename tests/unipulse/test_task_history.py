@@ -39,6 +39,7 @@ def test_prune_task_history_keeps_recent_rows(capsys):
     dramatiq.get_broker().flush_all()
 
 
+@pytest.mark.django_db(transaction=True)  # autocommit, as a send after commit runs in production
 def test_each_record_is_one_statement_and_a_repeat_of_the_same_message_updates_its_row(
         django_assert_num_queries):
     broker = dramatiq.get_broker()
@@ -75,4 +76,22 @@ def test_a_processed_message_is_recorded_running_then_done_and_a_failed_one_keep
         middleware.after_process_message(broker, failing, exception=error)
     failed = Task.tasks.get(id=failing.message_id)
     assert failed.status == "failed" and "RuntimeError: boom" in failed.message.options["traceback"]
+    broker.flush_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_record_written_inside_a_transaction_that_fails_leaves_that_transaction_usable(monkeypatch):
+    from django.db import connection, transaction
+
+    from social.models import SocialAccount
+    from unipulse import task_history
+
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    monkeypatch.setattr(task_history, "UPDATED", ("no_such_column",))  # the upsert fails in the database
+    with transaction.atomic():
+        with pytest.raises(Exception):  # noqa: B017,PT011 - whatever the database raises
+            task_history.record(token_refresh.message(1), Task.STATUS_ENQUEUED)
+        assert connection.in_atomic_block
+        assert SocialAccount.objects.count() == 0  # the transaction still answers: the failure was contained
     broker.flush_all()
