@@ -27,26 +27,22 @@ def record(message, status: str) -> None:
     from django.utils import timezone
     from django_dramatiq.models import DATABASE_LABEL, Task
 
-    connection = connections[DATABASE_LABEL]
+    from .db import insert_on_conflict
+
     now = timezone.now()
     values = {"id": uuid.UUID(message.message_id), "status": status, "created_at": now, "updated_at": now,
               "message_data": message.encode(), "actor_name": message.actor_name, "queue_name": message.queue_name}
-    fields = [Task._meta.get_field(name) for name in values]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in UPDATED)
-    # Only names from the model's own metadata are interpolated; every value is a parameter.
-    sql = (f"INSERT INTO {quote(Task._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608
-           f"ON CONFLICT ({quote('id')}) DO UPDATE SET {updates}")
-    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
-    if connection.in_atomic_block:
+
+    def write() -> None:
+        insert_on_conflict(Task, values, conflict="id", update=UPDATED, using=DATABASE_LABEL)
+
+    if connections[DATABASE_LABEL].in_atomic_block:
         # Inside someone's transaction a failed write must not abort it (PostgreSQL refuses every later
         # statement): a savepoint, as django-dramatiq's own write had. Sends after commit need none.
-        with transaction.atomic(using=DATABASE_LABEL), connection.cursor() as cursor:
-            cursor.execute(sql, params)
+        with transaction.atomic(using=DATABASE_LABEL):
+            write()
         return
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    write()
 
 
 class TaskHistoryMiddleware(AdminMiddleware):

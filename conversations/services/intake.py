@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
+
+from unipulse.db import insert_on_conflict
 
 from ..models import WebhookEvent
 
@@ -26,12 +28,13 @@ def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = ""
     One statement for a new delivery (INSERT ... ON CONFLICT DO NOTHING RETURNING id), autocommitted.
     """
     dedupe_key = hashlib.sha256(raw_body).hexdigest()
-    event_id = _insert_unless_duplicate({
+    # One statement for a new delivery, autocommitted: INSERT ... ON CONFLICT DO NOTHING RETURNING id.
+    event_id = insert_on_conflict(WebhookEvent, {
         "platform": platform, "topic": topic[:64], "body": raw_body.decode("utf-8", errors="replace"),
         "headers": {name: headers[name] for name in KEPT_HEADERS if name in headers}, "dedupe_key": dedupe_key,
         "received_at": timezone.now(), "status": WebhookEvent.Status.RECEIVED, "error": "", "attempts": 0,
         "is_sandbox": is_from_sandbox(platform),
-    })
+    }, conflict="dedupe_key", returning="id")
     if event_id is None:  # a repeat: enqueue again only if the first copy is still waiting
         event_id, status = WebhookEvent.objects.filter(dedupe_key=dedupe_key).values_list("id", "status").get()
         if status != WebhookEvent.Status.RECEIVED:
@@ -51,20 +54,6 @@ def is_from_sandbox(platform: str) -> bool:
 
     url = settings.TIKTOK_API_URL if platform == WebhookEvent.Source.TIKTOK else settings.META_GRAPH_URL
     return is_sandbox_url(url)
-
-
-def _insert_unless_duplicate(values: dict) -> int | None:
-    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id (PostgreSQL and SQLite >= 3.35)."""
-    fields = [WebhookEvent._meta.get_field(name) for name in values]
-    quote = connection.ops.quote_name
-    # Only names from the model's own metadata are interpolated; every value is a parameter.
-    table, columns = quote(WebhookEvent._meta.db_table), ", ".join(quote(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT ({quote('dedupe_key')}) DO NOTHING RETURNING {quote('id')}"  # noqa: S608, E501
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [field.get_db_prep_save(values[field.name], connection) for field in fields])
-        row = cursor.fetchone()
-    return row[0] if row else None
 
 
 def enqueue_webhook_event(event_id: int) -> bool:
