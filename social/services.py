@@ -22,6 +22,11 @@ def join_reasons(reasons: list[str]) -> str:
     return REASON_SEPARATOR.join(r for r in reasons if r)[:500]
 
 
+def split_reasons(status_reason: str) -> list[str]:
+    """The reasons join_reasons put together, in order, none empty."""
+    return [r for r in (status_reason or "").split(REASON_SEPARATOR) if r]
+
+
 def get_accounts_for_user(user) -> QuerySet[SocialAccount]:
     """The caller's own accounts (the one place that narrows accounts to an owner)."""
     return SocialAccount.objects.for_user(user).order_by("platform", "name", "id")
@@ -60,7 +65,7 @@ def subscribe_account_webhooks(account: SocialAccount) -> bool:
 
 
 def _record_subscription(account: SocialAccount, problem: str) -> None:
-    reasons = [r for r in account.status_reason.split(REASON_SEPARATOR) if r and not r.startswith(WEBHOOK_REASON_PREFIX)]
+    reasons = [r for r in split_reasons(account.status_reason) if not r.startswith(WEBHOOK_REASON_PREFIX)]
     if problem:
         reasons.append(problem)
     account.status_reason = join_reasons(reasons)

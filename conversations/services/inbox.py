@@ -10,7 +10,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from social.models import SocialAccount
-from social.services import REASON_SEPARATOR, join_reasons
+from social.services import join_reasons, split_reasons
 
 from ..models import Conversation, InboxSyncState, Message
 from ..sources.base import InboxItem
@@ -128,7 +128,7 @@ def record_webhook_seen(account) -> None:
     if QUIET_REASON not in (account.status_reason or ""):  # the row routing just read: the usual case, no query
         return
     current = SocialAccount.objects.filter(pk=account.pk).values_list("status_reason", flat=True).first() or ""
-    reasons = current.split(REASON_SEPARATOR)
+    reasons = split_reasons(current)
     if QUIET_REASON in reasons:
         # Compare-and-set: a reason another worker wrote meanwhile is never overwritten (the next webhook retries).
         remaining = join_reasons([r for r in reasons if r != QUIET_REASON])

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from social.models import AccountStatus, SocialAccount
-from social.services import REASON_SEPARATOR, join_reasons
+from social.services import join_reasons, split_reasons
 
 from ..models import InboxSyncState, Message
 from ..sources import NoInboxSourceError, get_source
@@ -56,7 +56,7 @@ def _flag_quiet_webhooks(account: SocialAccount) -> None:
     # Added beside the account's other reasons, on the instance too: the re-subscribe below rebuilds
     # status_reason from the instance it is given and saves it, so a stale one would wipe this reason.
     account.refresh_from_db(fields=["status_reason"])
-    reasons = [r for r in account.status_reason.split(REASON_SEPARATOR) if r]
+    reasons = split_reasons(account.status_reason)
     if QUIET_REASON not in reasons:
         account.status_reason = join_reasons([*reasons, QUIET_REASON])
         account.save(update_fields=["status_reason", "updated_at"])
