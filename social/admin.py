@@ -48,7 +48,15 @@ TOKEN_FIELDS = ("access_token", "refresh_token")
 
 
 class AccountChangeList(ChangeList):
-    """The account list: a page's Meta call budgets in one Redis round trip instead of one per row."""
+    """The account list: never loads a token, and reads a page's Meta call budgets in one Redis round trip
+    instead of one per row."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        # Token presence read as IS NOT NULL (an empty token is stored as NULL); the change page decrypts
+        # its one row and reads presence from the decrypted value.
+        return super().get_queryset(request, exclude_parameters).defer(*TOKEN_FIELDS).annotate(**{
+            f"listed_has_{field}": ExpressionWrapper(Q(**{f"{field}__isnull": False}), output_field=BooleanField())
+            for field in TOKEN_FIELDS})
 
     def get_results(self, request):
         super().get_results(request)
@@ -92,16 +100,6 @@ class SocialAccountAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return AccountChangeList
-
-    def get_queryset(self, request):
-        """Lists never load the tokens: their presence is read as IS NOT NULL (an empty token is stored as
-        NULL). The change page decrypts its one row and reads presence from the decrypted value."""
-        qs = super().get_queryset(request)
-        if request.resolver_match and request.resolver_match.url_name == "social_socialaccount_changelist":
-            qs = qs.defer(*TOKEN_FIELDS).annotate(**{
-                f"listed_has_{field}": ExpressionWrapper(Q(**{f"{field}__isnull": False}), output_field=BooleanField())
-                for field in TOKEN_FIELDS})
-        return qs
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         account = self.get_object(request, object_id)
