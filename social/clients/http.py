@@ -310,14 +310,23 @@ def classify_tiktok_oauth_error(status, body, account=None, headers=None, pause_
         return ReauthRequiredError("Reconnect your TikTok account: TikTok no longer accepts its authorisation.", **common)
     if code == "rate_limit_exceeded" or status == 429:
         # Paused as the app, like the enveloped answer: no further sign-in call goes out until the wait is over.
-        key = pause_keys[0] if pause_keys else "tiktok:app"
-        wait = ratelimit.backoff_after_429(key, (headers or {}).get("Retry-After"))
-        ratelimit.pause(key, wait, "TikTok sign-in rate_limit_exceeded")
+        wait, scope = _pause_tiktok(headers or {}, pause_keys)
         return RateLimitedError(f"TikTok's sign-in service is rate limiting us; retrying in {wait} s.",
-                                retry_after=wait, scope="app", **common)
+                                retry_after=wait, scope=scope, **common)
     if status >= 500:
         return TransientError(f"TikTok's sign-in service had a temporary problem: {text}", **common)
     return InvalidRequestError(f"TikTok refused the sign-in request ({code}): {text}", **common)
+
+
+def _pause_tiktok(headers, pause_keys) -> tuple[int, str]:
+    """Pause the caller's TikTok scope after a 429 for Retry-After (or a growing backoff): (seconds, scope).
+
+    The scope is the one paused: 'user' (tiktok:user:<open_id>) or 'app' (tiktok:app, the OAuth endpoints).
+    """
+    key = pause_keys[0] if pause_keys else "tiktok:app"
+    wait = ratelimit.backoff_after_429(key, headers.get("Retry-After"))
+    ratelimit.pause(key, wait, "TikTok rate_limit_exceeded")
+    return wait, key.split(":")[1]
 
 
 def _tiktok_error(code, status, text, headers, pause_keys, common) -> PlatformError:
@@ -326,11 +335,7 @@ def _tiktok_error(code, status, text, headers, pause_keys, common) -> PlatformEr
     if code in TIKTOK_PERMISSION:
         return PermissionMissingError(f"TikTok permission missing: {text}", permission=_permission_in(text), **common)
     if code == "rate_limit_exceeded" or status == 429:
-        key = pause_keys[0] if pause_keys else "tiktok:app"
-        wait = ratelimit.backoff_after_429(key, headers.get("Retry-After"))
-        ratelimit.pause(key, wait, "TikTok rate_limit_exceeded")
-        # The scope that was paused: 'user' (tiktok:user:<open_id>) or 'app' (tiktok:app, the OAuth endpoints).
-        scope = key.split(":")[1]
+        wait, scope = _pause_tiktok(headers, pause_keys)
         return RateLimitedError(f"TikTok rate limit reached; retrying in {wait} s.", retry_after=wait, scope=scope, **common)
     if code == TIKTOK_UNAUDITED:
         return InvalidRequestError(
