@@ -214,34 +214,39 @@ def test_token_refresh_actor_has_bounded_retries_with_backoff():
     assert token_refresh.options["min_backoff"] >= 10_000
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_concurrent_refreshes_make_one_platform_call(account_factory):
-    if connection.vendor == "sqlite":
-        pytest.skip("SQLite's in-memory test database is not shared across threads")
-    account = make_tiktok(account_factory)
-    SocialAccount.objects.filter(pk=account.pk).update(token_refresh_due_at=timezone.now() - timedelta(minutes=1))
+def side_by_side(call) -> tuple[list[Exception], list]:
+    """Run `call` in two threads released together; returns (errors, results)."""
     barrier = threading.Barrier(2)
-    errors = []
+    errors, results = [], []
 
     def worker():
         from django.db import connections
 
         try:
             barrier.wait()
-            services.refresh_account_token(account.pk)
+            results.append(call())
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
         finally:
             connections.close_all()
 
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return errors, results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_refreshes_make_one_platform_call(account_factory):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite's in-memory test database is not shared across threads")
+    account = make_tiktok(account_factory)
+    SocialAccount.objects.filter(pk=account.pk).update(token_refresh_due_at=timezone.now() - timedelta(minutes=1))
     with responses.RequestsMock() as rsps:
         rsps.post(TOKEN_URL, json=load_fixture("tiktok/tokens_refresh_ok.json"))
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
-        assert errors == []
+        assert side_by_side(lambda: services.refresh_account_token(account.pk).pk) == ([], [account.pk] * 2)
         assert len(rsps.calls) == 1
     assert SocialAccount.objects.get(pk=account.pk).refresh_token == "rft.NEW-ROTATED-REFRESH-4c1"
 
@@ -251,31 +256,14 @@ def test_two_concurrent_forced_refreshes_make_one_platform_call(account_factory)
     if connection.vendor == "sqlite":
         pytest.skip("SQLite's in-memory test database is not shared across threads")
     account = make_tiktok(account_factory, token_expires_at=timezone.now() + timedelta(hours=2))  # not due
-    barrier = threading.Barrier(2)
-    errors, tokens = [], []
 
     def slow_token_answer(request):
         time.sleep(0.5)  # the other worker is surely waiting for the lock by now
         return 200, {}, json.dumps(load_fixture("tiktok/tokens_refresh_ok.json"))
 
-    def worker():
-        from django.db import connections
-
-        try:
-            barrier.wait()
-            tokens.append(services.refresh_account_token(account.pk, force=True).access_token)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
     with responses.RequestsMock() as rsps:
         rsps.add_callback(responses.POST, TOKEN_URL, callback=slow_token_answer)
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
+        errors, tokens = side_by_side(lambda: services.refresh_account_token(account.pk, force=True).access_token)
         assert errors == []
         assert len(rsps.calls) == 1
     assert tokens == ["act.NEW-ROTATED-ACCESS-9f2"] * 2  # the loser returns the winner's token
