@@ -143,15 +143,20 @@ def mock_commit_502_then_ok(rsps):
     mock_permalink(rsps)
 
 
-def test_a_post_missing_from_the_page_within_the_grace_period_is_looked_for_again_not_reposted(
-        make_target, mocked_platforms, sent, settings):
+def commit_failed_and_page_without_it(make_target, rsps, settings):
+    """A target whose /feed answered 502 (the job retries), on a Page whose recent posts lack it (for now)."""
     settings.PUBLISH_RECONCILE_GRACE_SECONDS = 120
     target = make_target()
-    mock_commit_502_then_ok(mocked_platforms)
-    mocked_platforms.get(POSTS, json={"data": [fixture("facebook/publishing_recent_posts.json")["data"][1]]})
-
+    mock_commit_502_then_ok(rsps)
+    rsps.get(POSTS, json={"data": [fixture("facebook/publishing_recent_posts.json")["data"][1]]})
     with pytest.raises(TransientError):
         publish(target.pk)
+    return target
+
+
+def test_a_post_missing_from_the_page_within_the_grace_period_is_looked_for_again_not_reposted(
+        make_target, mocked_platforms, sent, settings):
+    target = commit_failed_and_page_without_it(make_target, mocked_platforms, settings)
     publish(target.pk)  # Dramatiq's retry, seconds later: the post is not listed (yet)
 
     assert len(calls_to(mocked_platforms, "GET", POSTS)) == 1
@@ -175,13 +180,7 @@ def test_a_post_missing_from_the_page_within_the_grace_period_is_looked_for_agai
 
 def test_a_post_still_missing_from_the_page_after_the_grace_period_is_published_again(
         make_target, mocked_platforms, sent, settings):
-    settings.PUBLISH_RECONCILE_GRACE_SECONDS = 120
-    target = make_target()
-    mock_commit_502_then_ok(mocked_platforms)
-    mocked_platforms.get(POSTS, json={"data": [fixture("facebook/publishing_recent_posts.json")["data"][1]]})
-
-    with pytest.raises(TransientError):
-        publish(target.pk)
+    target = commit_failed_and_page_without_it(make_target, mocked_platforms, settings)
     target.refresh_from_db()
     PostTarget.objects.filter(pk=target.pk).update(commit_started_at=target.commit_started_at - timedelta(seconds=121))
     publish(target.pk)
