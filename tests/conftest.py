@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -128,3 +129,28 @@ def no_drain(monkeypatch):
                    "conversations.management.commands.sync_conversations",
                    "conversations.management.commands.process_webhooks"):
         monkeypatch.setattr(f"{module}.drain_embedded", lambda: None)
+
+
+def side_by_side(call) -> tuple[list[Exception], list]:
+    """Run `call` in two threads released together, each on its own database connection; returns
+    (errors, results). For the tests of what two workers or requests do at the same moment."""
+    barrier = threading.Barrier(2)
+    errors, results = [], []
+
+    def worker():
+        from django.db import connections
+
+        try:
+            barrier.wait()
+            results.append(call())
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return errors, results

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from publishing.models import Post, PostTarget
 from social.models import AccountStatus, SocialAccount
+from tests.conftest import side_by_side
 
 from .conftest import TIKTOK, fixture
 
@@ -489,7 +490,6 @@ def test_create_post_once_reraises_an_integrity_error_that_is_not_a_key_clash(us
 def test_two_concurrent_creates_with_one_key_make_one_post(user, account_factory, sent, monkeypatch):
     import threading
 
-    from django.db import connections
     from rest_framework.test import APIClient
 
     from publishing import services
@@ -504,22 +504,15 @@ def test_two_concurrent_creates_with_one_key_make_one_post(user, account_factory
         return found
 
     monkeypatch.setattr(services, "get_post_by_idempotency_key", lookup_then_wait)
-    answers: list = []
 
     def request():
-        try:
-            client = APIClient()
-            client.force_authenticate(user)
-            answers.append(create_with_key(client, "same-key", text="Once", accounts=[fb.pk]))
-        finally:
-            connections.close_all()
+        client = APIClient()
+        client.force_authenticate(user)
+        return create_with_key(client, "same-key", text="Once", accounts=[fb.pk])
 
-    threads = [threading.Thread(target=request) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors, answers = side_by_side(request)
 
+    assert errors == []
     assert sorted(a.status_code for a in answers) == [200, 201]
     assert answers[0].json()["id"] == answers[1].json()["id"]
     assert Post.objects.count() == 1 and PostTarget.objects.count() == 1

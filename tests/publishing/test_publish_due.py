@@ -1,16 +1,16 @@
 """publish_due: due scheduled targets move to queued with one conditional UPDATE and are sent once."""
 
-import threading
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from publishing.models import Post, PostTarget
 from publishing.services import posts
+from tests.conftest import side_by_side
 
 pytestmark = pytest.mark.django_db
 
@@ -64,21 +64,8 @@ def test_cancelled_targets_are_never_queued(user, account_factory, sent):
 def test_concurrent_publish_due_runs_enqueue_each_target_once(user, account_factory, sent):
     account = account_factory("facebook")
     due = [scheduled(user, account, -1).pk for _ in range(20)]
-    barrier = threading.Barrier(2)
-    results: list[list[int]] = []
+    errors, results = side_by_side(posts.enqueue_due_targets)
 
-    def run():
-        try:
-            barrier.wait()
-            results.append(posts.enqueue_due_targets())
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
+    assert errors == [] and len(results) == 2
     assert sorted(results[0] + results[1]) == sorted(due)
     assert sorted(pk for pk, _ in sent) == sorted(due)

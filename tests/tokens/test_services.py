@@ -3,7 +3,6 @@
 import json
 import logging
 import re
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +14,7 @@ from django.utils import timezone
 from social.clients import tiktok
 from social.clients.errors import ReauthRequiredError, TransientError
 from social.models import AccountStatus, SocialAccount
-from tests.conftest import load_fixture
+from tests.conftest import load_fixture, side_by_side
 from tokens import services
 from tokens.actors import token_refresh
 
@@ -212,30 +211,6 @@ def test_the_actor_skips_an_account_that_is_not_due(account_factory):
 def test_token_refresh_actor_has_bounded_retries_with_backoff():
     assert token_refresh.options["max_retries"] == 6
     assert token_refresh.options["min_backoff"] >= 10_000
-
-
-def side_by_side(call) -> tuple[list[Exception], list]:
-    """Run `call` in two threads released together; returns (errors, results)."""
-    barrier = threading.Barrier(2)
-    errors, results = [], []
-
-    def worker():
-        from django.db import connections
-
-        try:
-            barrier.wait()
-            results.append(call())
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return errors, results
 
 
 @pytest.mark.django_db(transaction=True)
