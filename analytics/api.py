@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from unipulse.api_errors import ApiError, ErrorSerializer
+from workspaces.access import workspace_of
 
 from . import services
 from .serializers import (
@@ -51,7 +52,7 @@ def _period(request: Request):
 def account_report(request: Request, account_id: int) -> Response:
     """Follower series and post totals of one of the caller's accounts for ?from=&to=."""
     start, end = _period(request)
-    return Response(services.get_account_report_for_user(request.user, account_id, start, end))
+    return Response(services.get_account_report_in_workspace(workspace_of(request), account_id, start, end))
 
 
 @extend_schema(parameters=[_id("post_id", "A publishing post (/api/v1/posts/{id}/) of the caller's.")],
@@ -60,7 +61,7 @@ def account_report(request: Request, account_id: int) -> Response:
 def post_report(request: Request, post_id: int) -> Response:
     """Each target of a publishing post (by its id) with its metric series."""
     try:
-        return Response(services.get_post_targets_for_user(request.user, post_id))
+        return Response(services.get_post_targets_in_workspace(workspace_of(request), post_id))
     except LookupError:
         raise ApiError("not_found", "Not found.", 404) from None
 
@@ -73,7 +74,7 @@ class TrackedPostList(generics.ListAPIView):
     def get_queryset(self):
         filters = TrackedPostFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)  # a bad filter is a 400 naming it, not a wider list
-        return services.get_tracked_posts_for_user(self.request.user, **filters.validated_data)
+        return services.get_tracked_posts_in_workspace(workspace_of(self.request), **filters.validated_data)
 
     @extend_schema(parameters=[TrackedPostFilterSerializer])
     def get(self, request, *args, **kwargs):
@@ -85,7 +86,7 @@ class TrackedPostList(generics.ListAPIView):
 @api_view(["GET"])
 def tracked_post_report(request: Request, tracked_post_id: int) -> Response:
     """One tracked post (published with UniPulse or elsewhere) with its metric series."""
-    return Response(services.get_tracked_post_for_user(request.user, tracked_post_id))
+    return Response(services.get_tracked_post_in_workspace(workspace_of(request), tracked_post_id))
 
 
 @extend_schema(parameters=PERIOD, responses={200: SummarySerializer, 400: INVALID_PERIOD})
@@ -93,4 +94,4 @@ def tracked_post_report(request: Request, tracked_post_id: int) -> Response:
 def summary(request: Request) -> Response:
     """Per-platform and per-account totals of the caller's posts published in ?from=&to=."""
     start, end = _period(request)
-    return Response(services.get_summary_for_user(request.user, start, end))
+    return Response(services.get_summary_in_workspace(workspace_of(request), start, end))

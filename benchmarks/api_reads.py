@@ -15,6 +15,7 @@ import time
 from datetime import timedelta
 
 from benchmarks.common import Row, setup_django
+from tests.conftest import workspace_of_user
 
 SIZES = (10, 1_000)
 REQUESTS = 100  # per endpoint and size, after one warm-up request ...
@@ -47,7 +48,7 @@ def _seed(username: str, n: int):
     ], batch_size=500)
     AccountMetrics.objects.bulk_create([AccountMetrics(account=a, followers=100 + i, last_synced_at=now)
                                         for i, a in enumerate(accounts)], batch_size=500)
-    posts = Post.objects.bulk_create([Post(owner=user, text=f"post {i}") for i in range(n)], batch_size=500)
+    posts = Post.objects.bulk_create([Post(workspace=workspace_of_user(user), created_by=user, text=f"post {i}") for i in range(n)], batch_size=500)
     PostMedia.objects.bulk_create([PostMedia(post=p, url=f"https://cdn.example.com/{i}.jpg", type="image")
                                    for i, p in enumerate(posts)], batch_size=500)
     PostTarget.objects.bulk_create([PostTarget(post=p, account=accounts[i], status="published", step="done",

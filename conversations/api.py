@@ -6,12 +6,14 @@ from rest_framework.response import Response
 
 from unipulse.converters import ID_REGEX
 from unipulse.ratelimits import WriteRateLimitMixin
+from workspaces.access import workspace_of
 
 from . import services
 from .models import Conversation, Message
 from .serializers import (
     ConversationFilterSerializer,
     ConversationSerializer,
+    ConversationUpdateSerializer,
     MessageSerializer,
     ReplySerializer,
     VideoCommentCountSerializer,
@@ -20,7 +22,8 @@ from .serializers import (
 
 
 class ConversationViewSet(WriteRateLimitMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """The caller's inbox. Filters: account, platform, kind (comment|dm), unread, search. Another user's is a 404."""
+    """The workspace's inbox. Filters: account, platform, kind (comment|dm), unread, search, status, assigned.
+    Another workspace's conversation is a 404."""
 
     lookup_value_regex = ID_REGEX
 
@@ -28,7 +31,7 @@ class ConversationViewSet(WriteRateLimitMixin, mixins.ListModelMixin, mixins.Ret
     queryset = Conversation.objects.none()
 
     def get_queryset(self):
-        qs = Conversation.objects.filter(account__owner=self.request.user).select_related("account")
+        qs = Conversation.objects.filter(account__workspace=workspace_of(self.request)).select_related("account")
         if self.action == "list":  # a list shows no tokens: decrypting one per row cost ~15 % of the request
             qs = qs.defer("account__access_token", "account__refresh_token")
         return qs
@@ -42,7 +45,16 @@ class ConversationViewSet(WriteRateLimitMixin, mixins.ListModelMixin, mixins.Ret
             return qs
         filters = ConversationFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)  # a bad filter is a 400 naming it, not a silently wider list
-        return services.filter_conversations(qs, **filters.validated_data)
+        return services.filter_conversations(qs, **filters.validated_data, me=self.request.user)
+
+    @extend_schema(request=ConversationUpdateSerializer, responses=ConversationSerializer)
+    def partial_update(self, request, pk=None):
+        """Assign the conversation to a member (or nobody) and/or mark it open or done."""
+        conversation = self.get_object()
+        body = ConversationUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(ConversationSerializer(services.update_conversation(conversation, request.user,
+                                                                            body.validated_data)).data)
 
     @extend_schema(parameters=[VideoFilterSerializer], responses=VideoCommentCountSerializer(many=True))
     @action(detail=False, methods=["get"], url_path="tiktok-videos", pagination_class=None)
@@ -51,10 +63,10 @@ class ConversationViewSet(WriteRateLimitMixin, mixins.ListModelMixin, mixins.Ret
         filters = VideoFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         from analytics.services import (
-            get_video_comment_counts_for_user,  # a service of another app, at call time
+            get_video_comment_counts_in_workspace,  # a service of another app, at call time
         )
 
-        rows = get_video_comment_counts_for_user(request.user, "tiktok", filters.validated_data.get("account"))
+        rows = get_video_comment_counts_in_workspace(workspace_of(request), "tiktok", filters.validated_data.get("account"))
         return Response(VideoCommentCountSerializer(rows, many=True).data)
 
     @action(detail=True, methods=["get"])
@@ -89,7 +101,7 @@ class MessageViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
 
     def get_object(self):
         return get_object_or_404(
-            Message.objects.filter(account__owner=self.request.user).select_related("conversation", "account"),
+            Message.objects.filter(account__workspace=workspace_of(self.request)).select_related("conversation", "account"),
             pk=self.kwargs["pk"])
 
     @action(detail=True, methods=["post"])

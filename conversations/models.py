@@ -57,6 +57,10 @@ class Conversation(models.Model):
     participant_name = models.CharField(max_length=255, blank=True, default="")
     snippet = models.CharField(max_length=200, blank=True, default="", help_text="Start of the latest message.")
     unread_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=[("open", "Open"), ("done", "Done")], default="open",
+                              help_text="A new inbound message reopens a done conversation.")
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", help_text="A member of the account's workspace.")
     last_message_at = models.DateTimeField(null=True, blank=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True, help_text="Starts the 24 h messaging window.")
     created_at = models.DateTimeField(auto_now_add=True)

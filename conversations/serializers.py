@@ -18,6 +18,9 @@ class ConversationFilterSerializer(VideoFilterSerializer):
                                       help_text="true: with unread messages only; false: read ones only.")
     search = serializers.CharField(required=False, max_length=200,
                                    help_text="In the participant's name and the messages' text.")
+    status = serializers.ChoiceField(choices=Conversation._meta.get_field("status").choices, required=False)
+    assigned = serializers.RegexField(r"^(me|none|[0-9]{1,18})$", required=False, help_text=(
+        "`me`: assigned to the caller; `none`: unassigned; a user id: assigned to that member."))
 
 
 class ConversationSerializer(serializers.ModelSerializer):
@@ -25,22 +28,34 @@ class ConversationSerializer(serializers.ModelSerializer):
     is_sandbox = serializers.BooleanField(source="account.is_sandbox", read_only=True,
                                           help_text="The account is on the built-in sandbox platforms.")
     unread = serializers.BooleanField(source="is_unread", read_only=True)
+    assigned_to = serializers.IntegerField(source="assigned_to_id", read_only=True, allow_null=True,
+                                           help_text="The member (user id) handling it; empty: unassigned.")
 
     class Meta:
         model = Conversation
         fields = ["id", "account", "platform", "is_sandbox", "kind", "platform_post_id", "root_comment_id", "participant_id",
-                  "participant_name", "snippet", "unread", "unread_count", "last_message_at", "last_inbound_at"]
+                  "participant_name", "snippet", "unread", "unread_count", "status", "assigned_to", "last_message_at",
+                  "last_inbound_at"]
         read_only_fields = fields
+
+
+class ConversationUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Conversation._meta.get_field("status").choices, required=False,
+                                     help_text="`done` when handled; a new inbound message reopens it.")
+    assigned_to = id_field(required=False, allow_null=True, help_text="A member's user id, or null to unassign.")
 
 
 class MessageSerializer(serializers.ModelSerializer):
     is_sandbox = serializers.BooleanField(source="account.is_sandbox", read_only=True,
                                           help_text="The account is on the built-in sandbox platforms.")
+    sent_by = serializers.IntegerField(source="sent_by_id", read_only=True, allow_null=True,
+                                       help_text="Replies: the member (user id) who sent it.")
 
     class Meta:
         model = Message
         fields = ["id", "conversation", "external_id", "parent_external_id", "direction", "author_id", "author_name",
-                  "text", "attachments", "created_at", "is_hidden", "is_deleted", "status", "error", "origin", "is_sandbox"]
+                  "text", "attachments", "created_at", "is_hidden", "is_deleted", "status", "error", "origin", "is_sandbox",
+                  "sent_by"]
         read_only_fields = fields
 
 

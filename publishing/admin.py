@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import F, Prefetch
 from django.utils.html import format_html, format_html_join
 
+from unipulse.api_errors import ApiError
 from unipulse.sandbox_admin import SandboxColumnMixin, sandbox_filter
 
 from . import services
@@ -27,13 +28,15 @@ class PostTargetInline(admin.TabularInline):
 
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
-    list_display = ["id", "owner", "short_text", "targets_status", "is_sandbox", "scheduled_at", "created_at"]
-    list_filter = ["targets__status", sandbox_filter("targets__account__is_sandbox")]
-    search_fields = ["text", "owner__username", "idempotency_key"]
-    readonly_fields = ["idempotency_key"]
-    list_select_related = ["owner"]
+    list_display = ["id", "workspace", "created_by", "short_text", "targets_status", "approval", "is_sandbox",
+                    "scheduled_at", "created_at"]
+    list_filter = ["workspace", "approval", "targets__status", sandbox_filter("targets__account__is_sandbox")]
+    search_fields = ["text", "created_by__username", "workspace__name", "idempotency_key"]
+    readonly_fields = ["idempotency_key", "approval", "reviewed_by", "reviewed_at"]
+    list_select_related = ["workspace", "created_by"]
+    raw_id_fields = ["workspace", "created_by", "reviewed_by"]
     inlines = [PostMediaInline, PostTargetInline]
-    actions = ["retry_failed", "cancel_not_started"]
+    actions = ["approve", "reject", "retry_failed", "cancel_not_started"]
 
     def get_queryset(self, request):
         # One query for every listed post's targets (status and sandbox columns), not one per row.
@@ -62,14 +65,35 @@ class PostAdmin(admin.ModelAdmin):
             (STATUS_COLOURS.get(status, "#555"), counts[status], TargetStatus(status).label.lower())
             for status in TargetStatus.values if status in counts))
 
+    @admin.action(description="Approve (posts waiting for approval)")
+    def approve(self, request, queryset):
+        self._review(request, queryset, lambda post: services.approve_post(post, request.user), "Approved")
+
+    @admin.action(description="Reject (back to draft; the author sees \"Rejected in the admin\")")
+    def reject(self, request, queryset):
+        self._review(request, queryset, lambda post: services.reject_post(post, request.user, "Rejected in the admin."),
+                     "Rejected")
+
+    def _review(self, request, queryset, review, verb: str) -> None:
+        done, refused = 0, []
+        for post in queryset:
+            try:
+                review(post)
+                done += 1
+            except ApiError as error:
+                refused.append(f"post {post.pk}: {error.detail}")
+        self.message_user(request, f"{verb} {done} post(s).", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not changed: " + "; ".join(refused), messages.WARNING)
+
     @admin.action(description="Retry failed targets (and resume TikTok ones whose publish_id is known)")
     def retry_failed(self, request, queryset):
-        count = sum(len(services.retry_post(post)) for post in queryset)
+        count = sum(len(services.retry_post(post, request.user)) for post in queryset)
         self.message_user(request, f"Queued {count} target(s) again.", messages.SUCCESS)
 
     @admin.action(description="Cancel targets that have not started")
     def cancel_not_started(self, request, queryset):
-        count = sum(services.cancel_post(post) for post in queryset)
+        count = sum(services.cancel_post(post, request.user) for post in queryset)
         self.message_user(request, f"Cancelled {count} target(s).", messages.SUCCESS)
 
 

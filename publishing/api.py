@@ -15,13 +15,15 @@ from rest_framework.response import Response
 from unipulse.api_errors import ApiError, ErrorSerializer
 from unipulse.converters import ID_REGEX
 from unipulse.ratelimits import WriteRateLimitMixin
+from workspaces.access import current_membership, workspace_of
 
 from . import services
-from .models import Post, get_post_for_user
+from .models import Post, get_post_in_workspace
 from .serializers import (
     MediaUploadSerializer,
     PostFilterSerializer,
     PostInputSerializer,
+    PostRejectSerializer,
     PostSerializer,
     StoredMediaSerializer,
 )
@@ -32,7 +34,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiParameter.HEADER, description=(
         "Optional. A client-chosen key (1-255 visible ASCII characters, e.g. a UUID) naming this post: repeating "
         "the request with the same key, e.g. after a timeout, returns the post the first one created (200) and "
-        "queues nothing new. Keys are per user; a key sent again with a different body is a 422."))
+        "queues nothing new. Keys are per workspace; a key sent again with a different body is a 422."))
 
 
 def idempotency_key_of(request) -> str:
@@ -64,13 +66,13 @@ def check_same_request(post: Post, fingerprint: str) -> None:
 class PostViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
     lookup_value_regex = ID_REGEX  # anything else is a 404 at the router, never a 500 in the lookup
     serializer_class = PostSerializer
-    queryset = Post.objects.none()  # for the schema; get_queryset() narrows to the caller's posts
+    queryset = Post.objects.none()  # for the schema; get_queryset() narrows to the workspace's posts
 
     def get_queryset(self):
-        return services.get_posts_for_user(self.request.user)
+        return services.get_posts_in_workspace(workspace_of(self.request))
 
     def get_object(self) -> Post:
-        get_post_for_user(self.request.user, self.kwargs["pk"])  # 404 for anyone else's post
+        get_post_in_workspace(workspace_of(self.request), self.kwargs["pk"])  # 404 for another workspace's post
         return self.get_queryset().get(pk=self.kwargs["pk"])
 
     @extend_schema(parameters=[PostFilterSerializer])
@@ -92,10 +94,11 @@ class PostViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
     def create(self, request):
         key = idempotency_key_of(request)
         fingerprint = body_fingerprint(request) if key else ""
-        post = services.get_post_by_idempotency_key(request.user, key)  # a repeat: answered without re-validating
+        membership = current_membership(request)
+        post = services.get_post_by_idempotency_key(membership.workspace, key)  # a repeat: answered without re-validating
         created = post is None
         if created:
-            post, created = services.create_post_once(request.user, self._valid_input(request.data), key, fingerprint)
+            post, created = services.create_post_once(membership, self._valid_input(request.data), key, fingerprint)
         if not created:
             check_same_request(post, fingerprint)
         return Response(PostSerializer(self.get_queryset().get(pk=post.pk)).data,
@@ -110,18 +113,38 @@ class PostViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
                    "accounts": [t.account_id for t in post.targets.all()],
                    "options": {t.account.platform: t.options for t in post.targets.all() if t.options}}
         data = self._valid_input({**current, **request.data})
-        services.update_post(post, data)
+        services.update_post(post, data, current_membership(request))
         return Response(PostSerializer(self.get_object()).data)
 
     def destroy(self, request, pk=None):
-        services.cancel_post(self.get_object())
+        services.cancel_post(self.get_object(), request.user)
         return Response(PostSerializer(self.get_object()).data)
 
     @extend_schema(request=None, responses={202: PostSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
-        services.retry_post(self.get_object())
+        services.retry_post(self.get_object(), request.user)
         return Response(PostSerializer(self.get_object()).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: PostSerializer, 409: OpenApiResponse(ErrorSerializer, description=(
+        "`not_pending`: the post is not waiting for approval; `schedule_passed`: its time passed while it waited "
+        "(it is now `expired`; its author picks a new time)."))})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Approve a post waiting for approval: its targets are scheduled or queued."""
+        services.approve_post(self.get_object(), request.user)
+        return Response(PostSerializer(self.get_object()).data)
+
+    @extend_schema(request=PostRejectSerializer, responses={200: PostSerializer, 409: OpenApiResponse(
+        ErrorSerializer, description="`not_pending`: the post is not waiting for approval.")})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """Send a post waiting for approval back to draft with a comment for its author."""
+        post = self.get_object()
+        body = PostRejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.reject_post(post, request.user, body.validated_data["comment"])
+        return Response(PostSerializer(self.get_object()).data)
 
     def _valid_input(self, data) -> dict:
         serializer = PostInputSerializer(data=data, context={"request": self.request})
@@ -142,5 +165,5 @@ class MediaUploadView(WriteRateLimitMixin, generics.GenericAPIView):
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        stored = services.store_media(request.user, serializer.validated_data["file"])
+        stored = services.store_media(workspace_of(request), serializer.validated_data["file"])
         return Response(StoredMediaSerializer(stored).data, status=status.HTTP_201_CREATED)

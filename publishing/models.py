@@ -13,8 +13,18 @@ from django.utils import timezone
 from social.models import SocialAccount
 
 
+class Approval(models.TextChoices):
+    NOT_NEEDED = "", "Not needed"
+    PENDING = "pending", "Pending approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Time passed while pending"
+
+
 class Post(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="posts")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="posts")
     text = models.TextField(blank=True, default="")
     link = models.URLField(max_length=2048, blank=True, default="")
     first_comment = models.TextField(blank=True, default="", help_text="Posted on Facebook and Instagram once live.")
@@ -24,16 +34,21 @@ class Post(models.Model):
     idempotency_fingerprint = models.CharField(
         max_length=64, blank=True, default="", editable=False,
         help_text="SHA-256 of the request body that came with the key: a repeat must send the same body.")
+    approval = models.CharField(max_length=16, choices=Approval.choices, blank=True, default="")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True, default="", help_text="Why it was rejected (kept until approved).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner", "created_at"], name="post_owner_created")]
+        indexes = [models.Index(fields=["workspace", "created_at"], name="post_workspace_created")]
         constraints = [
-            # One post per key and owner, enforced by the database: of two concurrent requests with the
+            # One post per key and workspace, enforced by the database: of two concurrent requests with the
             # same key only one INSERT succeeds. Posts created without a key are not constrained.
-            models.UniqueConstraint(fields=["owner", "idempotency_key"], condition=~models.Q(idempotency_key=""),
+            models.UniqueConstraint(fields=["workspace", "idempotency_key"], condition=~models.Q(idempotency_key=""),
                                     name="uniq_post_idempotency_key"),
         ]
 
@@ -62,6 +77,7 @@ class PostMedia(models.Model):
 
 class TargetStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
+    PENDING_APPROVAL = "pending_approval", "Pending approval"
     SCHEDULED = "scheduled", "Scheduled"
     QUEUED = "queued", "Queued"
     PUBLISHING = "publishing", "Publishing"
@@ -71,7 +87,7 @@ class TargetStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-NOT_STARTED = (TargetStatus.DRAFT, TargetStatus.SCHEDULED, TargetStatus.QUEUED)
+NOT_STARTED = (TargetStatus.DRAFT, TargetStatus.PENDING_APPROVAL, TargetStatus.SCHEDULED, TargetStatus.QUEUED)
 FINISHED = (TargetStatus.PUBLISHED, TargetStatus.UNCONFIRMED, TargetStatus.FAILED, TargetStatus.CANCELLED)
 
 
@@ -140,6 +156,6 @@ class PostTarget(models.Model):
         return self.status == TargetStatus.SCHEDULED and (self.scheduled_at is None or self.scheduled_at <= timezone.now())
 
 
-def get_post_for_user(user, post_id: int) -> Post:
-    """The caller's own post, or Post.DoesNotExist (the API answers 404)."""
-    return Post.objects.filter(owner=user).get(pk=post_id)
+def get_post_in_workspace(workspace, post_id: int) -> Post:
+    """One post of the workspace, or Post.DoesNotExist (the API answers 404)."""
+    return Post.objects.filter(workspace=workspace).get(pk=post_id)

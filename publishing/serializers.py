@@ -7,8 +7,9 @@ from rest_framework import serializers
 
 from social.models import Platform, SocialAccount
 from unipulse.converters import id_field
+from workspaces.access import workspace_of
 
-from .models import MediaType, Post, PostMedia, PostTarget, TargetStatus
+from .models import Approval, MediaType, Post, PostMedia, PostTarget, TargetStatus
 from .services import validation
 from .services.posts import media_url_errors
 
@@ -43,11 +44,17 @@ class PostSerializer(serializers.ModelSerializer):
     media = MediaItemSerializer(many=True)
     targets = TargetSerializer(many=True)
     is_sandbox = serializers.SerializerMethodField(help_text="At least one target is a sandbox account.")
+    approval = serializers.ChoiceField(choices=Approval.choices, read_only=True, help_text=(
+        "'' when no approval was needed; `pending` (no target queued), `approved`, `rejected` (back to draft, see "
+        "`review_comment`), `expired` (its time passed while pending: edit `scheduled_at` to submit it again)."))
+    created_by = serializers.IntegerField(source="created_by_id", read_only=True, allow_null=True,
+                                          help_text="The member who wrote it.")
+    reviewed_by = serializers.IntegerField(source="reviewed_by_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Post
-        fields = ["id", "text", "link", "first_comment", "scheduled_at", "media", "targets", "is_sandbox", "created_at",
-                  "updated_at"]
+        fields = ["id", "text", "link", "first_comment", "scheduled_at", "media", "targets", "is_sandbox", "approval",
+                  "created_by", "reviewed_by", "reviewed_at", "review_comment", "created_at", "updated_at"]
 
     def get_is_sandbox(self, post: Post) -> bool:
         return any(target.account.is_sandbox for target in post.targets.all())  # the prefetched targets
@@ -70,7 +77,7 @@ class PostInputSerializer(serializers.Serializer):
     def validate_accounts(self, ids: list[int]) -> list[SocialAccount]:
         if len(set(ids)) != len(ids):
             raise serializers.ValidationError("Each account can be chosen once.")
-        owned = {a.pk: a for a in SocialAccount.objects.for_user(self.context["request"].user).filter(pk__in=ids)}
+        owned = {a.pk: a for a in SocialAccount.objects.in_workspace(workspace_of(self.context["request"])).filter(pk__in=ids)}
         missing = [str(i) for i in ids if i not in owned]
         if missing:
             raise serializers.ValidationError(f"Unknown account: {', '.join(missing)}.")
@@ -85,6 +92,10 @@ class PostInputSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return data
+
+
+class PostRejectSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=2000, help_text="What the author should change; kept on the post.")
 
 
 class MediaUploadSerializer(serializers.Serializer):

@@ -69,14 +69,14 @@ class AccountChangeList(ChangeList):
 class SocialAccountAdmin(admin.ModelAdmin):
     """Staff view of connected accounts. Token text never appears: only presence and expiry."""
 
-    list_display = ["__str__", "platform", "status_badge", "status_reason", "owner", "token_expires_at",
+    list_display = ["__str__", "platform", "status_badge", "status_reason", "workspace", "token_expires_at",
                     "remaining_call_budget", "last_synced_at", "has_token", "has_refresh"]
-    list_filter = ["platform", "status", "is_sandbox"]
+    list_filter = ["workspace", "platform", "status", "is_sandbox"]
     actions = [disconnect]
     change_form_template = "admin/social/socialaccount/change_form.html"
-    search_fields = ["name", "username", "external_id", "owner__username", "owner__email"]
-    list_select_related = ["owner"]
-    raw_id_fields = ["owner", "parent"]
+    search_fields = ["name", "username", "external_id", "workspace__name", "connected_by__username"]
+    list_select_related = ["workspace"]
+    raw_id_fields = ["workspace", "connected_by", "parent"]
     readonly_fields = [
         "platform", "external_id", "platform_user_id", "scopes", "has_token", "has_refresh",
         "token_expires_at", "refresh_token_expires_at", "data_access_expires_at", "token_refresh_due_at",
@@ -84,7 +84,7 @@ class SocialAccountAdmin(admin.ModelAdmin):
         "remaining_call_budget", "call_counts",
     ]
     fields = [
-        "owner", "platform", "external_id", "platform_user_id", "name", "username", "avatar_url", "parent",
+        "workspace", "connected_by", "platform", "external_id", "platform_user_id", "name", "username", "avatar_url", "parent",
         "status", "status_reason", "scopes", "has_token", "has_refresh", "token_expires_at",
         "refresh_token_expires_at", "data_access_expires_at", "token_refresh_due_at", "token_checked_at",
         "blocked_until", "is_sandbox", "connected_at", "updated_at", "last_synced_at", "webhook_subscribed_at",

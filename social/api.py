@@ -3,6 +3,8 @@ from rest_framework.response import Response
 
 from unipulse.converters import ID_REGEX
 from unipulse.ratelimits import WriteRateLimitMixin
+from workspaces.access import workspace_of
+from workspaces.services import record
 
 from . import services
 from .models import SocialAccount
@@ -13,7 +15,7 @@ class SocialAccountViewSet(
     WriteRateLimitMixin,
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
-    """The caller's connected accounts. Another user's account is a 404."""
+    """The workspace's connected accounts. Another workspace's account is a 404."""
 
     lookup_value_regex = ID_REGEX
 
@@ -21,9 +23,10 @@ class SocialAccountViewSet(
     queryset = SocialAccount.objects.none()
 
     def get_queryset(self):
-        return services.get_accounts_for_user(self.request.user)
+        return services.get_accounts_in_workspace(workspace_of(self.request))
 
     def destroy(self, request, *args, **kwargs):
         """Disconnect: revoke where the platform allows it, wipe tokens, keep the row as disconnected."""
         account = services.disconnect_account(self.get_object())
+        record(account.workspace_id, request.user, "account.disconnected", account, f"Disconnected {account}.")
         return Response(self.get_serializer(account).data, status=status.HTTP_200_OK)

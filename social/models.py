@@ -29,15 +29,17 @@ class AccountStatus(models.TextChoices):
 
 
 class SocialAccountQuerySet(models.QuerySet):
-    def for_user(self, user) -> SocialAccountQuerySet:
-        return self.filter(owner=user)
+    def in_workspace(self, workspace) -> SocialAccountQuerySet:
+        return self.filter(workspace=workspace)
 
     def active(self) -> SocialAccountQuerySet:
         return self.filter(status=AccountStatus.ACTIVE)
 
 
 class SocialAccount(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="social_accounts")
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="social_accounts")
+    connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="connected_accounts", help_text="Who last connected it.")
     platform = models.CharField(max_length=16, choices=Platform.choices)
     external_id = models.CharField(max_length=128, help_text="Page id, Instagram user id or TikTok open_id.")
     platform_user_id = models.CharField(
@@ -78,7 +80,8 @@ class SocialAccount(models.Model):
     class Meta:
         ordering = ["platform", "name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["owner", "platform", "external_id"], name="uniq_account_per_owner"),
+            # The same Page connected in two workspaces is two rows (webhooks reach both).
+            models.UniqueConstraint(fields=["workspace", "platform", "external_id"], name="uniq_account_per_workspace"),
         ]
         indexes = [
             # refresh_tokens: WHERE status = 'active' AND token_expires_at < now + window
@@ -132,10 +135,11 @@ class SocialAccount(models.Model):
 
 
 class OAuthState(models.Model):
-    """One OAuth `state` value: random, bound to a user and platform, single-use, short-lived."""
+    """One OAuth `state` value: random, bound to a user, a workspace and a platform, single-use, short-lived."""
 
     state = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oauth_states")
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
     platform = models.CharField(max_length=16, choices=Platform.choices)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
@@ -147,6 +151,6 @@ class OAuthState(models.Model):
         return f"OAuth state for {self.platform}"
 
 
-def get_account_for_user(user, account_id: int) -> SocialAccount:
-    """The caller's own account, or SocialAccount.DoesNotExist (which the API turns into 404)."""
-    return SocialAccount.objects.for_user(user).get(pk=account_id)
+def get_account_in_workspace(workspace, account_id: int) -> SocialAccount:
+    """One account of the workspace, or SocialAccount.DoesNotExist (which the API turns into 404)."""
+    return SocialAccount.objects.in_workspace(workspace).get(pk=account_id)

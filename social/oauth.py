@@ -19,6 +19,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from unipulse.logging_filters import redact
+from workspaces.models import Membership, Role
+from workspaces.services import record
 
 from .clients import meta, tiktok
 from .clients.errors import PlatformError
@@ -67,6 +69,7 @@ REQUIRED_PAGE_TASKS = ("CREATE_CONTENT", "MODERATE")
 # or something unexpected failed on our side (logged with its traceback, nothing written).
 RATE_LIMITED = "rate_limited"
 CONNECT_FAILED = "connect_failed"
+NOT_ALLOWED = "not_allowed"  # the member may no longer connect accounts in that workspace
 
 
 class OAuthError(Exception):
@@ -103,16 +106,16 @@ def callback_url(platform: str) -> str:
 
 # ---- state -------------------------------------------------------------------------------------
 
-def create_state(user, platform: str) -> str:
-    """A fresh random state bound to `user` and `platform`; expired ones are swept on the way."""
+def create_state(membership, platform: str) -> str:
+    """A fresh random state bound to a member, their workspace and `platform`; expired ones are swept on the way."""
     OAuthState.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)).delete()
     state = secrets.token_urlsafe(32)
-    OAuthState.objects.create(state=state, user=user, platform=platform)
+    OAuthState.objects.create(state=state, user=membership.user, workspace=membership.workspace, platform=platform)
     return state
 
 
 def consume_state(state: str, platform: str, request_user=None):
-    """Burn a state and return its user, or raise OAuthError('invalid_state').
+    """Burn a state and return it (its user and workspace), or raise OAuthError('invalid_state').
 
     Single-use even under a race: the conditional UPDATE lets exactly one caller win. A callback
     that arrives with a signed-in user must be that user (a state from someone else is refused);
@@ -120,7 +123,7 @@ def consume_state(state: str, platform: str, request_user=None):
     """
     if not state:
         raise OAuthError("invalid_state")
-    row = OAuthState.objects.filter(state=state).select_related("user").first()
+    row = OAuthState.objects.filter(state=state).select_related("user", "workspace").first()
     if row is None:
         raise OAuthError("invalid_state")
     fresh_after = timezone.now() - timedelta(seconds=settings.OAUTH_STATE_TTL_SECONDS)
@@ -131,14 +134,17 @@ def consume_state(state: str, platform: str, request_user=None):
         raise OAuthError("invalid_state")
     if request_user is not None and request_user.is_authenticated and request_user.pk != row.user_id:
         raise OAuthError("invalid_state")
-    return row.user
+    if not Membership.objects.filter(user_id=row.user_id, workspace_id=row.workspace_id,
+                                     role__in=[Role.OWNER, Role.ADMIN]).exists():
+        raise OAuthError(NOT_ALLOWED)  # removed from the workspace, or demoted, since the connect started
+    return row
 
 
 # ---- authorize URLs ----------------------------------------------------------------------------
 
-def build_authorization_url(user, platform: str) -> str:
-    """The platform's consent-dialog URL with a new state for `user`."""
-    state = create_state(user, platform)
+def build_authorization_url(membership, platform: str) -> str:
+    """The platform's consent-dialog URL with a new state for this member's workspace."""
+    state = create_state(membership, platform)
     if platform == Platform.TIKTOK:
         # Web Login Kit: no PKCE (TikTok requires it only for desktop/mobile apps).
         query = {"client_key": settings.TIKTOK_CLIENT_KEY, "response_type": "code",
@@ -163,14 +169,15 @@ def complete_oauth(platform: str, params, request_user=None) -> ConnectResult:
             with contextlib.suppress(OAuthError):
                 consume_state(params.get("state", ""), platform, request_user)
             raise OAuthError("access_denied")
-        user = consume_state(params.get("state", ""), platform, request_user)
+        origin = consume_state(params.get("state", ""), platform, request_user)
         code = params.get("code", "")
         if not code:
             raise OAuthError("exchange_failed")
         if platform == Platform.TIKTOK:
-            ids = connect_tiktok(user, code)
+            ids = connect_tiktok(origin, code)
         else:
-            ids = connect_meta(user, platform, code)
+            ids = connect_meta(origin, platform, code)
+        _record_connected(origin, ids)
         return ConnectResult(platform=platform, account_ids=ids)
     except OAuthError as error:
         logger.info("OAuth callback for %s ended with %s", platform, error.code)
@@ -188,6 +195,11 @@ def complete_oauth(platform: str, params, request_user=None) -> ConnectResult:
         # The account writes are one transaction, so nothing of this connect was kept.
         log_unexpected(f"OAuth callback for {platform}", error)
         return ConnectResult(platform=platform, error=CONNECT_FAILED)
+
+
+def _record_connected(origin: OAuthState, account_ids: list[int]) -> None:
+    for account in SocialAccount.objects.filter(pk__in=account_ids).defer("access_token", "refresh_token"):
+        record(origin.workspace_id, origin.user, "account.connected", account, f"Connected {account}.")
 
 
 def log_unexpected(what: str, error: BaseException) -> None:
@@ -217,7 +229,7 @@ def missing_scopes_reason(platform: str, granted: list[str]) -> str:
     return f"Missing permission: {named}. Reconnect and allow it."
 
 
-def connect_meta(user, platform: str, code: str) -> list[int]:
+def connect_meta(origin: OAuthState, platform: str, code: str) -> list[int]:
     """Exchange the code, then upsert every granted Page and the Instagram account behind each."""
     short = meta.exchange_code(code, callback_url(platform))
     grant = meta.exchange_long_lived_token(short.access_token)
@@ -242,11 +254,11 @@ def connect_meta(user, platform: str, code: str) -> list[int]:
     with transaction.atomic():
         accounts = []
         for page in pages:
-            page_account = _upsert_page(user, me.id, page, _granted_for(granted, targets, page.id),
+            page_account = _upsert_page(origin, me.id, page, _granted_for(granted, targets, page.id),
                                         data_access_expires_at)
             accounts.append(page_account)
             if page.instagram:
-                accounts.append(_upsert_instagram(user, me.id, page, page_account,
+                accounts.append(_upsert_instagram(origin, me.id, page, page_account,
                                                   _granted_for(granted, targets, page.id, page.instagram.id),
                                                   data_access_expires_at))
     for account in accounts:
@@ -281,15 +293,17 @@ def _page_problems(page: meta.PageGrant) -> list[str]:
     return []
 
 
-def _upsert(user, platform: str, external_id: str, values: dict, refresh_token: str = "") -> SocialAccount:
-    """Create or update one account; a reconnect never duplicates nor empties a stored refresh token.
+def _upsert(origin: OAuthState, platform: str, external_id: str, values: dict, refresh_token: str = "") -> SocialAccount:
+    """Create or update one account of the state's workspace; a reconnect never duplicates nor empties a
+    stored refresh token.
 
     A reconnect ends `needs_reauth` (the token is new) but keeps `blocked_until`: a spam or posting
     limit is about the account, and a fresh token does not lift it.
     """
     account = SocialAccount.objects.select_for_update().filter(
-        owner=user, platform=platform, external_id=external_id
-    ).first() or SocialAccount(owner=user, platform=platform, external_id=external_id)
+        workspace_id=origin.workspace_id, platform=platform, external_id=external_id
+    ).first() or SocialAccount(workspace_id=origin.workspace_id, platform=platform, external_id=external_id)
+    account.connected_by_id = origin.user_id
     for name, value in values.items():
         setattr(account, name, value)
     if refresh_token:
@@ -300,9 +314,9 @@ def _upsert(user, platform: str, external_id: str, values: dict, refresh_token: 
     return account
 
 
-def _upsert_page(user, fb_user_id, page, granted, data_access_expires_at) -> SocialAccount:
+def _upsert_page(origin: OAuthState, fb_user_id, page, granted, data_access_expires_at) -> SocialAccount:
     problems = [missing_scopes_reason(Platform.FACEBOOK, granted), *_page_problems(page)]
-    return _upsert(user, Platform.FACEBOOK, page.id, {
+    return _upsert(origin, Platform.FACEBOOK, page.id, {
         "platform_user_id": fb_user_id, "name": page.name, "username": page.username,
         "avatar_url": page.picture_url, "scopes": granted, "access_token": page.access_token,
         # A Page token derived from a long-lived user token has no expiry date.
@@ -311,10 +325,10 @@ def _upsert_page(user, fb_user_id, page, granted, data_access_expires_at) -> Soc
     })
 
 
-def _upsert_instagram(user, fb_user_id, page, page_account, granted, data_access_expires_at) -> SocialAccount:
+def _upsert_instagram(origin: OAuthState, fb_user_id, page, page_account, granted, data_access_expires_at) -> SocialAccount:
     ig = page.instagram
     problems = [missing_scopes_reason(Platform.INSTAGRAM, granted), *_page_problems(page)]
-    return _upsert(user, Platform.INSTAGRAM, ig.id, {
+    return _upsert(origin, Platform.INSTAGRAM, ig.id, {
         "platform_user_id": fb_user_id, "name": ig.name, "username": ig.username, "avatar_url": ig.picture_url,
         "scopes": granted, "parent": page_account,
         # Facebook-Login path: Instagram calls are made with the linked Page's token.
@@ -323,13 +337,13 @@ def _upsert_instagram(user, fb_user_id, page, page_account, granted, data_access
     })
 
 
-def connect_tiktok(user, code: str) -> list[int]:
+def connect_tiktok(origin: OAuthState, code: str) -> list[int]:
     """Exchange the code, store both tokens with the lifetimes TikTok sent, fetch the profile."""
     grant = tiktok.exchange_code(code, callback_url(Platform.TIKTOK))
     if not grant.open_id:
         raise OAuthError("exchange_failed")
     with transaction.atomic():
-        account = _upsert(user, Platform.TIKTOK, grant.open_id, {
+        account = _upsert(origin, Platform.TIKTOK, grant.open_id, {
             "platform_user_id": grant.open_id, "scopes": grant.scopes, "access_token": grant.access_token,
             "token_expires_at": grant.expires_at,
             "status_reason": missing_scopes_reason(Platform.TIKTOK, grant.scopes),

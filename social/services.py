@@ -27,9 +27,9 @@ def split_reasons(status_reason: str) -> list[str]:
     return [r for r in (status_reason or "").split(REASON_SEPARATOR) if r]
 
 
-def get_accounts_for_user(user) -> QuerySet[SocialAccount]:
-    """The caller's own accounts (the one place that narrows accounts to an owner)."""
-    return SocialAccount.objects.for_user(user).order_by("platform", "name", "id")
+def get_accounts_in_workspace(workspace) -> QuerySet[SocialAccount]:
+    """The workspace's accounts (the one place that narrows accounts to a workspace)."""
+    return SocialAccount.objects.in_workspace(workspace).order_by("platform", "name", "id")
 
 
 def subscribe_page_webhooks(account: SocialAccount) -> bool:
@@ -81,11 +81,11 @@ def disconnect_account(account: SocialAccount) -> SocialAccount:
     """
     token = account.access_token
     try:
-        if account.platform == Platform.TIKTOK and token:
+        # Revoking removes the app for that Facebook user or TikTok creator, so only when no
+        # active account in any workspace still depends on the same grant.
+        if account.platform == Platform.TIKTOK and token and _is_last_on_grant(account):
             tiktok.revoke_token(token)
-        elif account.platform in (Platform.FACEBOOK, Platform.INSTAGRAM) and _is_last_meta_account(account):
-            # Revoking removes the app for that Facebook user, so only when nothing else of the
-            # owner still depends on the same grant.
+        elif account.platform in (Platform.FACEBOOK, Platform.INSTAGRAM) and _is_last_on_grant(account):
             meta.revoke_user_permissions(account.platform_user_id)
     except PlatformError as error:
         logger.warning("Revoking account %s failed: %s", account.pk, error.error_code)
@@ -100,11 +100,12 @@ def disconnect_account(account: SocialAccount) -> SocialAccount:
     return account
 
 
-def _is_last_meta_account(account: SocialAccount) -> bool:
+def _is_last_on_grant(account: SocialAccount) -> bool:
     if not account.platform_user_id or account.status == AccountStatus.DISCONNECTED:
         return False
+    family = [Platform.TIKTOK] if account.platform == Platform.TIKTOK else [Platform.FACEBOOK, Platform.INSTAGRAM]
     return not SocialAccount.objects.filter(
-        owner=account.owner, platform__in=(Platform.FACEBOOK, Platform.INSTAGRAM),
+        platform__in=family,
         platform_user_id=account.platform_user_id, status=AccountStatus.ACTIVE,
     ).exclude(pk=account.pk).exists()
 

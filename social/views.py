@@ -7,11 +7,12 @@ from django.http import HttpResponseRedirect, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from unipulse.api_errors import ratelimited_view
 from unipulse.ratelimits import is_limited
+from workspaces.access import current_membership
 
 from . import oauth
 
@@ -23,8 +24,6 @@ def _too_fast(request, group: str, rate: str) -> bool:
 class OAuthStartView(APIView):
     """Start connecting an account: 302 to the platform's dialog, or its URL as JSON for SPAs."""
 
-    permission_classes = [IsAuthenticated]
-
     @extend_schema(responses={
         200: inline_serializer("AuthorizationUrl", {"authorization_url": serializers.URLField()}),
         302: OpenApiResponse(description="Redirect to the platform's consent dialog (browser navigation)."),
@@ -33,7 +32,7 @@ class OAuthStartView(APIView):
     def get(self, request, platform: str):
         if _too_fast(request, "oauth-initiate", settings.OAUTH_INITIATE_RATE):
             return ratelimited_view(request)
-        url = oauth.build_authorization_url(request.user, platform)
+        url = oauth.build_authorization_url(current_membership(request), platform)
         if "application/json" in request.headers.get("Accept", ""):
             return JsonResponse({"authorization_url": url})
         return HttpResponseRedirect(url)
@@ -51,7 +50,8 @@ class OAuthCallbackView(APIView):
     @extend_schema(parameters=[], responses={302: OpenApiResponse(
         OpenApiTypes.NONE,
         description="Redirect to FRONTEND_URL with result=connected&platform=..&accounts=ids or error=<code> "
-                    "(access_denied, invalid_state, exchange_failed, missing_permissions, rate_limited, connect_failed).",
+                    "(access_denied, invalid_state, exchange_failed, missing_permissions, rate_limited, connect_failed, not_allowed: "
+                    "the member is no longer an admin of the workspace the connect started in).",
     )})
     def get(self, request, platform: str):
         if _too_fast(request, "oauth-callback", settings.OAUTH_CALLBACK_RATE):

@@ -49,6 +49,39 @@ def other_user(django_user_model):
 
 
 @pytest.fixture
+def workspace(user):
+    """alice's personal workspace (she is its owner): where account_factory puts accounts by default."""
+    from workspaces.services import personal_workspace
+
+    return personal_workspace(user)
+
+
+def workspace_of_user(user):
+    from workspaces.services import personal_workspace
+
+    return personal_workspace(user)
+
+
+@pytest.fixture
+def member_factory(db, django_user_model):
+    """A new user with `role` in `workspace`; returns (user, APIClient signed in as them)."""
+    from workspaces.models import Membership
+
+    counter = {"n": 0}
+
+    def make(workspace, role: str):
+        counter["n"] += 1
+        member = django_user_model.objects.create_user(username=f"{role}-{counter['n']}",
+                                                       email=f"{role}-{counter['n']}@example.com", password="pw-123-xyz")
+        Membership.objects.create(user=member, workspace=workspace, role=role)
+        client = APIClient()
+        client.force_authenticate(member)
+        return member, client
+
+    return make
+
+
+@pytest.fixture
 def api_client(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
@@ -76,11 +109,12 @@ def account_factory(db, user):
                                "video.publish", "video.upload"]},
     }
 
-    def make(platform: str = "facebook", owner=None, **fields) -> SocialAccount:
+    def make(platform: str = "facebook", owner=None, workspace=None, **fields) -> SocialAccount:
         counter["n"] += 1
         n = counter["n"]
         values = {
-            "owner": owner or user,
+            "workspace": workspace or workspace_of_user(owner or user),
+            "connected_by": owner or user,
             "platform": platform,
             "external_id": f"{platform}-{n}",
             "platform_user_id": "fbuser-1" if platform != "tiktok" else f"open-{n}",

@@ -30,6 +30,7 @@ from social.clients.errors import ReauthRequiredError, TransientError
 from social.models import AccountStatus, Platform, SocialAccount
 from social.oauth import needed_scopes
 from social.signals import account_needs_reauth
+from workspaces.services import get_admin_emails
 
 logger = logging.getLogger(__name__)
 
@@ -324,13 +325,17 @@ class _single_flight:
 # ---- reconnect e-mail ---------------------------------------------------------------------------
 
 @receiver(account_needs_reauth)
-def _email_owner(sender, account: SocialAccount, reason: str, **kwargs) -> None:
-    if not settings.NOTIFY_REAUTH_BY_EMAIL or not account.owner.email:
+def _email_admins(sender, account: SocialAccount, reason: str, **kwargs) -> None:
+    """Tell the workspace's owners and admins (who may reconnect) that an account needs reconnecting."""
+    if not settings.NOTIFY_REAUTH_BY_EMAIL:
+        return
+    recipients = get_admin_emails(account.workspace_id)
+    if not recipients:
         return
     send_mail(
         subject=f"Reconnect {account} in UniPulse",
         message=f"{reason}\n\nOpen UniPulse and reconnect the account: {settings.FRONTEND_URL}",
         from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[account.owner.email],
+        recipient_list=recipients,
         fail_silently=True,
     )

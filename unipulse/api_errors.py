@@ -25,7 +25,10 @@ from social.clients.errors import (
     TransientError,
 )
 
+from .errors import ApiError
+
 logger = logging.getLogger(__name__)
+__all__ = ["ApiError", "ErrorSerializer", "error_body", "exception_handler"]
 
 PLATFORM_STATUS = [
     (ReauthRequiredError, status.HTTP_409_CONFLICT, "reauth_required"),
@@ -35,16 +38,6 @@ PLATFORM_STATUS = [
     (TransientError, status.HTTP_502_BAD_GATEWAY, "platform_unavailable"),
     (InvalidRequestError, status.HTTP_422_UNPROCESSABLE_ENTITY, "platform_rejected"),
 ]
-
-
-class ApiError(exceptions.APIException):
-    """A domain error with its own code, e.g. ApiError('post_started', 'Publishing has begun.', 409)."""
-
-    def __init__(self, code: str, message: str, http_status: int = 400, fields: dict | None = None) -> None:
-        super().__init__(detail=message, code=code)
-        self.status_code = http_status
-        self.error_code = code
-        self.fields = fields or {}
 
 
 class ErrorDetailSerializer(serializers.Serializer):

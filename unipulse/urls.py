@@ -11,6 +11,7 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("auth/token/", RateLimitedObtainAuthToken.as_view(), name="api-token"),
+    path("", include("workspaces.urls")),
     path("", include("social.urls")),
     path("", include("tokens.urls")),
     path("", include("publishing.urls")),

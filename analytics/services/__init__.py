@@ -12,18 +12,18 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from ..models import TrackedPost
 from .reports import (
-    get_account_report_for_user,
-    get_post_targets_for_user,
-    get_summary_for_user,
-    get_tracked_post_for_user,
-    get_tracked_posts_for_user,
-    get_video_comment_counts_for_user,
+    get_account_report_in_workspace,
+    get_post_targets_in_workspace,
+    get_summary_in_workspace,
+    get_tracked_post_in_workspace,
+    get_tracked_posts_in_workspace,
+    get_video_comment_counts_in_workspace,
 )
 from .sync import sync_account
 
 __all__ = [
-    "get_account_report_for_user", "get_post_targets_for_user", "get_summary_for_user",
-    "InvalidPeriodError", "get_tracked_post_for_user", "get_tracked_posts_for_user", "get_video_comment_counts_for_user", "parse_period", "register_published_post", "sync_account",
+    "get_account_report_in_workspace", "get_post_targets_in_workspace", "get_summary_in_workspace",
+    "InvalidPeriodError", "get_tracked_post_in_workspace", "get_tracked_posts_in_workspace", "get_video_comment_counts_in_workspace", "parse_period", "register_published_post", "sync_account",
 ]
 
 DEFAULT_PERIOD_DAYS = 30

@@ -1,4 +1,4 @@
-"""Reads for the analytics API: each in a constant number of queries, narrowed to the caller's rows."""
+"""Reads for the analytics API: each in a constant number of queries, narrowed to one workspace's rows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 
-from social.models import SocialAccount, get_account_for_user
+from social.models import SocialAccount, get_account_in_workspace
 
 from ..models import COUNTERS, AccountMetricSnapshot, PostMetricSnapshot, TrackedPost
 
@@ -22,9 +22,9 @@ def _sums() -> dict:
     return {name: Sum(name) for name in COUNTERS}
 
 
-def get_account_report_for_user(user, account_id: int, start: datetime, end: datetime) -> dict:
+def get_account_report_in_workspace(workspace, account_id: int, start: datetime, end: datetime) -> dict:
     """Follower series and totals of posts published in [start, end]. 3 queries; DoesNotExist -> 404."""
-    account = get_account_for_user(user, account_id)
+    account = get_account_in_workspace(workspace, account_id)
     series = list(
         AccountMetricSnapshot.objects.filter(account=account, captured_at__gte=start, captured_at__lte=end)
         .order_by("captured_at", "id").values("captured_at", "followers")
@@ -39,11 +39,11 @@ def get_account_report_for_user(user, account_id: int, start: datetime, end: dat
     }
 
 
-def get_summary_for_user(user, start: datetime, end: datetime) -> dict:
+def get_summary_in_workspace(workspace, start: datetime, end: datetime) -> dict:
     """Totals of posts published in [start, end], per account and per platform. 2 queries."""
     in_period = Q(tracked_posts__published_at__gte=start, tracked_posts__published_at__lte=end)
     accounts = (
-        SocialAccount.objects.for_user(user).select_related("analytics_metrics").order_by("platform", "name", "id")
+        SocialAccount.objects.in_workspace(workspace).select_related("analytics_metrics").order_by("platform", "name", "id")
         # Only what the summary shows: loading whole rows decrypted every account's tokens.
         .defer("access_token", "refresh_token")
         .annotate(posts=Count("tracked_posts", filter=in_period),
@@ -64,16 +64,16 @@ def get_summary_for_user(user, start: datetime, end: datetime) -> dict:
     return {"from": start, "to": end, "platforms": list(per_platform.values()), "accounts": per_account}
 
 
-def get_tracked_post_for_user(user, tracked_post_id: int) -> dict:
+def get_tracked_post_in_workspace(workspace, tracked_post_id: int) -> dict:
     """One tracked post with its metric series. 2 queries; DoesNotExist -> 404."""
-    post = TrackedPost.objects.select_related("account").defer(*ACCOUNT_TOKENS).get(pk=tracked_post_id, account__owner=user)
+    post = TrackedPost.objects.select_related("account").defer(*ACCOUNT_TOKENS).get(pk=tracked_post_id, account__workspace=workspace)
     return _post_dict(post, list(post.snapshots.order_by("captured_at", "id")))
 
 
-def get_tracked_posts_for_user(user, account: int | None = None, platform: str | None = None,
-                               source: str | None = None) -> QuerySet[TrackedPost]:
+def get_tracked_posts_in_workspace(workspace, account: int | None = None, platform: str | None = None,
+                                    source: str | None = None) -> QuerySet[TrackedPost]:
     """The caller's tracked posts (UniPulse's and external ones), newest first; a page is 1 query."""
-    posts = TrackedPost.objects.filter(account__owner=user).annotate(is_sandbox=F("account__is_sandbox"))
+    posts = TrackedPost.objects.filter(account__workspace=workspace).annotate(is_sandbox=F("account__is_sandbox"))
     if account is not None:
         posts = posts.filter(account_id=account)
     if platform:
@@ -83,13 +83,13 @@ def get_tracked_posts_for_user(user, account: int | None = None, platform: str |
     return posts.order_by(F("published_at").desc(nulls_last=True), "-id")
 
 
-def get_video_comment_counts_for_user(user, platform: str = "tiktok", account_id: int | None = None,
-                                      limit: int = 100) -> list[dict]:
+def get_video_comment_counts_in_workspace(workspace, platform: str = "tiktok", account_id: int | None = None,
+                                           limit: int = 100) -> list[dict]:
     """The caller's latest videos on `platform` with their comment counts, newest first. 1 query.
 
     For the inbox of platforms whose APIs cannot read comments (TikTok): counts come from analytics sync.
     """
-    posts = TrackedPost.objects.filter(account__owner=user, platform=platform)
+    posts = TrackedPost.objects.filter(account__workspace=workspace, platform=platform)
     if account_id is not None:
         posts = posts.filter(account_id=account_id)
     rows = posts.order_by("-published_at", "-id").values(
@@ -98,19 +98,19 @@ def get_video_comment_counts_for_user(user, platform: str = "tiktok", account_id
     return [{**row, "tracked_post_id": row.pop("id")} for row in rows]
 
 
-def get_post_targets_for_user(user, post_id: int) -> dict:
+def get_post_targets_in_workspace(workspace, post_id: int) -> dict:
     """A publishing post's targets, each with its metric series. Raises LookupError when not the caller's.
 
     Publishing owns the post and its targets; it tells us which platform posts they became.
     """
     # Imported at call time: publishing is a separate app, built in parallel.
-    from publishing.services import get_platform_posts_for_user
+    from publishing.services import get_platform_posts_in_workspace
 
-    targets = get_platform_posts_for_user(user, post_id)
+    targets = get_platform_posts_in_workspace(workspace, post_id)
     wanted = {(account_id, platform_post_id): target_id for target_id, account_id, platform_post_id in targets}
     posts = (
         TrackedPost.objects.select_related("account").defer(*ACCOUNT_TOKENS)
-        .filter(account__owner=user, account_id__in={a for a, _ in wanted},
+        .filter(account__workspace=workspace, account_id__in={a for a, _ in wanted},
                 platform_post_id__in={p for _, p in wanted})
         .prefetch_related(Prefetch("snapshots", queryset=PostMetricSnapshot.objects.order_by("captured_at", "id")))
     )

@@ -4,7 +4,7 @@ intake: store a verified delivery, enqueue it · routing: route it into the inbo
 inbox: upsert by external id · polling: incremental fetch for what webhooks missed · replies: agent replies.
 """
 
-from .inbox import filter_conversations, mark_conversation_read, upsert_item
+from .inbox import filter_conversations, mark_conversation_read, update_conversation, upsert_item
 from .intake import (
     enqueue_webhook_event,
     get_waiting_webhook_events,
@@ -18,5 +18,5 @@ from .routing import process_webhook_event
 __all__ = [
     "OutsideMessagingWindowError", "enqueue_webhook_event", "filter_conversations", "get_waiting_webhook_events", "mark_conversation_read",
     "process_webhook_event", "reprocess_webhook_events", "send_agent_reply", "set_message_hidden",
-    "store_webhook_event", "sync_account_inbox", "upsert_item",
+    "store_webhook_event", "sync_account_inbox", "update_conversation", "upsert_item",
 ]

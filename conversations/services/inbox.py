@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from social.models import SocialAccount
 from social.services import join_reasons, split_reasons
+from unipulse.errors import ApiError
+from workspaces.services import is_member, record
 
 from ..models import Conversation, InboxSyncState, Message
 from ..sources.base import InboxItem
@@ -21,8 +23,15 @@ QUIET_REASON = "Comment and message webhooks seem to have stopped; UniPulse re-s
 
 
 def filter_conversations(qs: QuerySet[Conversation], *, account: int | None = None, platform: str = "",
-                         kind: str = "", unread: bool | None = None, search: str = "") -> QuerySet[Conversation]:
-    """The inbox list's filters, newest activity first."""
+                         kind: str = "", unread: bool | None = None, search: str = "", status: str = "",
+                         assigned: str = "", me=None) -> QuerySet[Conversation]:
+    """The inbox list's filters, newest activity first. `assigned`: "me" (the user `me`), "none" or a user id."""
+    if status:
+        qs = qs.filter(status=status)
+    if assigned == "none":
+        qs = qs.filter(assigned_to__isnull=True)
+    elif assigned:
+        qs = qs.filter(assigned_to_id=me.pk if assigned == "me" else int(assigned))
     if account:
         qs = qs.filter(account_id=account)
     if platform:
@@ -107,6 +116,7 @@ def _touch_conversation(conversation: Conversation, message: Message, item: Inbo
     if conversation.last_message_at is None or message.created_at >= conversation.last_message_at:
         updates["snippet"] = (message.text or "")[:200]
     if item.direction == "in":
+        updates["status"] = "open"  # the customer wrote again: a done conversation needs someone again
         updates["unread_count"] = F("unread_count") + 1
         updates["last_inbound_at"] = (message.created_at if conversation.last_inbound_at is None
                                       else Greatest(F("last_inbound_at"), message.created_at))
@@ -135,6 +145,28 @@ def record_webhook_seen(account) -> None:
         if SocialAccount.objects.filter(pk=account.pk, status_reason=current).update(
                 status_reason=remaining, updated_at=timezone.now()):
             account.status_reason = remaining  # a second entry for this account in the batch needs no query
+
+
+def update_conversation(conversation: Conversation, actor, data: dict) -> Conversation:
+    """Assign (to a member of the account's workspace, or nobody) and/or set the status. Audited."""
+    changes = []
+    if "assigned_to" in data:
+        user_id = data["assigned_to"]
+        if user_id is not None and not is_member(conversation.account.workspace_id, user_id):
+            raise ApiError("invalid", "Assign to a member of this workspace.", 400,
+                           fields={"assigned_to": ["Not a member of this workspace."]})
+        if user_id != conversation.assigned_to_id:
+            conversation.assigned_to_id = user_id
+            changes.append(f"assigned to user {user_id}" if user_id else "unassigned")
+    if "status" in data and data["status"] != conversation.status:
+        conversation.status = data["status"]
+        changes.append(f"marked {data['status']}")
+    if changes:
+        with transaction.atomic():
+            conversation.save(update_fields=["assigned_to", "status"])
+            record(conversation.account.workspace_id, actor, "inbox.conversation_changed", conversation,
+                   f"Conversation {conversation.pk}: " + ", ".join(changes) + ".")
+    return conversation
 
 
 def mark_conversation_read(conversation: Conversation) -> Conversation:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from social.clients.errors import PlatformError, RateLimitedError, TransientError
 from unipulse.api_errors import ApiError
+from workspaces.services import record
 
 from ..models import Conversation, Message
 from ..sources import NoInboxSourceError, get_source
@@ -119,6 +120,8 @@ def _mark_sent(message: Message, external_id: str) -> None:
             last_message_at=Greatest(F("last_message_at"), message.created_at), snippet=message.text[:200])
         Conversation.objects.filter(pk=message.conversation_id, last_message_at__isnull=True).update(
             last_message_at=message.created_at)
+        record(message.account.workspace_id, message.sent_by, "inbox.reply_sent", message,
+               f"Replied in conversation {message.conversation_id}.")
     message.status, message.external_id, message.error = Message.Status.SENT, external_id, ""
 
 

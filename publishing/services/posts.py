@@ -16,19 +16,21 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from unipulse.api_errors import ApiError
+from workspaces.models import Membership, Role
+from workspaces.services import record
 
-from ..models import NOT_STARTED, Post, PostMedia, PostTarget, Step, TargetStatus
+from ..models import NOT_STARTED, Approval, Post, PostMedia, PostTarget, Step, TargetStatus
 from . import media_info, validation
 from .engine import can_resume, send_queued
 
 
-def get_posts_for_user(user) -> QuerySet[Post]:
-    """The caller's posts with media and targets (and their accounts) prefetched: 3 queries for any page.
+def get_posts_in_workspace(workspace) -> QuerySet[Post]:
+    """The workspace's posts with media and targets (and their accounts) prefetched: 3 queries for any page.
 
     The accounts' encrypted tokens are not loaded (nothing here sends), so no row decrypts them.
     """
     targets = PostTarget.objects.select_related("account").defer("account__access_token", "account__refresh_token")
-    return Post.objects.filter(owner=user).prefetch_related("media", Prefetch("targets", queryset=targets))
+    return Post.objects.filter(workspace=workspace).prefetch_related("media", Prefetch("targets", queryset=targets))
 
 
 def filter_posts(qs: QuerySet[Post], *, status: str = "", account: int | None = None, platform: str = "",
@@ -58,60 +60,146 @@ def _check_platforms(data: dict, accounts: list) -> None:
         raise ValidationError(errors)
 
 
-def create_post(user, data: dict, idempotency_key: str = "", fingerprint: str = "") -> Post:
-    """Create a post and one target per account; queue now or schedule. Validated data only.
+def needs_approval(membership: Membership) -> bool:
+    """An editor's post waits for an admin when the workspace asks for approval; admins approve their own."""
+    return membership.workspace.approval_required and not membership.allows(Role.ADMIN)
 
-    Raises IntegrityError when `user` already has a post with this `idempotency_key` (nothing is
-    written or queued then); `create_post_once` turns that into the existing post.
+
+def create_post(membership: Membership, data: dict, idempotency_key: str = "", fingerprint: str = "") -> Post:
+    """Create a post and one target per account; queue now, schedule, or hold it for approval.
+
+    Validated data only. Raises IntegrityError when the workspace already has a post with this
+    `idempotency_key` (nothing is written or queued then); `create_post_once` turns that into the
+    existing post.
     """
     accounts = data["accounts"]
     _check_platforms(data, accounts)
+    pending = needs_approval(membership)
     with transaction.atomic():
-        post = Post.objects.create(owner=user, text=data.get("text", ""), link=data.get("link", ""),
+        post = Post.objects.create(workspace=membership.workspace, created_by=membership.user,
+                                   text=data.get("text", ""), link=data.get("link", ""),
                                    first_comment=data.get("first_comment", ""), scheduled_at=data.get("scheduled_at"),
+                                   approval=Approval.PENDING if pending else Approval.NOT_NEEDED,
                                    idempotency_key=idempotency_key, idempotency_fingerprint=fingerprint)
         _write_media(post, data.get("media") or [])
-        _write_targets(post, accounts, data.get("options") or {})
+        _write_targets(post, accounts, data.get("options") or {}, pending=pending)
+        record(post.workspace_id, membership.user, "post.created", post,
+               f"Post {post.pk} for {len(accounts)} account(s)" + (", waiting for approval." if pending else "."))
     return post
 
 
-def get_post_by_idempotency_key(user, key: str) -> Post | None:
-    """The post `user` created with this Idempotency-Key, or None (always None without a key)."""
-    return Post.objects.filter(owner=user, idempotency_key=key).first() if key else None
+def get_post_by_idempotency_key(workspace, key: str) -> Post | None:
+    """The post the workspace created with this Idempotency-Key, or None (always None without a key)."""
+    return Post.objects.filter(workspace=workspace, idempotency_key=key).first() if key else None
 
 
-def create_post_once(user, data: dict, idempotency_key: str = "", fingerprint: str = "") -> tuple[Post, bool]:
-    """`create_post` at most once per (user, key): returns (post, created).
+def create_post_once(membership: Membership, data: dict, idempotency_key: str = "",
+                     fingerprint: str = "") -> tuple[Post, bool]:
+    """`create_post` at most once per (workspace, key): returns (post, created).
 
-    The key is unique per owner in the database. When a concurrent request with the same key wins
+    The key is unique per workspace in the database. When a concurrent request with the same key wins
     the INSERT, this one's transaction (targets and their queued messages included) rolls back and
     the winner's post is returned: one post, one set of messages.
     """
     try:
-        return create_post(user, data, idempotency_key, fingerprint), True
+        return create_post(membership, data, idempotency_key, fingerprint), True
     except IntegrityError:
-        existing = get_post_by_idempotency_key(user, idempotency_key)
+        existing = get_post_by_idempotency_key(membership.workspace, idempotency_key)
         if existing is None:
             raise
         return existing, False
 
 
-def update_post(post: Post, data: dict) -> Post:
-    """Edit a post while none of its targets has started; targets are rebuilt from the new data."""
+EDITABLE = (TargetStatus.DRAFT, TargetStatus.PENDING_APPROVAL, TargetStatus.SCHEDULED)
+
+
+def update_post(post: Post, data: dict, membership: Membership) -> Post:
+    """Edit a post while none of its targets has started; targets are rebuilt from the new data.
+
+    An editor's edit in a workspace with approval asks for approval again (a rejected or expired post
+    is resubmitted this way); an admin's edit needs none.
+    """
     accounts = data["accounts"]
     _check_platforms(data, accounts)
+    pending = needs_approval(membership)
     with transaction.atomic():
         locked = list(post.targets.select_for_update())
-        if any(t.status not in (TargetStatus.DRAFT, TargetStatus.SCHEDULED) for t in locked):
+        if any(t.status not in EDITABLE for t in locked):
             raise ApiError("post_started", "Publishing has started for this post; it can no longer be edited.", 409)
         for field in ("text", "link", "first_comment", "scheduled_at"):
             setattr(post, field, data.get(field, "" if field != "scheduled_at" else None))
+        post.approval = Approval.PENDING if pending else Approval.NOT_NEEDED
+        if not pending:
+            post.review_comment = ""
         post.save()
         post.media.all().delete()
         _write_media(post, data.get("media") or [])
         post.targets.all().delete()
-        _write_targets(post, accounts, data.get("options") or {})
+        _write_targets(post, accounts, data.get("options") or {}, pending=pending)
+        record(post.workspace_id, membership.user, "post.edited", post,
+               f"Edited post {post.pk}" + (", waiting for approval." if pending else "."))
     return post
+
+
+def approve_post(post: Post, actor) -> Post:
+    """Release a pending post: its targets go to `scheduled` or `queued` as if an admin had written it.
+
+    A post whose scheduled time passed while it waited is not published: it is marked `expired` and
+    the editor picks a new time (409 `schedule_passed`).
+    """
+    with transaction.atomic():
+        post = Post.objects.select_for_update().get(pk=post.pk)
+        if post.approval != Approval.PENDING:
+            raise ApiError("not_pending", f"This post is not waiting for approval ({post.get_approval_display()}).", 409)
+        if post.scheduled_at is not None and post.scheduled_at <= timezone.now():
+            expire_pending_posts(Post.objects.filter(pk=post.pk))
+            raise ApiError("schedule_passed", "The scheduled time passed while this post waited for approval; "
+                           "its author can pick a new time, then it is submitted again.", 409)
+        status = TargetStatus.SCHEDULED if post.scheduled_at else TargetStatus.QUEUED
+        ids = list(post.targets.filter(status=TargetStatus.PENDING_APPROVAL).values_list("pk", flat=True))
+        PostTarget.objects.filter(pk__in=ids).update(status=status, updated_at=timezone.now())
+        _review(post, actor, Approval.APPROVED, "")
+        record(post.workspace_id, actor, "post.approved", post, f"Approved post {post.pk}.")
+        if status == TargetStatus.QUEUED:
+            transaction.on_commit(lambda: send_queued(ids))
+    return post
+
+
+def reject_post(post: Post, actor, comment: str) -> Post:
+    """Send a pending post back to draft with the reviewer's comment; nothing is queued."""
+    with transaction.atomic():
+        post = Post.objects.select_for_update().get(pk=post.pk)
+        if post.approval != Approval.PENDING:
+            raise ApiError("not_pending", f"This post is not waiting for approval ({post.get_approval_display()}).", 409)
+        post.targets.filter(status=TargetStatus.PENDING_APPROVAL).update(status=TargetStatus.DRAFT,
+                                                                         updated_at=timezone.now())
+        _review(post, actor, Approval.REJECTED, comment)
+        record(post.workspace_id, actor, "post.rejected", post, f"Rejected post {post.pk}: {comment}")
+    return post
+
+
+def _review(post: Post, actor, approval: str, comment: str) -> None:
+    post.approval, post.review_comment = approval, comment
+    post.reviewed_by = actor if getattr(actor, "is_authenticated", False) else None
+    post.reviewed_at = timezone.now()
+    post.save(update_fields=["approval", "review_comment", "reviewed_by", "reviewed_at", "updated_at"])
+
+
+EXPIRED_MESSAGE = "The scheduled time passed while this post waited for approval; pick a new time."
+
+
+def expire_pending_posts(posts: QuerySet[Post] | None = None, now=None) -> int:
+    """Pending posts whose time has come are not published: their targets go back to draft, marked so."""
+    now = now or timezone.now()
+    posts = (posts if posts is not None else Post.objects.all()).filter(
+        approval=Approval.PENDING, scheduled_at__lte=now)
+    ids = list(posts.values_list("pk", flat=True))
+    if ids:
+        with transaction.atomic():
+            PostTarget.objects.filter(post_id__in=ids, status=TargetStatus.PENDING_APPROVAL).update(
+                status=TargetStatus.DRAFT, last_error_message=EXPIRED_MESSAGE, updated_at=now)
+            Post.objects.filter(pk__in=ids, approval=Approval.PENDING).update(approval=Approval.EXPIRED, updated_at=now)
+    return len(ids)
 
 
 def _write_media(post: Post, media: list[dict]) -> None:
@@ -121,8 +209,9 @@ def _write_media(post: Post, media: list[dict]) -> None:
     )
 
 
-def _write_targets(post: Post, accounts: list, options: dict) -> None:
-    status = TargetStatus.SCHEDULED if post.scheduled_at else TargetStatus.QUEUED
+def _write_targets(post: Post, accounts: list, options: dict, pending: bool = False) -> None:
+    status = (TargetStatus.PENDING_APPROVAL if pending
+              else TargetStatus.SCHEDULED if post.scheduled_at else TargetStatus.QUEUED)
     PostTarget.objects.bulk_create(
         PostTarget(post=post, account=a, status=status, scheduled_at=post.scheduled_at,
                    options=options.get(a.platform) or {},
@@ -134,13 +223,16 @@ def _write_targets(post: Post, accounts: list, options: dict) -> None:
         transaction.on_commit(lambda: send_queued(ids))
 
 
-def cancel_post(post: Post) -> int:
+def cancel_post(post: Post, actor=None) -> int:
     """Cancel every target that has not started (one conditional UPDATE). Returns how many.
 
     A worker holding the row (`publishing`) is never cancelled; a target waiting in `queued` whose
     commit may have reached the platform is not either.
     """
-    return cancel_targets(PostTarget.objects.filter(post=post))
+    with transaction.atomic():
+        count = cancel_targets(PostTarget.objects.filter(post=post))
+        record(post.workspace_id, actor, "post.deleted", post, f"Cancelled {count} target(s) of post {post.pk}.")
+    return count
 
 
 def cancel_targets(targets: QuerySet[PostTarget]) -> int:
@@ -149,9 +241,11 @@ def cancel_targets(targets: QuerySet[PostTarget]) -> int:
             .update(status=TargetStatus.CANCELLED, updated_at=timezone.now()))
 
 
-def retry_post(post: Post) -> list[int]:
+def retry_post(post: Post, actor=None) -> list[int]:
     """Queue the failed targets again from scratch, and resume the resumable unconfirmed ones. Returns their ids."""
-    return retry_targets(PostTarget.objects.filter(post=post))
+    ids = retry_targets(PostTarget.objects.filter(post=post))
+    record(post.workspace_id, actor, "post.retried", post, f"Retried {len(ids)} target(s) of post {post.pk}.")
+    return ids
 
 
 def retry_targets(targets: QuerySet[PostTarget]) -> list[int]:
@@ -188,6 +282,7 @@ def enqueue_due_targets(now=None, limit: int = 1000, track: Callable[[list[int]]
     `scheduled` by send_queued) are added to `refused`.
     """
     now = now or timezone.now()
+    expire_pending_posts(now=now)
     candidates = list(PostTarget.objects.filter(status=TargetStatus.SCHEDULED, scheduled_at__lte=now)
                       .order_by("scheduled_at").values_list("pk", flat=True)[:limit])
     queued = [pk for pk in track(candidates) if claim_due_target(pk)]
@@ -225,7 +320,7 @@ MEDIA_SIGNATURES = [  # (magic bytes at offset, type, extension, content type)
 ]
 
 
-def store_media(user, upload) -> StoredMedia:
+def store_media(workspace, upload) -> StoredMedia:
     """Save an uploaded image or video in default storage; return its public absolute URL."""
     head = upload.read(16)
     upload.seek(0)
@@ -237,7 +332,7 @@ def store_media(user, upload) -> StoredMedia:
     if upload.size > limit:
         raise ValidationError({"file": [f"This {media_type} is larger than {filesizeformat(limit)}."]})
     info = media_info.probe_file(upload, media_type)
-    name = default_storage.save(f"uploads/{user.pk}/{uuid.uuid4().hex}{extension}", upload)
+    name = default_storage.save(f"uploads/w{workspace.pk}/{uuid.uuid4().hex}{extension}", upload)
     url = f"{settings.PUBLIC_BASE_URL}{settings.MEDIA_URL}{name}"
     return StoredMedia(url=url, type=media_type, size=upload.size, content_type=content_type,
                        width=info.width, height=info.height, duration=info.duration)

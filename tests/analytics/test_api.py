@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from analytics.models import AccountMetrics, AccountMetricSnapshot, PostMetricSnapshot, SyncRun, TrackedPost
+from tests.conftest import workspace_of_user
 
 
 def make_history(account, posts: int, syncs: int = 2):
@@ -34,7 +35,7 @@ def test_account_report_takes_the_same_number_of_queries_for_any_size(api_client
     account = account_factory("facebook")
     make_history(account, posts, syncs=posts // 2)
 
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         response = api_client.get(f"/api/v1/analytics/accounts/{account.id}/")
 
     assert response.status_code == 200
@@ -51,7 +52,7 @@ def test_summary_takes_the_same_number_of_queries_for_any_size(api_client, accou
     for account in made:
         make_history(account, 3, syncs=1)
 
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         response = api_client.get("/api/v1/analytics/summary/")
 
     body = response.json()
@@ -76,7 +77,7 @@ def test_tracked_post_report_takes_the_same_number_of_queries_for_any_history(ap
                                                                              django_assert_max_num_queries):
     account = account_factory("tiktok")
     tracked = make_history(account, 1, syncs=posts)[0]
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         response = api_client.get(f"/api/v1/analytics/tracked-posts/{tracked.id}/")
     assert response.status_code == 200
     assert [point["metrics"]["views"] for point in response.json()["series"]] == [10 * n for n in range(posts)]
@@ -86,7 +87,7 @@ def make_post(owner, accounts, tracked):
     """A publishing post with one published target per account, pointing at the tracked posts."""
     from publishing.models import Post, PostTarget
 
-    post = Post.objects.create(owner=owner, text="Winter menu")
+    post = Post.objects.create(workspace=workspace_of_user(owner), created_by=owner, text="Winter menu")
     PostTarget.objects.bulk_create([
         PostTarget(post=post, account=account, status="published", platform_post_id=t.platform_post_id)
         for account, t in zip(accounts, tracked, strict=True)
@@ -104,7 +105,7 @@ def test_post_report_lists_each_target_series_in_constant_queries(api_client, ac
 
     # publishing's get_platform_posts_for_user (the real one): the post's ownership and its targets;
     # then the tracked posts and their snapshots.
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         response = api_client.get(f"/api/v1/analytics/posts/{post.id}/")
 
     assert response.status_code == 200
@@ -204,7 +205,7 @@ def test_tracked_posts_list_takes_the_same_number_of_queries_for_any_size(api_cl
     account = account_factory("instagram")
     make_history(account, posts, syncs=2)
 
-    with django_assert_num_queries(2):  # the count and the page
+    with django_assert_num_queries(3):  # the membership, the count and the page
         response = api_client.get("/api/v1/analytics/tracked-posts/")
 
     assert response.status_code == 200

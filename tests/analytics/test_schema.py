@@ -12,6 +12,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from analytics.models import AccountMetrics, AccountMetricSnapshot, PostMetricSnapshot, SyncRun, TrackedPost
+from tests.conftest import workspace_of_user
 
 ACCOUNT = "/api/v1/analytics/accounts/{account_id}/"
 POST = "/api/v1/analytics/posts/{post_id}/"
@@ -92,7 +93,7 @@ def make_data(user, account_factory):
     PostMetricSnapshot.objects.create(tracked_post=tracked, sync_run=later, captured_at=now - timedelta(hours=1),
                                       metrics={"views": 50, "reactions_by_type": {"like": 3}})
     never_synced = TrackedPost.objects.create(account=account, platform="facebook", platform_post_id="101_2")
-    post = Post.objects.create(owner=user, text="Winter menu")
+    post = Post.objects.create(workspace=workspace_of_user(user), created_by=user, text="Winter menu")
     PostTarget.objects.create(post=post, account=account, status="published", platform_post_id="101_1")
     PostTarget.objects.create(post=post, account=instagram, status="scheduled", platform_post_id="")
     return account, tracked, never_synced, post

@@ -137,7 +137,7 @@ def test_a_page_connected_by_two_users_gets_the_comment_in_both_inboxes(deliver,
     account_factory("facebook", owner=other_user, external_id=PAGE_ID)
     deliver("facebook/webhook_feed_comment_add.json")
     assert Message.objects.count() == 2
-    assert Conversation.objects.values("account__owner").distinct().count() == 2
+    assert Conversation.objects.values("account__workspace").distinct().count() == 2
 
 
 def test_instagram_comments_and_replies_share_one_thread(deliver, ig_account):

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from publishing.models import Post, PostMedia, PostTarget
-from tests.conftest import load_fixture
+from tests.conftest import load_fixture, workspace_of_user
 
 GRAPH = "https://graph.facebook.com/v25.0"
 TIKTOK = "https://open.tiktokapis.com/v2/post/publish"
@@ -81,7 +81,7 @@ def make_target(db, user, account_factory):
              first_comment: str = "", status: str = "queued", account=None) -> PostTarget:
         if account is None:
             account = account_factory(platform, external_id=ids[platform], username=f"{platform}_1")
-        post = Post.objects.create(owner=user, text=text, link=link, first_comment=first_comment)
+        post = Post.objects.create(workspace=workspace_of_user(user), created_by=user, text=text, link=link, first_comment=first_comment)
         for position, (url, kind) in enumerate(media):
             PostMedia.objects.create(post=post, url=url, type=kind, position=position)
         return PostTarget.objects.create(post=post, account=account, status=status, options=options or {},

@@ -20,7 +20,7 @@ def publish_messages(broker) -> list[int]:
 
 def post_with(account_factory, *statuses: str) -> tuple[Post, list[PostTarget]]:
     accounts = [account_factory(platform) for platform in ("facebook", "instagram", "tiktok")[: len(statuses)]]
-    post = Post.objects.create(owner=accounts[0].owner, text="Launch day")
+    post = Post.objects.create(workspace=accounts[0].workspace, text="Launch day")
     return post, [PostTarget.objects.create(post=post, account=a, status=s) for a, s in zip(accounts, statuses)]
 
 
@@ -35,7 +35,7 @@ def test_the_post_list_summarises_each_posts_target_statuses(staff, account_fact
     post_with(account_factory, "published", "failed", "published")
     html, _ = list_posts(staff)
     assert ('<span style="color:#1b7f3b">2 published</span> · <span style="color:#b3261e">1 failed</span>') in html
-    Post.objects.create(owner=Post.objects.get().owner, text="empty")
+    Post.objects.create(workspace=Post.objects.get().workspace, text="empty")
     assert "no targets" in list_posts(staff)[0]
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from publishing.models import Post, PostTarget
 from social.models import AccountStatus, SocialAccount
-from tests.conftest import side_by_side
+from tests.conftest import side_by_side, workspace_of_user
 
 from .conftest import TIKTOK, fixture
 
@@ -194,7 +194,7 @@ def test_media_urls_must_be_public_https(api_client, account_factory):
 
 def make_posts(user, account, n):
     for i in range(n):
-        post = Post.objects.create(owner=user, text=f"post {i}")
+        post = Post.objects.create(workspace=workspace_of_user(user), created_by=user, text=f"post {i}")
         PostTarget.objects.create(post=post, account=account, status="published")
 
 
@@ -211,11 +211,11 @@ def test_list_uses_a_constant_number_of_queries(api_client, user, account_factor
 
 def test_list_filters_by_status_account_platform_and_date(api_client, user, other_user, account_factory):
     fb, tt = account_factory("facebook"), account_factory("tiktok")
-    p1 = Post.objects.create(owner=user, text="fb")
+    p1 = Post.objects.create(workspace=workspace_of_user(user), created_by=user, text="fb")
     PostTarget.objects.create(post=p1, account=fb, status="published")
-    p2 = Post.objects.create(owner=user, text="tt", scheduled_at=timezone.now() + timedelta(days=3))
+    p2 = Post.objects.create(workspace=workspace_of_user(user), created_by=user, text="tt", scheduled_at=timezone.now() + timedelta(days=3))
     PostTarget.objects.create(post=p2, account=tt, status="scheduled")
-    Post.objects.create(owner=other_user, text="not mine")
+    Post.objects.create(workspace=workspace_of_user(other_user), created_by=other_user, text="not mine")
 
     def ids(query):
         return [p["id"] for p in api_client.get(f"/api/v1/posts/?{query}").json()["results"]]
@@ -231,7 +231,7 @@ def test_list_filters_by_status_account_platform_and_date(api_client, user, othe
 
 def test_another_users_post_is_a_404_everywhere(api_client, other_client, account_factory, sent):
     fb = account_factory("facebook")
-    post = Post.objects.create(owner=fb.owner, text="mine")
+    post = Post.objects.create(workspace=fb.workspace, created_by=fb.connected_by, text="mine")
     PostTarget.objects.create(post=post, account=fb, status="failed")
     url = f"/api/v1/posts/{post.pk}/"
     assert api_client.get(url).status_code == 200
@@ -257,7 +257,7 @@ def test_patch_edits_a_scheduled_post_and_revalidates(api_client, account_factor
 
 def test_patch_is_refused_once_publishing_started(api_client, account_factory):
     fb = account_factory("facebook")
-    post = Post.objects.create(owner=fb.owner, text="x")
+    post = Post.objects.create(workspace=fb.workspace, created_by=fb.connected_by, text="x")
     PostTarget.objects.create(post=post, account=fb, status="publishing")
     response = api_client.patch(f"/api/v1/posts/{post.pk}/", {"text": "y"}, format="json")
     assert response.status_code == 409 and response.json()["error"]["code"] == "post_started"
@@ -267,7 +267,7 @@ def test_delete_cancels_only_what_has_not_started(api_client, account_factory):
     post = None
     for status in ("scheduled", "queued", "publishing", "published"):
         account = account_factory("facebook")
-        post = post or Post.objects.create(owner=account.owner, text="x")
+        post = post or Post.objects.create(workspace=account.workspace, created_by=account.connected_by, text="x")
         PostTarget.objects.create(post=post, account=account, status=status)
 
     response = api_client.delete(f"/api/v1/posts/{post.pk}/")
@@ -281,7 +281,7 @@ def test_retry_requeues_failed_targets_only_from_scratch(api_client, account_fac
     post = None
     for status in ("failed", "published", "unconfirmed"):
         account = account_factory("instagram")
-        post = post or Post.objects.create(owner=account.owner, text="x")
+        post = post or Post.objects.create(workspace=account.workspace, created_by=account.connected_by, text="x")
         PostTarget.objects.create(post=post, account=account, status=status, container_ids={"parent": "1"},
                                   last_error_message="boom", attempts=3)
     failed = PostTarget.objects.get(status="failed")
@@ -302,7 +302,7 @@ def test_unauthenticated_requests_are_refused(client):
 
 def test_token_never_appears_in_post_responses(api_client, account_factory):
     fb = account_factory("facebook", access_token="LEAK-publishing-123")
-    post = Post.objects.create(owner=fb.owner, text="x")
+    post = Post.objects.create(workspace=fb.workspace, created_by=fb.connected_by, text="x")
     PostTarget.objects.create(post=post, account=fb, status="failed", last_error_message="Reconnect")
     assert "LEAK-publishing" not in api_client.get(f"/api/v1/posts/{post.pk}/").content.decode()
     assert SocialAccount.objects.get().access_token == "LEAK-publishing-123"
@@ -312,7 +312,7 @@ def test_admin_shows_targets_with_errors_but_no_upload_token(client, django_user
     staff = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
     client.force_login(staff)
     tt = account_factory("tiktok")
-    post = Post.objects.create(owner=tt.owner, text="x")
+    post = Post.objects.create(workspace=tt.workspace, created_by=tt.connected_by, text="x")
     target = PostTarget.objects.create(post=post, account=tt, status="failed", last_error_message="TikTok said no",
                                        container_ids={"upload_url": "https://up.example/?upload_token=SECRETUP", "size": 3})
     for url in ("/admin/publishing/posttarget/", f"/admin/publishing/posttarget/{target.pk}/change/",
@@ -328,7 +328,7 @@ def test_admin_retry_action_requeues_failed_targets(client, django_user_model, a
     staff = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
     client.force_login(staff)
     fb = account_factory("facebook")
-    post = Post.objects.create(owner=fb.owner, text="x")
+    post = Post.objects.create(workspace=fb.workspace, created_by=fb.connected_by, text="x")
     target = PostTarget.objects.create(post=post, account=fb, status="failed")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/admin/publishing/post/", {"action": "retry_failed", "_selected_action": [post.pk]})
@@ -338,7 +338,7 @@ def test_admin_retry_action_requeues_failed_targets(client, django_user_model, a
 
 def test_delete_never_cancels_a_target_whose_commit_may_have_gone_out(api_client, account_factory):
     tt = account_factory("tiktok")
-    post = Post.objects.create(owner=tt.owner, text="x")
+    post = Post.objects.create(workspace=tt.workspace, created_by=tt.connected_by, text="x")
     # Rate limited while polling TikTok after init: it waits, but the post may already be live.
     PostTarget.objects.create(post=post, account=tt, status="publishing", step="committed", publish_id="v_pub_1",
                               commit_started_at=timezone.now())
@@ -429,7 +429,7 @@ def test_a_key_sent_again_with_a_different_body_is_a_422_and_changes_nothing(api
     assert len(sent) == queued
 
 
-def test_idempotency_keys_are_per_user_and_posts_without_a_key_are_independent(
+def test_idempotency_keys_are_per_workspace_and_posts_without_a_key_are_independent(
         api_client, other_client, account_factory, user, other_user):
     fb = account_factory("facebook")
     assert create(api_client, text="a", accounts=[fb.pk]).status_code == 201
@@ -440,7 +440,7 @@ def test_idempotency_keys_are_per_user_and_posts_without_a_key_are_independent(
     other_fb = account_factory("facebook", owner=other_user)
     response = create_with_key(other_client, "k-1", text="mine", accounts=[other_fb.pk])
     assert response.status_code == 201 and response.json()["text"] == "mine"  # never another user's post
-    assert Post.objects.filter(owner=user).count() == 4 and Post.objects.filter(owner=other_user).count() == 1
+    assert Post.objects.filter(created_by=user).count() == 4 and Post.objects.filter(created_by=other_user).count() == 1
 
 
 @pytest.mark.parametrize("key", ["x" * 256, "has space", "naïve"])
@@ -463,7 +463,7 @@ def test_the_losing_request_of_a_race_on_one_key_returns_the_winners_post_and_qu
         winner = create_with_key(api_client, "race-key", text="Hi", accounts=[fb.pk])
     assert winner.status_code == 201 and len(sent) == 1
     # The loser looked the key up before the winner's row existed, so it goes on to INSERT.
-    monkeypatch.setattr(services, "get_post_by_idempotency_key", lambda owner, key: None)
+    monkeypatch.setattr(services, "get_post_by_idempotency_key", lambda workspace, key: None)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         loser = create_with_key(api_client, "race-key", text="Hi", accounts=[fb.pk])
 
@@ -482,7 +482,7 @@ def test_create_post_once_reraises_an_integrity_error_that_is_not_a_key_clash(us
 
     monkeypatch.setattr(posts, "create_post", clash)
     with pytest.raises(IntegrityError):
-        posts.create_post_once(user, {"accounts": []}, "unused-key")
+        posts.create_post_once(workspace_of_user(user).memberships.get(), {"accounts": []}, "unused-key")
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs two real connections (PostgreSQL)")
@@ -498,8 +498,8 @@ def test_two_concurrent_creates_with_one_key_make_one_post(user, account_factory
     real_lookup = services.get_post_by_idempotency_key
     both_looked = threading.Barrier(2)
 
-    def lookup_then_wait(owner, key):
-        found = real_lookup(owner, key)
+    def lookup_then_wait(workspace, key):
+        found = real_lookup(workspace, key)
         both_looked.wait(timeout=10)  # neither sees the other's post: both go on to INSERT
         return found
 

@@ -4,6 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
+from tests.conftest import workspace_of_user
+
 pytestmark = pytest.mark.django_db
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
@@ -26,7 +28,7 @@ def test_an_image_is_stored_and_gets_a_public_url(api_client, user, tmp_path):
     assert response.status_code == 201
     data = response.json()
     assert data["type"] == "image" and data["content_type"] == "image/jpeg" and data["size"] == len(JPEG)
-    assert data["url"].startswith(f"https://app.example.com/media/uploads/{user.pk}/") and data["url"].endswith(".jpg")
+    assert data["url"].startswith(f"https://app.example.com/media/uploads/w{workspace_of_user(user).pk}/") and data["url"].endswith(".jpg")
     stored = tmp_path / data["url"].split("/media/", 1)[1]
     assert stored.read_bytes() == JPEG
 

@@ -10,14 +10,14 @@ from django.utils import timezone
 
 from publishing.models import Post, PostTarget
 from publishing.services import posts
-from tests.conftest import side_by_side
+from tests.conftest import side_by_side, workspace_of_user
 
 pytestmark = pytest.mark.django_db
 
 
 def scheduled(user, account, minutes: int) -> PostTarget:
     when = timezone.now() + timedelta(minutes=minutes)
-    post = Post.objects.create(owner=user, text="later", scheduled_at=when)
+    post = Post.objects.create(workspace=workspace_of_user(user), created_by=user, text="later", scheduled_at=when)
     return PostTarget.objects.create(post=post, account=account, status="scheduled", scheduled_at=when)
 
 

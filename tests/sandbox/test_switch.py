@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from social.models import SocialAccount
+from tests.conftest import workspace_of_user
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_VARS = {"SOCIAL_SANDBOX", "DEBUG", "FACEBOOK_APP_ID", "TIKTOK_CLIENT_KEY", "FACEBOOK_APP_SECRET",
@@ -58,10 +59,10 @@ def test_debug_off_leaves_the_sandbox_off_by_default():
 
 
 def test_accounts_saved_while_the_sandbox_serves_the_platform_are_marked(sandbox, user):
-    account = SocialAccount.objects.create(owner=user, platform="facebook", external_id="104500000000001")
+    account = SocialAccount.objects.create(workspace=workspace_of_user(user), platform="facebook", external_id="104500000000001")
     assert account.is_sandbox is True
 
 
 def test_accounts_saved_against_the_real_platforms_are_not_marked(db, user):
-    account = SocialAccount.objects.create(owner=user, platform="tiktok", external_id="-000real")
+    account = SocialAccount.objects.create(workspace=workspace_of_user(user), platform="tiktok", external_id="-000real")
     assert account.is_sandbox is False

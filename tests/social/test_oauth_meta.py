@@ -41,7 +41,7 @@ def test_facebook_connect_upserts_every_page_across_pagination_and_the_linked_in
                          "101000000000001", "17841400000000001", "101000000000002", "101000000000003"))}
     page1, ig, page2, page3 = (accounts[x] for x in (
         "101000000000001", "17841400000000001", "101000000000002", "101000000000003"))
-    assert (page1.platform, page1.name, page1.username, page1.owner) == ("facebook", "Bakery on Main", "bakeryonmain", user)
+    assert (page1.platform, page1.name, page1.username, page1.connected_by) == ("facebook", "Bakery on Main", "bakeryonmain", user)
     assert page1.access_token == "EAApage-TOKEN-PAGE1" and page1.token_expires_at is None
     assert page1.platform_user_id == FB_USER and page1.status == AccountStatus.ACTIVE and page1.status_reason == ""
     assert page1.avatar_url == "https://scontent.xx.fbcdn.net/v/p1.jpg"
@@ -214,7 +214,7 @@ def test_callback_without_a_session_is_bound_by_the_state_alone(api_client, user
     state = start_oauth(api_client, "facebook")
     response = callback(APIClient(), code="good-code", state=state)
     assert redirect_query(response, settings)["result"] == "connected"
-    assert set(SocialAccount.objects.values_list("owner", flat=True)) == {user.pk}
+    assert set(SocialAccount.objects.values_list("connected_by", flat=True)) == {user.pk}
 
 
 def test_denied_consent_redirects_with_access_denied_and_burns_the_state(api_client, meta_connect, settings):

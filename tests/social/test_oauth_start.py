@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from social.models import OAuthState
+from tests.conftest import workspace_of_user
 
 from .conftest import query_of
 
@@ -97,6 +98,6 @@ def test_starting_too_often_answers_429_json(api_client, settings):
 def test_old_states_are_swept_when_a_new_one_is_made(api_client, user):
     from django.utils import timezone
 
-    OAuthState.objects.create(state="stale", user=user, platform="facebook", created_at=timezone.now() - timedelta(days=2))
+    OAuthState.objects.create(state="stale", user=user, workspace=workspace_of_user(user), platform="facebook", created_at=timezone.now() - timedelta(days=2))
     api_client.get("/api/v1/auth/oauth/facebook")
     assert not OAuthState.objects.filter(state="stale").exists()

@@ -26,7 +26,7 @@ def test_tiktok_connect_stores_both_tokens_with_the_lifetimes_tiktok_sent_and_th
     account = SocialAccount.objects.get()
     assert response.status_code == 302
     assert query_of(response["Location"]) == {"result": "connected", "platform": "tiktok", "accounts": str(account.pk)}
-    assert (account.platform, account.external_id, account.platform_user_id, account.owner) == (
+    assert (account.platform, account.external_id, account.platform_user_id, account.connected_by) == (
         "tiktok", "-000OpenIdAlice", "-000OpenIdAlice", user)
     assert account.access_token == "act.TIKTOK-ACCESS-abc123"
     assert account.refresh_token == "rft.TIKTOK-REFRESH-def456"

@@ -14,7 +14,7 @@ from django.utils import timezone
 from social.clients import tiktok
 from social.clients.errors import ReauthRequiredError, TransientError
 from social.models import AccountStatus, SocialAccount
-from tests.conftest import load_fixture, side_by_side
+from tests.conftest import load_fixture, side_by_side, workspace_of_user
 from tokens import services
 from tokens.actors import token_refresh
 
@@ -96,7 +96,7 @@ def test_accounts_never_scheduled_are_selected_and_scheduled_by_their_first_look
     legacy = account_factory("facebook")
     SocialAccount.objects.filter(pk=legacy.pk).update(token_refresh_due_at=None)
     bulk = SocialAccount.objects.bulk_create([SocialAccount(
-        owner=user, platform="tiktok", external_id="bulk-1", access_token="act.BULK-1", refresh_token="rft.BULK-1",
+        workspace=workspace_of_user(user), connected_by=user, platform="tiktok", external_id="bulk-1", access_token="act.BULK-1", refresh_token="rft.BULK-1",
         token_expires_at=timezone.now() + timedelta(hours=2))])[0]
     assert SocialAccount.objects.get(pk=bulk.pk).token_refresh_due_at is None
     parked = account_factory("facebook")

@@ -14,6 +14,7 @@ from analytics.models import AccountMetrics, AccountMetricSnapshot, SyncRun, Tra
 from conversations.models import Conversation, InboxSyncState, Message
 from publishing.models import Post, PostTarget
 from social.fields import EncryptedTokenField
+from tests.conftest import workspace_of_user
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def make_rows(user, account_factory, n: int) -> None:
     now = timezone.now()
     for i in range(n):
         account = account_factory("facebook", access_token=f"EAA-LIST-{i}", token_expires_at=now + timedelta(days=30))
-        post = Post.objects.create(owner=user, text=f"post {i}")
+        post = Post.objects.create(workspace=workspace_of_user(user), created_by=user, text=f"post {i}")
         PostTarget.objects.create(post=post, account=account, status="published")
         conversation = Conversation.objects.create(account=account, kind="dm", thread_key=f"dm:{i}",
                                                    participant_id=f"p{i}", last_message_at=now, snippet="hi")

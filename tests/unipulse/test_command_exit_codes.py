@@ -59,7 +59,7 @@ def queued_args(broker, queue: str) -> list:
 
 
 def due_target(account) -> PostTarget:
-    post = Post.objects.create(owner=account.owner, text="hello", scheduled_at=timezone.now() - timedelta(minutes=1))
+    post = Post.objects.create(workspace=account.workspace, created_by=account.connected_by, text="hello", scheduled_at=timezone.now() - timedelta(minutes=1))
     return PostTarget.objects.create(post=post, account=account, status=TargetStatus.SCHEDULED,
                                      scheduled_at=post.scheduled_at)
 

@@ -111,7 +111,7 @@ def rows(db, account_factory, mocked_platforms, settings):
     pages = [account_factory("facebook"), account_factory("facebook")]
     SocialAccount.objects.update(token_refresh_due_at=past)
     for n, page in enumerate(pages):
-        post = Post.objects.create(owner=page.owner, text="x", scheduled_at=past)
+        post = Post.objects.create(workspace=page.workspace, created_by=page.connected_by, text="x", scheduled_at=past)
         PostTarget.objects.create(post=post, account=page, status="scheduled", scheduled_at=past)
         WebhookEvent.objects.create(platform="meta", body="{}", dedupe_key=f"{n}" * 64)
         Page.objects.create(page_id=f"10900000000000{n}", name=f"Page {n}", owner_id=_sandbox_user(n))

@@ -18,6 +18,7 @@ from analytics.models import AccountMetricSnapshot, SyncRun
 from conversations.models import Conversation, Message, WebhookEvent
 from conversations.services import store_webhook_event
 from publishing.models import Post, PostTarget
+from tests.conftest import workspace_of_user
 from tests.conversations.conftest import meta_signature
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ def accounts(account_factory):
 
 
 def make_post(owner, *accounts, text="hi") -> Post:
-    post = Post.objects.create(owner=owner, text=text)
+    post = Post.objects.create(workspace=workspace_of_user(owner), created_by=owner, text=text)
     for account in accounts:
         PostTarget.objects.create(post=post, account=account, status="published")
     return post

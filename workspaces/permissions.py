@@ -1,0 +1,83 @@
+"""The one permission table: the role each API route needs, by URL name and method.
+
+Reads need `viewer`. A route missing from the table is refused (fail closed); a test checks that
+every /api/v1/ route is listed. README "Workspaces and roles" renders this table.
+"""
+
+from __future__ import annotations
+
+from rest_framework.permissions import BasePermission
+
+from unipulse.errors import ApiError
+
+from .access import current_membership
+from .models import Role
+
+PUBLIC = "public"      # no sign-in needed (its own checks: a signature, a single-use state)
+SIGNED_IN = "signed-in"  # any signed-in user, outside any workspace
+VIEWER, EDITOR, ADMIN, OWNER = Role.VIEWER, Role.EDITOR, Role.ADMIN, Role.OWNER
+
+PERMISSIONS: dict[str, dict[str, str]] = {
+    # outside workspaces
+    "schema": {"GET": PUBLIC}, "swagger-ui": {"GET": PUBLIC}, "api-token": {"POST": PUBLIC},
+    "oauth-callback": {"GET": PUBLIC},
+    "workspace-list": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "invitation-accept": {"POST": SIGNED_IN},
+    # the workspace itself
+    "workspace-detail": {"GET": VIEWER, "PATCH": ADMIN, "DELETE": OWNER},
+    "workspace-leave": {"POST": VIEWER},
+    "workspace-members": {"GET": VIEWER},
+    "workspace-member-detail": {"GET": VIEWER, "PATCH": ADMIN, "DELETE": ADMIN},
+    "workspace-invitations": {"GET": ADMIN, "POST": ADMIN},
+    "workspace-invitation-detail": {"GET": ADMIN, "DELETE": ADMIN},
+    "workspace-audit": {"GET": ADMIN},
+    # accounts
+    "oauth-start": {"GET": ADMIN},
+    "account-list": {"GET": VIEWER},
+    "account-detail": {"GET": VIEWER, "DELETE": ADMIN},
+    "account-refresh": {"POST": ADMIN},
+    # publishing
+    "media-upload": {"POST": EDITOR},
+    "post-list": {"GET": VIEWER, "POST": EDITOR},
+    "post-detail": {"GET": VIEWER, "PATCH": EDITOR, "DELETE": EDITOR},
+    "post-retry": {"POST": EDITOR}, "post-retry-noslash": {"POST": EDITOR},
+    "post-approve": {"POST": ADMIN}, "post-reject": {"POST": ADMIN},
+    # analytics
+    "analytics-account": {"GET": VIEWER}, "analytics-post": {"GET": VIEWER},
+    "analytics-tracked-posts": {"GET": VIEWER}, "analytics-tracked-post": {"GET": VIEWER},
+    "analytics-summary": {"GET": VIEWER},
+    # inbox
+    "conversation-list": {"GET": VIEWER}, "conversation-tiktok-videos": {"GET": VIEWER},
+    "conversation-detail": {"GET": VIEWER, "PATCH": EDITOR},
+    "conversation-messages": {"GET": VIEWER},
+    "conversation-reply": {"POST": EDITOR}, "conversation-read": {"POST": EDITOR},
+    "message-hide": {"POST": EDITOR}, "message-unhide": {"POST": EDITOR},
+}
+READ_ALIASES = {"HEAD": "GET", "OPTIONS": "GET"}
+
+
+def rule_for(url_name: str | None, method: str) -> str | None:
+    """The role (or PUBLIC / SIGNED_IN) the route needs for `method`; None: not allowed to anyone."""
+    methods = PERMISSIONS.get(url_name or "", {})
+    return methods.get(method) or methods.get(READ_ALIASES.get(method, ""))
+
+
+class WorkspaceRole(BasePermission):
+    """Resolves the request's workspace (404 for a non-member) and checks the role the table asks for (403)."""
+
+    def has_permission(self, request, view) -> bool:
+        match = getattr(request, "resolver_match", None)
+        rule = rule_for(match.url_name if match else None, request.method)
+        if rule == PUBLIC:
+            return True
+        if not request.user or not request.user.is_authenticated:
+            return False
+        if rule == SIGNED_IN:
+            return True
+        if rule is None:
+            raise ApiError("method_not_allowed", f"{request.method} is not allowed here.", 405)
+        membership = current_membership(request, view.kwargs.get("workspace_id"))
+        if not membership.allows(rule):
+            raise ApiError("role_required", f"This needs the {rule} role or higher in this workspace; "
+                           f"you are {membership.role}.", 403)
+        return True
