@@ -176,14 +176,16 @@ def main() -> None:
     from analytics.models import PostMetricSnapshot, TrackedPost
     from analytics.services import sync_account
     from social.models import SocialAccount
+    from workspaces.services import personal_workspace
 
     get_user_model().objects.filter(username="bench-analytics").delete()
     owner = get_user_model().objects.create_user("bench-analytics")
+    workspace = personal_workspace(owner)
     accounts = [
-        SocialAccount.objects.create(owner=owner, platform="facebook", external_id="101", platform_user_id="u1", access_token="t1"),
-        SocialAccount.objects.create(owner=owner, platform="instagram", external_id="17841400000000001",
+        SocialAccount.objects.create(workspace=workspace, platform="facebook", external_id="101", platform_user_id="u1", access_token="t1"),
+        SocialAccount.objects.create(workspace=workspace, platform="instagram", external_id="17841400000000001",
                                      platform_user_id="u2", access_token="t2"),
-        SocialAccount.objects.create(owner=owner, platform="tiktok", external_id="open-1", access_token="t3"),
+        SocialAccount.objects.create(workspace=workspace, platform="tiktok", external_id="open-1", access_token="t3"),
     ]
     rows = []
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:

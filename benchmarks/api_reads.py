@@ -15,7 +15,6 @@ import time
 from datetime import timedelta
 
 from benchmarks.common import Row, setup_django
-from tests.conftest import workspace_of_user
 
 SIZES = (10, 1_000)
 REQUESTS = 100  # per endpoint and size, after one warm-up request ...
@@ -34,21 +33,29 @@ def _seed(username: str, n: int):
     from conversations.models import Conversation, Message
     from publishing.models import Post, PostMedia, PostTarget
     from social.models import SocialAccount
+    from workspaces.services import personal_workspace
 
     User = get_user_model()
     User.objects.filter(username=username).delete()
     user = User.objects.create_user(username)
     token = Token.objects.create(user=user)
+    workspace = personal_workspace(user)
+    # A team of 20: the membership check must stay one query whatever the team's size.
+    from workspaces.models import Membership
+
+    User.objects.filter(username__startswith=f"{username}-member-").delete()
+    Membership.objects.bulk_create([Membership(workspace=workspace, user=User.objects.create_user(f"{username}-member-{i}"),
+                                               role="editor") for i in range(19)])
     now = timezone.now()
     accounts = SocialAccount.objects.bulk_create([
-        SocialAccount(owner=user, platform=PLATFORMS[i % 3], external_id=f"{username}-{i}", platform_user_id=f"u-{i}",
+        SocialAccount(workspace=workspace, connected_by=user, platform=PLATFORMS[i % 3], external_id=f"{username}-{i}", platform_user_id=f"u-{i}",
                       name=f"Account {i}", access_token=f"tok-{i}", scopes=["pages_manage_posts"],
                       token_expires_at=now + timedelta(days=50), token_refresh_due_at=now + timedelta(days=40))
         for i in range(n)
     ], batch_size=500)
     AccountMetrics.objects.bulk_create([AccountMetrics(account=a, followers=100 + i, last_synced_at=now)
                                         for i, a in enumerate(accounts)], batch_size=500)
-    posts = Post.objects.bulk_create([Post(workspace=workspace_of_user(user), created_by=user, text=f"post {i}") for i in range(n)], batch_size=500)
+    posts = Post.objects.bulk_create([Post(workspace=workspace, created_by=user, text=f"post {i}") for i in range(n)], batch_size=500)
     PostMedia.objects.bulk_create([PostMedia(post=p, url=f"https://cdn.example.com/{i}.jpg", type="image")
                                    for i, p in enumerate(posts)], batch_size=500)
     PostTarget.objects.bulk_create([PostTarget(post=p, account=accounts[i], status="published", step="done",

@@ -26,15 +26,17 @@ def run() -> list[Row]:
     from social.models import SocialAccount
     from tokens.actors import token_refresh
     from tokens.services import compute_refresh_due_at, select_due_account_ids
+    from workspaces.services import personal_workspace
 
     SocialAccount.objects.all().delete()
     owner, _ = get_user_model().objects.get_or_create(username="bench-owner")
+    workspace = personal_workspace(owner)
     now = timezone.now()
     accounts = []
     for i in range(N_ACCOUNTS):
         # a quarter are due now; the rest later
         expires = now + (timedelta(minutes=10) if i % 4 == 0 else timedelta(hours=2))
-        a = SocialAccount(owner=owner, platform="tiktok", external_id=f"bench-{i}", platform_user_id=f"open-{i}",
+        a = SocialAccount(workspace=workspace, platform="tiktok", external_id=f"bench-{i}", platform_user_id=f"open-{i}",
                           access_token=f"act.bench-{i}", refresh_token=f"rft.bench-{i}", token_expires_at=expires)
         a.token_refresh_due_at = compute_refresh_due_at(a, now) if i % 4 else now - timedelta(minutes=1)
         accounts.append(a)

@@ -112,12 +112,12 @@ def reset_rows(env: dict) -> None:
     that the deliveries are routed to, so that they reach the inbox instead of ending `ignored`."""
     code = (
         "from django.contrib.auth import get_user_model; from conversations.models import WebhookEvent;"
-        "from social.models import SocialAccount;"
+        "from social.models import SocialAccount; from workspaces.services import personal_workspace;"
         "WebhookEvent.objects.all().delete();"
         f"SocialAccount.objects.filter(platform='facebook', external_id={BENCH_PAGE!r}).delete();"
         f"get_user_model().objects.filter(username={BENCH_USER!r}).delete();"
         f"owner = get_user_model().objects.create_user({BENCH_USER!r});"
-        f"SocialAccount.objects.create(owner=owner, platform='facebook', external_id={BENCH_PAGE!r},"
+        f"SocialAccount.objects.create(workspace=personal_workspace(owner), platform='facebook', external_id={BENCH_PAGE!r},"
         "platform_user_id='bench-fb-user', name='Bench Page', status='active')"
     )
     manage("shell", "-c", code, env=env)

@@ -41,12 +41,14 @@ def run() -> list[Row]:
 
     from social.models import SocialAccount
     from tokens.actors import token_refresh
+    from workspaces.services import personal_workspace
 
     owner, _ = get_user_model().objects.get_or_create(username="bench-owner")
-    SocialAccount.objects.filter(owner=owner).delete()
+    workspace = personal_workspace(owner)
+    SocialAccount.objects.filter(workspace=workspace).delete()
     later = timezone.now() + timezone.timedelta(hours=2)
     accounts = SocialAccount.objects.bulk_create([
-        SocialAccount(owner=owner, platform="tiktok", external_id=f"mem-{i}", access_token="act.x", refresh_token="rft.x",
+        SocialAccount(workspace=workspace, platform="tiktok", external_id=f"mem-{i}", access_token="act.x", refresh_token="rft.x",
                       token_expires_at=later, token_refresh_due_at=later) for i in range(100)
     ])
     broker = dramatiq.get_broker()
@@ -73,7 +75,7 @@ def run() -> list[Row]:
     finally:
         worker.terminate()
         worker.wait(timeout=30)
-        SocialAccount.objects.filter(owner=owner).delete()
+        SocialAccount.objects.filter(workspace=workspace).delete()
     return [
         Row("Worker, 10,000 token-refresh messages", "peak RSS of the worker process", peak / 1024, "same worker before the run", baseline / 1024, "MiB"),
         Row("Worker, 10,000 token-refresh messages", "messages per second (1 process × 4 threads)", N_MESSAGES / elapsed, "—", None, "msg/s", False),

@@ -36,10 +36,11 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(Conversation)
 class ConversationAdmin(SandboxColumnMixin, admin.ModelAdmin):
-    list_display = ["id", "account", "kind", "participant_name", "snippet", "unread_count", "last_message_at", "is_sandbox"]
-    list_filter = ["kind", "account__platform", sandbox_filter("account__is_sandbox")]
+    list_display = ["id", "account", "kind", "participant_name", "snippet", "status", "assigned_to", "unread_count",
+                    "last_message_at", "is_sandbox"]
+    list_filter = ["account__workspace", "status", "kind", "account__platform", sandbox_filter("account__is_sandbox")]
     search_fields = ["participant_name", "snippet", "thread_key"]
-    list_select_related = ["account"]
+    list_select_related = ["account", "assigned_to"]
     raw_id_fields = ["account"]
     inlines = [MessageInline]
 

@@ -198,7 +198,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "workspaces.permissions.WorkspaceRole"],
     "DEFAULT_PAGINATION_CLASS": "unipulse.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "workspaces.schema.WorkspaceAutoSchema",
     "EXCEPTION_HANDLER": "unipulse.api_errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -212,6 +212,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ConversationStatusEnum": ["open", "done"],
+                            "InvitationStatusEnum": ["pending", "accepted", "revoked", "expired"]},
 }
 
 CORS_ALLOWED_ORIGINS = [FRONTEND_ORIGIN]

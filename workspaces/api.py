@@ -48,6 +48,9 @@ class WorkspaceList(GenericAPIView):
     @extend_schema(responses=WorkspaceSerializer(many=True))
     def get(self, request):
         memberships = list(services.get_memberships_of(request.user))
+        if not memberships:  # as on any other first request: a user with no workspace gets a personal one
+            services.personal_workspace(request.user)
+            memberships = list(services.get_memberships_of(request.user))
         roles = {m.workspace_id: m.role for m in memberships}
         return Response(WorkspaceSerializer([m.workspace for m in memberships], many=True,
                                             context={"roles": roles}).data)

@@ -153,16 +153,25 @@ def approve_post(post: Post, actor) -> Post:
             raise ApiError("not_pending", f"This post is not waiting for approval ({post.get_approval_display()}).", 409)
         if post.scheduled_at is not None and post.scheduled_at <= timezone.now():
             expire_pending_posts(Post.objects.filter(pk=post.pk))
-            raise ApiError("schedule_passed", "The scheduled time passed while this post waited for approval; "
-                           "its author can pick a new time, then it is submitted again.", 409)
-        status = TargetStatus.SCHEDULED if post.scheduled_at else TargetStatus.QUEUED
-        ids = list(post.targets.filter(status=TargetStatus.PENDING_APPROVAL).values_list("pk", flat=True))
-        PostTarget.objects.filter(pk__in=ids).update(status=status, updated_at=timezone.now())
-        _review(post, actor, Approval.APPROVED, "")
-        record(post.workspace_id, actor, "post.approved", post, f"Approved post {post.pk}.")
-        if status == TargetStatus.QUEUED:
-            transaction.on_commit(lambda: send_queued(ids))
+            passed = True
+        else:
+            passed = False
+            _release(post, actor)
+    if passed:  # raised once the expiry is committed (an error inside the block would roll it back)
+        raise ApiError("schedule_passed", "The scheduled time passed while this post waited for approval; "
+                       "its author can pick a new time, then it is submitted again.", 409)
     return post
+
+
+def _release(post: Post, actor) -> None:
+    """pending -> scheduled/queued, inside approve_post's transaction; the messages go after the commit."""
+    status = TargetStatus.SCHEDULED if post.scheduled_at else TargetStatus.QUEUED
+    ids = list(post.targets.filter(status=TargetStatus.PENDING_APPROVAL).values_list("pk", flat=True))
+    PostTarget.objects.filter(pk__in=ids).update(status=status, updated_at=timezone.now())
+    _review(post, actor, Approval.APPROVED, "")
+    record(post.workspace_id, actor, "post.approved", post, f"Approved post {post.pk}.")
+    if status == TargetStatus.QUEUED:
+        transaction.on_commit(lambda: send_queued(ids))
 
 
 def reject_post(post: Post, actor, comment: str) -> Post:
