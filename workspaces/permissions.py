@@ -6,6 +6,8 @@ every /api/v1/ route is listed. README "Workspaces and roles" renders this table
 
 from __future__ import annotations
 
+import re
+
 from rest_framework.permissions import BasePermission
 
 from unipulse.errors import ApiError
@@ -81,3 +83,28 @@ class WorkspaceRole(BasePermission):
             raise ApiError("role_required", f"This needs the {rule} role or higher in this workspace; "
                            f"you are {membership.role}.", 403)
         return True
+
+
+def permission_table_markdown() -> str:
+    """The table above as README shows it (tests/workspaces/test_permission_table.py keeps them equal)."""
+    from django.urls import get_resolver
+    from django.urls.resolvers import URLResolver
+
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            else:
+                yield prefix + str(p.pattern), p.name
+
+    paths: dict[str, str] = {}
+    for route, name in walk(get_resolver().url_patterns):
+        if name in PERMISSIONS and name not in paths and route.startswith("api/v1/"):
+            clean = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route).replace("^", "").replace("$", "").replace("\\", "")
+            paths[name] = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", clean).replace("/?", "")
+    label = {PUBLIC: "anyone", SIGNED_IN: "any signed-in user"}
+    lines = ["| Route | Method | Needs |", "|---|---|---|"]
+    for name, methods in PERMISSIONS.items():
+        for method, rule in methods.items():
+            lines.append(f"| `{paths.get(name, name)}` | {method} | {label.get(rule, rule)} |")
+    return "\n".join(lines)

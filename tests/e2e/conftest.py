@@ -45,3 +45,10 @@ def stack():
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
+def new_login(stack, username: str) -> dict:
+    """A new user with an API token; returns the headers that sign in as them."""
+    token = manage(stack["env"], "shell", "-c", (
+        "from django.contrib.auth import get_user_model; from rest_framework.authtoken.models import Token;"
+        f"u = get_user_model().objects.create_user({username!r}, {username + '@example.com'!r}, 'pw-team-12345');"
+        "print(Token.objects.create(user=u).key)")).strip().splitlines()[-1]
+    return {"Authorization": f"Token {token}"}

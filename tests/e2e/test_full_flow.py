@@ -13,6 +13,7 @@ import psycopg
 import pytest
 import requests
 
+from tests.e2e.conftest import new_login
 from tests.servers import manage, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -38,9 +39,9 @@ def api(stack, method: str, path: str, headers: dict | None = None, **kwargs) ->
     return requests.request(method, stack["base"] + path, headers={**stack["headers"], **(headers or {})}, timeout=30, **kwargs)
 
 
-def connect(stack, platform: str) -> list[int]:
+def connect(stack, platform: str, headers: dict | None = None) -> list[int]:
     """Start OAuth through the API, approve in the sandbox's dialog, follow the callback."""
-    start = api(stack, "GET", f"/api/v1/auth/oauth/{platform}", headers={"Accept": "application/json"})
+    start = api(stack, "GET", f"/api/v1/auth/oauth/{platform}", headers={"Accept": "application/json", **(headers or {})})
     assert start.status_code == 200, start.text
     browser = requests.Session()
     dialog_url = start.json()["authorization_url"]
@@ -167,3 +168,48 @@ def test_connect_publish_sync_and_answer_through_the_public_api(stack):
     items = messages["results"] if isinstance(messages, dict) else messages
     assert [m["text"] for m in items].count("Thanks!") == 1
     assert api(stack, "GET", "/healthz").json() == {"status": "ok", "database": "ok", "broker": "ok"}
+
+
+def test_in_a_team_workspace_an_editors_post_is_approved_by_an_admin_and_published_once(stack):
+    owner, editor, admin = (new_login(stack, f"{role}-{uuid.uuid4().hex[:6]}") for role in ("owner", "editor", "admin"))
+    team = api(stack, "POST", "/api/v1/workspaces/", headers=owner, json={"name": "E2E team", "approval_required": True})
+    assert team.status_code == 201, team.text
+    ws = team.json()["id"]
+    for headers, role in ((editor, "editor"), (admin, "admin")):
+        invited = api(stack, "POST", f"/api/v1/workspaces/{ws}/invitations/", headers=owner,
+                      json={"email": f"{role}@example.com", "role": role})
+        assert invited.status_code == 201, invited.text
+        joined = api(stack, "POST", "/api/v1/invitations/accept/", headers=headers, json={"token": invited.json()["token"]})
+        assert joined.status_code == 200 and joined.json()["role"] == role, joined.text
+    assert {m["role"] for m in api(stack, "GET", f"/api/v1/workspaces/{ws}/members/", headers=owner).json()} == {
+        "owner", "editor", "admin"}
+
+    # The owner's first request without a header would be ambiguous (personal + team): the header picks.
+    assert connect(stack, "facebook", headers={**owner, "X-Workspace": str(ws)})
+    pages = api(stack, "GET", "/api/v1/accounts/?platform=facebook", headers=editor).json()["results"]
+    page = next(a for a in pages if a["platform"] == "facebook")["id"]
+    assert api(stack, "GET", "/api/v1/auth/oauth/facebook", headers={**editor, "Accept": "application/json"}
+               ).status_code == 403  # editors do not connect accounts
+
+    text = f"Team post {uuid.uuid4().hex[:8]}"
+    written = api(stack, "POST", "/api/v1/posts/", headers=editor, json={"text": text, "accounts": [page]})
+    assert written.status_code == 201, written.text
+    post = written.json()
+    assert post["approval"] == "pending" and post["targets"][0]["status"] == "pending_approval"
+    assert api(stack, "POST", f"/api/v1/posts/{post['id']}/approve/", headers=editor).status_code == 403
+    manage(stack["env"], "publish_due")  # cron leaves a pending post alone
+    assert sandbox_count(stack, "SELECT count(*) FROM sandbox_post WHERE message = %s", text) == 0
+
+    approved = api(stack, "POST", f"/api/v1/posts/{post['id']}/approve/", headers=admin)
+    assert approved.status_code == 200 and approved.json()["approval"] == "approved", approved.text
+
+    def published():
+        current = api(stack, "GET", f"/api/v1/posts/{post['id']}/", headers=editor).json()
+        return current if current["targets"][0]["status"] == "published" else None
+
+    wait_for(published, timeout=120, interval=1.0)
+    manage(stack["env"], "publish_due")
+    assert sandbox_count(stack, "SELECT count(*) FROM sandbox_post WHERE message = %s AND is_published", text) == 1
+    audit = api(stack, "GET", f"/api/v1/workspaces/{ws}/audit/", headers=admin).json()["results"]
+    actions = [e["action"] for e in audit]
+    assert actions.index("post.approved") < actions.index("post.created") and "account.connected" in actions

@@ -176,3 +176,19 @@ def test_one_account_still_reads_its_own_counts(api_client, account_factory):
     body = api_client.get(f"/api/v1/accounts/{page.pk}/").json()
     assert body["call_counts"] == {"meta:page.feed": 1}
     assert body["remaining_call_budget"] == ratelimit.remaining_budget(ratelimit.meta_user_key("fbuser-1"))
+
+
+@pytest.mark.parametrize("platform,user_id", [("facebook", "fbuser-1"), ("tiktok", "open-shared")])
+def test_disconnecting_keeps_the_grant_while_another_workspace_still_uses_it(
+        api_client, account_factory, other_user, mocked_platforms, platform, user_id):
+    from tests.conftest import workspace_of_user
+
+    mine = account_factory(platform, platform_user_id=user_id, external_id="same-page")
+    theirs = account_factory(platform, owner=other_user, platform_user_id=user_id, external_id="same-page")
+    assert theirs.workspace == workspace_of_user(other_user) != mine.workspace  # the same Page, two workspaces
+    assert api_client.delete(f"/api/v1/accounts/{mine.pk}/").status_code == 200
+    assert len(mocked_platforms.calls) == 0  # revoking would cut the other workspace off
+    theirs.refresh_from_db()
+    assert theirs.status == AccountStatus.ACTIVE and theirs.access_token
+    mine.refresh_from_db()
+    assert mine.status == AccountStatus.DISCONNECTED and mine.access_token == ""

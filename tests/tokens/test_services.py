@@ -514,3 +514,14 @@ def test_reconnect_email_is_sent_once_when_enabled(account_factory, settings, ma
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["alice@example.com"]
     assert "Reconnect your TikTok account: test." in mailoutbox[0].body
+
+
+def test_reconnect_email_goes_to_the_workspaces_owners_and_admins_only(account_factory, settings, mailoutbox,
+                                                                        workspace, member_factory):
+    settings.NOTIFY_REAUTH_BY_EMAIL = True
+    admin, _ = member_factory(workspace, "admin")
+    member_factory(workspace, "editor")
+    member_factory(workspace, "viewer")
+    account = make_tiktok(account_factory)
+    account.mark_needs_reauth("Reconnect your TikTok account: test.")
+    assert len(mailoutbox) == 1 and sorted(mailoutbox[0].to) == sorted(["alice@example.com", admin.email])
