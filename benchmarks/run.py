@@ -21,6 +21,7 @@ BENCHMARKS = [
     "benchmarks.api_reads",
     "benchmarks.token_refresh_scan",
     "benchmarks.worker_memory",
+    "benchmarks.workspace_migration",
 ]
 
 

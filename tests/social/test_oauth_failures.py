@@ -10,7 +10,7 @@ from social.clients import meta
 from social.models import OAuthState, SocialAccount
 from tests.conftest import load_fixture
 
-from .conftest import GRAPH, calls_to, start_oauth
+from .conftest import GRAPH, calls_to, query_of, start_oauth
 from .test_oauth_meta import TOKENS, callback, redirect_query
 
 pytestmark = pytest.mark.django_db
@@ -194,3 +194,30 @@ def test_an_unexpected_tiktok_profile_failure_still_connects(api_client, tiktok_
     account = SocialAccount.objects.get(platform="tiktok")
     assert query == {"result": "connected", "platform": "tiktok", "accounts": str(account.pk)}
     assert account.access_token and account.name == ""
+
+
+def test_a_connect_lands_in_the_workspace_it_started_in(api_client, user, meta_connect, settings):
+    from workspaces.services import create_workspace
+
+    team = create_workspace(user, "Team")
+    response = api_client.get("/api/v1/auth/oauth/facebook", HTTP_ACCEPT="application/json", HTTP_X_WORKSPACE=str(team.pk))
+    state = query_of(response.json()["authorization_url"])["state"]
+    assert redirect_query(callback(api_client, code="good-code", state=state), settings)["result"] == "connected"
+    assert set(SocialAccount.objects.values_list("workspace_id", "connected_by_id")) == {(team.pk, user.pk)}
+
+
+def test_a_member_demoted_before_the_callback_connects_nothing(api_client, user, workspace, meta_connect, settings):
+    from workspaces.models import Membership
+
+    state = start_oauth(api_client, "facebook")
+    Membership.objects.filter(user=user, workspace=workspace).update(role="editor")
+    assert redirect_query(callback(api_client, code="good-code", state=state), settings) == {
+        "error": "not_allowed", "platform": "facebook"}
+    assert SocialAccount.objects.count() == 0 and len(meta_connect.calls) == 0
+
+
+def test_an_editor_cannot_start_a_connect(workspace, member_factory):
+    _, editor = member_factory(workspace, "editor")
+    response = editor.get("/api/v1/auth/oauth/tiktok", HTTP_ACCEPT="application/json")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "role_required"
+    assert OAuthState.objects.count() == 0
