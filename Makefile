@@ -4,8 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+ENV_FILE ?= $(CURDIR)/.env
 
-.PHONY: install run test lint check migrate superuser clean bench faults e2e
+.PHONY: install run test lint check migrate superuser clean bench faults e2e dev-env
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +16,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-migrate: install
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
+dev-env: install  ## the development .env (DEBUG, generated SECRET_KEY and ENCRYPTION_KEY kept across runs, PORT)
+	@PORT=$(PORT) $(BIN)/python -m unipulse.devenv $(ENV_FILE)
+
+migrate: dev-env
+	ENV_FILE=$(ENV_FILE) $(BIN)/python manage.py migrate --noinput
 
 run: migrate  ## web + background worker + periodic commands; embedded defaults unless DATABASE_URL and REDIS_URL are set
 	@echo ""
@@ -25,11 +29,11 @@ run: migrate  ## web + background worker + periodic commands; embedded defaults 
 	@echo ""
 	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 		echo "Using DATABASE_URL and REDIS_URL: running the Procfile's web, worker and scheduler processes"; \
-		PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/honcho start -f Procfile web worker scheduler; \
+		PATH="$(CURDIR)/$(BIN):$$PATH" ENV_FILE=$(ENV_FILE) DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/honcho start -f Procfile web worker scheduler; \
 	else \
 		if [ -n "$$DATABASE_URL" ]; then echo "Embedded mode: DATABASE_URL, in-process broker and scheduler"; \
 		else echo "Embedded mode: SQLite ($(CURDIR)/db.sqlite3), in-process broker and scheduler"; fi; \
-		DEBUG=$${DEBUG:-true} EMBEDDED_SCHEDULER=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload; \
+		ENV_FILE=$(ENV_FILE) PORT=$(PORT) DEBUG=$${DEBUG:-true} EMBEDDED_SCHEDULER=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload; \
 	fi
 
 test: install  ## the whole suite (uses DATABASE_URL / REDIS_URL when set)
@@ -50,8 +54,12 @@ check: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py makemigrations --check --dry-run
 
 
-superuser: migrate
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py createsuperuser
+superuser: migrate  ## asks on a terminal; without one, reads DJANGO_SUPERUSER_USERNAME, _EMAIL and _PASSWORD
+	@if [ -n "$$DJANGO_SUPERUSER_USERNAME" ] || [ ! -t 0 ]; then \
+		ENV_FILE=$(ENV_FILE) $(BIN)/python manage.py createsuperuser --noinput; \
+	else \
+		ENV_FILE=$(ENV_FILE) $(BIN)/python manage.py createsuperuser; \
+	fi
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -6,6 +6,7 @@ Two ways to run:
   Dramatiq broker whose worker threads run inside the web process, and a local-memory cache.
 """
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +26,8 @@ class _Env(environ.Env):
 
 
 env = _Env()
-environ.Env.read_env(BASE_DIR / ".env")  # fills only what the shell left unset
+# Fills only what the shell left unset. ENV_FILE points elsewhere (the e2e test of `make run` uses its own).
+environ.Env.read_env(os.environ.get("ENV_FILE") or BASE_DIR / ".env")
 
 
 def _refuse_to_start(variable: str, why: str) -> None:
@@ -59,7 +61,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
 _frontend = urlsplit(FRONTEND_URL)
 FRONTEND_ORIGIN = f"{_frontend.scheme}://{_frontend.netloc}"  # CORS/CSRF take an origin, never a path
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+PORT = env.int("PORT", default=8000)  # where `make run` / gunicorn serve; PUBLIC_BASE_URL follows it unless set
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://localhost:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "django_dramatiq",  # first: it installs the broker before any actor module is imported

@@ -27,9 +27,13 @@ def test_make_run_starts_everything_embedded_publishes_and_stops_on_ctrl_c(tmp_p
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SOCIAL_SANDBOX",
                                                           "FACEBOOK_APP_ID", "TIKTOK_CLIENT_KEY",
                                                           "DJANGO_SETTINGS_MODULE")}
-    # Only the file and the port differ from a newcomer's run (the repository's db.sqlite3 stays untouched).
-    env.update(DEBUG="true", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PORT=str(port),
-               PUBLIC_BASE_URL=base, FRONTEND_URL=f"{base}/admin/", ALLOWED_HOSTS="127.0.0.1",
+    # Only the files and the port differ from a newcomer's run (the repository's db.sqlite3 and .env stay
+    # untouched). PUBLIC_BASE_URL is not set: OAuth and the sandbox must follow PORT by themselves.
+    env_file = tmp_path / ".env"
+    env.pop("PUBLIC_BASE_URL", None)
+    env.pop("DEBUG", None)  # `make run` sets it, and writes it to the .env that later commands read
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PORT=str(port), ENV_FILE=str(env_file),
+               FRONTEND_URL=f"{base}/admin/", ALLOWED_HOSTS="127.0.0.1,localhost",
                PUBLISH_POLL_DELAY_SECONDS="2", LOG_LEVEL="INFO")
     proc = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -44,6 +48,20 @@ def test_make_run_starts_everything_embedded_publishes_and_stops_on_ctrl_c(tmp_p
         assert "Embedded mode: DATABASE_URL, in-process broker and scheduler" in out
         assert requests.get(f"{base}/healthz", timeout=5).json() == {"status": "ok", "database": "ok", "broker": "embedded"}
         wait_for(lambda: "Embedded scheduler started: publish_due (* * * * *)" in "".join(lines), timeout=30)
+        written = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line and line[0] != "#")
+        assert written["DEBUG"] == "true" and written["PORT"] == str(port)
+        assert len(written["SECRET_KEY"]) >= 50 and len(written["ENCRYPTION_KEY"]) == 43  # 32 random bytes
+        assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+
+        # The commands the README shows work as shown, with nothing but the .env (no DEBUG in the shell) ...
+        assert "No changes detected" in manage(env, "makemigrations", "--check", "--dry-run")
+        # ... and `make superuser` works without a terminal.
+        made = subprocess.run(["make", "--no-print-directory", "superuser"], cwd=ROOT, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=120,
+                              env={**env, "DJANGO_SUPERUSER_USERNAME": "admin", "DJANGO_SUPERUSER_EMAIL": "a@example.com",
+                                   "DJANGO_SUPERUSER_PASSWORD": "pw-admin-12345"})
+        assert made.returncode == 0 and "Superuser created successfully." in made.stdout, made.stderr[-2000:]
+        assert env_file.read_text().count("SECRET_KEY=") == 1  # a second make target kept the same keys
 
         token = manage(env, "shell", "-c", (
             "from django.contrib.auth import get_user_model; from rest_framework.authtoken.models import Token;"

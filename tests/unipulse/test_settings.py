@@ -71,3 +71,47 @@ def test_env_example_copied_as_it_is_starts_on_the_defaults():
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "media", "True", "embedded", "False", "True"]
+
+
+def probe_urls(env_overrides: dict) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"PORT", "PUBLIC_BASE_URL", "DJANGO_SETTINGS_MODULE",
+                                                           "SOCIAL_SANDBOX", "FACEBOOK_APP_ID", "TIKTOK_CLIENT_KEY"}}
+    env.update({"DEBUG": "true", "DJANGO_SETTINGS_MODULE": "unipulse.settings", "ENV_FILE": "/nonexistent/.env",
+                **env_overrides})
+    probe = ("import django; django.setup(); from django.conf import settings as s;"
+             "print(s.PUBLIC_BASE_URL, s.FACEBOOK_CALLBACK_URL, s.TIKTOK_CALLBACK_URL, s.META_GRAPH_URL)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_the_public_urls_and_the_sandbox_follow_port_unless_public_base_url_is_set():
+    base, facebook, tiktok, graph = probe_urls({"PORT": "8711"})
+    assert base == "http://localhost:8711"
+    assert facebook == "http://localhost:8711/api/v1/auth/callback/facebook"
+    assert tiktok == "http://localhost:8711/api/v1/auth/callback/tiktok"
+    assert graph == "http://localhost:8711/sandbox/graph"  # DEBUG with no app credentials: the sandbox
+    assert probe_urls({"PORT": "8711", "PUBLIC_BASE_URL": "https://api.example.com"})[0] == "https://api.example.com"
+
+
+def test_the_development_env_file_is_written_once_and_keeps_its_keys(tmp_path):
+    from unipulse.devenv import ensure
+
+    path = tmp_path / ".env"
+    assert ensure(path, "8000") == ["DEBUG", "SECRET_KEY", "ENCRYPTION_KEY"]
+    first = path.read_text()
+    assert ensure(path, "8711") == []
+    values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and line[0] != "#")
+    assert values["PORT"] == "8711" and path.read_text().count("PORT=") == 1
+    assert all(f"{name}={values[name]}" in first for name in ("SECRET_KEY", "ENCRYPTION_KEY"))
+    import base64
+    assert len(base64.urlsafe_b64decode(values["ENCRYPTION_KEY"] + "=")) == 32
+
+
+def test_a_command_run_with_only_the_env_file_starts_in_development(tmp_path):
+    from unipulse.devenv import ensure
+
+    ensure(tmp_path / ".env", "8000")
+    result = start({"ENV_FILE": str(tmp_path / ".env")})
+    assert result.returncode == 0 and result.stdout.strip() == "started", result.stderr
+    assert "DEVELOPMENT values" not in result.stderr  # the generated keys, not the fixed ones
