@@ -1,14 +1,18 @@
-"""Analytics API: thin views over analytics.services (reads only; syncing happens on the queue)."""
+"""Analytics API: thin views over analytics.services (reads, and "sync now", which only enqueues)."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics
+from rest_framework import generics, serializers
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from social.models import get_account_in_workspace
 from unipulse.api_errors import ApiError, ErrorSerializer
+from unipulse.ratelimits import enforce
 from workspaces.access import workspace_of
 
 from . import services
@@ -95,3 +99,27 @@ def summary(request: Request) -> Response:
     """Per-platform and per-account totals of the caller's posts published in ?from=&to=."""
     start, end = _period(request)
     return Response(services.get_summary_in_workspace(workspace_of(request), start, end))
+
+
+class SyncRequestSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    queued = serializers.BooleanField(help_text="false: a sync finished too recently; nothing was queued.")
+    runs_after = serializers.DateTimeField(help_text="When the sync may run (queued), or the next may be asked for.")
+    last_synced_at = serializers.DateTimeField(allow_null=True)
+
+
+@extend_schema(request=None, parameters=[_id("pk", "One of the workspace's accounts.")], responses={
+    202: SyncRequestSerializer, 409: OpenApiResponse(ErrorSerializer, description=(
+        "`sync_too_soon`: the last sync finished less than ANALYTICS_MIN_SYNC_MINUTES ago; `Retry-After` says "
+        "when to ask again.")), 404: NOT_FOUND})
+@api_view(["POST"])
+def sync_account_now(request: Request, pk: int) -> Response:
+    """"Sync now": queue an analytics sync of one account on the analytics-sync queue."""
+    account = get_account_in_workspace(workspace_of(request), pk)
+    enforce(request, "api-write")
+    result = services.request_sync(account)
+    if not result["queued"]:
+        wait = max(1, int((result["runs_after"] - timezone.now()).total_seconds()))
+        raise ApiError("sync_too_soon", f"{account} was synced less than {settings.ANALYTICS_MIN_SYNC_MINUTES} "
+                       f"minutes ago; ask again in {wait} seconds.", 409, retry_after=wait)
+    return Response({"account": account.pk, **result}, status=202)

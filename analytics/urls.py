@@ -10,4 +10,5 @@ urlpatterns: list = [
     path("analytics/tracked-posts/", api.TrackedPostList.as_view(), name="analytics-tracked-posts"),
     path("analytics/tracked-posts/<id:tracked_post_id>/", api.tracked_post_report, name="analytics-tracked-post"),
     path("analytics/summary/", api.summary, name="analytics-summary"),
+    path("accounts/<id:pk>/sync/", api.sync_account_now, name="account-sync"),
 ]

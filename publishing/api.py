@@ -7,11 +7,12 @@ import json
 import re
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status, viewsets
-from rest_framework.decorators import action
+from rest_framework import generics, serializers, status, viewsets
+from rest_framework.decorators import action, api_view
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from social.models import get_account_in_workspace
 from unipulse.api_errors import ApiError, ErrorSerializer
 from unipulse.converters import ID_REGEX
 from unipulse.ratelimits import WriteRateLimitMixin
@@ -167,3 +168,27 @@ class MediaUploadView(WriteRateLimitMixin, generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         stored = services.store_media(workspace_of(request), serializer.validated_data["file"])
         return Response(StoredMediaSerializer(stored).data, status=status.HTTP_201_CREATED)
+
+
+class PublishingOptionsSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    platform = serializers.CharField()
+    content_kinds = serializers.ListField(child=serializers.CharField(), help_text=(
+        "What this platform publishes: Facebook text, link, photo(s), video; Instagram feed, reel, story, carousel "
+        "(options.instagram.kind); TikTok video or photos."))
+    limits = serializers.DictField(help_text="The limits validation applies to a post for this platform.")
+    live = serializers.DictField(allow_null=True, help_text=(
+        "The platform's own answer: TikTok creator_info (privacy_level_options, max_video_post_duration_sec, "
+        "comment/duet/stitch disabled; cached for TIKTOK_CREATOR_INFO_CACHE_SECONDS), Instagram's publishing quota "
+        "left in its rolling 24 h; null for Facebook, or when the platform could not be asked (see live_error)."))
+    live_error = serializers.DictField(allow_null=True, help_text=(
+        "{code, message} when `live` could not be read; the codes of the API's platform errors (reauth_required, "
+        "permission_missing, rate_limited, account_blocked, platform_unavailable, platform_rejected)."))
+
+
+@extend_schema(responses=PublishingOptionsSerializer)
+@api_view(["GET"])
+def publishing_options(request, pk: int):
+    """What may be posted to this account, before a post is written (for the composer)."""
+    account = get_account_in_workspace(workspace_of(request), pk)
+    return Response(services.get_publishing_options(account))

@@ -3,13 +3,14 @@ from rest_framework.routers import SimpleRouter
 
 import unipulse.converters  # noqa: F401  (registers <id:...>)
 
-from .api import MediaUploadView, PostRetryWithoutSlash, PostViewSet
+from .api import MediaUploadView, PostRetryWithoutSlash, PostViewSet, publishing_options
 
 router = SimpleRouter()
 router.register("posts", PostViewSet, basename="post")
 
 urlpatterns = [
     path("media/", MediaUploadView.as_view(), name="media-upload"),
+    path("accounts/<id:pk>/publishing-options/", publishing_options, name="account-publishing-options"),
     # The issue names the retry route without a trailing slash; both spellings work.
     path("posts/<id:pk>/retry", PostRetryWithoutSlash.as_view({"post": "retry"}), name="post-retry-noslash"),
     *router.urls,

@@ -74,7 +74,10 @@ def exception_handler(exc, context):
         response["Retry-After"] = str(int(exc.wait or 60))
         return response
     if isinstance(exc, ApiError):
-        return Response(error_body(exc.error_code, str(exc.detail), exc.fields), status=exc.status_code)
+        response = Response(error_body(exc.error_code, str(exc.detail), exc.fields), status=exc.status_code)
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -399,6 +399,9 @@ INBOX_WEBHOOK_QUIET_HOURS = env.int("INBOX_WEBHOOK_QUIET_HOURS", default=6)
 # Token refresh
 # TikTok: refresh when this fraction of the lifetime TikTok granted (expires_in) remains.
 TIKTOK_REFRESH_REMAINING_FRACTION = env.float("TIKTOK_REFRESH_REMAINING_FRACTION", default=0.2)
+# How long a creator_info answer is reused by the publishing-options endpoint and validation messages
+# (the publish itself always asks TikTok again, right before video/init).
+TIKTOK_CREATOR_INFO_CACHE_SECONDS = env.int("TIKTOK_CREATOR_INFO_CACHE_SECONDS", default=300)
 # Meta: re-check every token with debug_token this often; renew/warn this long before an expiry.
 META_TOKEN_CHECK_INTERVAL = timedelta(hours=env.int("META_TOKEN_CHECK_HOURS", default=24))
 META_RENEW_BEFORE = timedelta(days=env.int("META_RENEW_BEFORE_DAYS", default=7))

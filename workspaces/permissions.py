@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "account-list": {"GET": VIEWER},
     "account-detail": {"GET": VIEWER, "DELETE": ADMIN},
     "account-refresh": {"POST": ADMIN},
+    "account-sync": {"POST": EDITOR},
+    "account-publishing-options": {"GET": VIEWER},
     # publishing
     "media-upload": {"POST": EDITOR},
     "post-list": {"GET": VIEWER, "POST": EDITOR},

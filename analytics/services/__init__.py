@@ -19,11 +19,11 @@ from .reports import (
     get_tracked_posts_in_workspace,
     get_video_comment_counts_in_workspace,
 )
-from .sync import sync_account
+from .sync import request_sync, sync_account
 
 __all__ = [
     "get_account_report_in_workspace", "get_post_targets_in_workspace", "get_summary_in_workspace",
-    "InvalidPeriodError", "get_tracked_post_in_workspace", "get_tracked_posts_in_workspace", "get_video_comment_counts_in_workspace", "parse_period", "register_published_post", "sync_account",
+    "InvalidPeriodError", "get_tracked_post_in_workspace", "get_tracked_posts_in_workspace", "get_video_comment_counts_in_workspace", "parse_period", "register_published_post", "request_sync", "sync_account",
 ]
 
 DEFAULT_PERIOD_DAYS = 30

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from social.clients import facebook, instagram, meta, ratelimit, tiktok
@@ -443,3 +444,21 @@ def _tiktok_video(video: tiktok.TikTokVideo) -> store.FetchedPost:
 
 
 SYNCERS = {Platform.FACEBOOK: sync_facebook, Platform.INSTAGRAM: sync_instagram, Platform.TIKTOK: sync_tiktok}
+
+
+def request_sync(account: SocialAccount) -> dict:
+    """"Sync now": enqueue one analytics sync unless one finished within ANALYTICS_MIN_SYNC_MINUTES.
+
+    Returns {"queued": bool, "runs_after": when it may run}; `queued` is False (nothing sent) when the
+    last sync is too recent, and `runs_after` is then when the next one may start.
+    """
+    from ..actors import analytics_sync
+
+    now = timezone.now()
+    last = (SyncRun.objects.filter(account=account, status=SyncRun.Status.DONE).order_by("-finished_at")
+            .values_list("finished_at", flat=True).first())
+    earliest = last + timedelta(minutes=settings.ANALYTICS_MIN_SYNC_MINUTES) if last else now
+    if earliest > now:
+        return {"queued": False, "runs_after": earliest, "last_synced_at": last}
+    transaction.on_commit(lambda: analytics_sync.send(account.pk))
+    return {"queued": True, "runs_after": now, "last_synced_at": last}

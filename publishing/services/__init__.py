@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from .engine import publish_target, send_publish
+from .options import get_publishing_options
 from .posts import (
     approve_post,
     cancel_post,
@@ -50,7 +51,7 @@ def get_platform_posts_in_workspace(workspace, post_id: int) -> list[tuple[int, 
 
 
 __all__ = [
-    "get_platform_posts_in_workspace",
+    "get_platform_posts_in_workspace", "get_publishing_options",
     "apply_tiktok_publish_event", "approve_post", "cancel_post", "expire_pending_posts", "reject_post", "cancel_targets", "create_post", "create_post_once",
     "enqueue_due_targets", "filter_posts", "get_post_by_idempotency_key", "get_posts_in_workspace", "publish_target",
     "retry_post", "retry_targets", "send_publish", "store_media", "update_post",

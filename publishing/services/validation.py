@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import asdict
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.core.cache import cache
 
 from social.clients import tiktok as tiktok_client
 from social.clients.errors import (
@@ -67,6 +69,8 @@ def content_errors(data: dict, accounts: list) -> dict[str, list[str]]:
         _instagram(text, media, options.get("instagram") or {}, errors)
     if "tiktok" in platforms:
         _tiktok(text, media, options.get("tiktok") or {}, data.get("first_comment"), errors)
+        if "options.tiktok.privacy_level" in errors and not (options.get("tiktok") or {}).get("privacy_level"):
+            errors["options.tiktok.privacy_level"] = [privacy_choices([a for a in accounts if a.platform == "tiktok"])]
     return dict(errors)
 
 
@@ -165,6 +169,17 @@ def _tiktok(text: str, media: list, options: dict, first_comment: str | None, er
         errors["first_comment"].append("TikTok's API cannot post comments; remove the first comment or the TikTok account.")
 
 
+def privacy_choices(accounts: list) -> str:
+    """'Choose who can see it', with each creator's choices when TikTok told us lately (never a call here)."""
+    known = [(a, cached_creator_info(a)) for a in accounts]
+    if all(info for _, info in known):
+        shown = "; ".join(f"{a}: {', '.join(info.privacy_level_options)}" for a, info in known)
+        return f"Choose who can see this TikTok post (privacy_level), one of {shown}."
+    ids = ", ".join(str(a.pk) for a, info in known if not info)
+    return ("Choose who can see this TikTok post (privacy_level); GET /api/v1/accounts/{id}/publishing-options/ "
+            f"lists each creator's choices (account {ids}).")
+
+
 def account_errors(accounts: list) -> list[str]:
     """Accounts must be active and hold the publishing permission."""
     problems = []
@@ -177,10 +192,25 @@ def account_errors(accounts: list) -> list[str]:
     return problems
 
 
+CREATOR_INFO_KEY = "tiktok-creator-info:{}"
+
+
+def cached_creator_info(account) -> tiktok_client.CreatorInfo | None:
+    """The creator_info read in the last few minutes, or None (never calls TikTok)."""
+    found = cache.get(CREATOR_INFO_KEY.format(account.pk))
+    return tiktok_client.CreatorInfo(**found) if found else None
+
+
+def fresh_creator_info(account) -> tiktok_client.CreatorInfo:
+    info = tiktok_client.query_creator_info(account)
+    cache.set(CREATOR_INFO_KEY.format(account.pk), asdict(info), settings.TIKTOK_CREATOR_INFO_CACHE_SECONDS)
+    return info
+
+
 def tiktok_creator_errors(account, options: dict, media: list | None = None) -> dict[str, list[str]]:
     """Ask TikTok (creator_info) whether this creator may post now with these options."""
     try:
-        info = tiktok_client.query_creator_info(account)
+        info = fresh_creator_info(account)
     except ReauthRequiredError:
         return {"accounts": [f"Reconnect {account}: TikTok no longer accepts its authorisation."]}
     except PermissionMissingError:

@@ -126,7 +126,6 @@ def test_instagram_hashtag_limit_is_a_setting(api_client, account_factory):
      {"media": ["TikTok needs one video or up to 35 photos."]}),
     ({"media": [VIDEO, IMAGE], "options": {"tiktok": {"privacy_level": "SELF_ONLY"}}},
      {"media": ["A TikTok post is one video, or photos only."]}),
-    ({"media": [VIDEO]}, {"options.tiktok.privacy_level": ["Choose who can see this TikTok post."]}),
     ({"media": [VIDEO], "text": "é" * 2201, "options": {"tiktok": {"privacy_level": "SELF_ONLY"}}},
      {"text": ["A TikTok caption is limited to 2200 characters."]}),
     ({"media": [IMAGE] * 36, "options": {"tiktok": {"privacy_level": "SELF_ONLY"}}},
@@ -150,6 +149,23 @@ def test_tiktok_rules(payload, expected, api_client, account_factory, mocked_pla
     assert response.status_code == 400
     assert fields(response) == expected
     assert len(mocked_platforms.calls) == 0  # content rules are checked before asking TikTok
+
+
+def test_a_missing_privacy_level_says_where_the_choices_are_then_lists_them_once_tiktok_told_us(
+        api_client, account_factory, mocked_platforms):
+    tt = account_factory("tiktok")
+    response = create(api_client, accounts=[tt.pk], media=[VIDEO])
+    assert fields(response) == {"options.tiktok.privacy_level": [
+        "Choose who can see this TikTok post (privacy_level); GET /api/v1/accounts/{id}/publishing-options/ lists "
+        f"each creator's choices (account {tt.pk})."]}
+    assert len(mocked_platforms.calls) == 0  # validation never calls TikTok itself
+
+    mocked_platforms.post(CREATOR, json=fixture("tiktok/publishing_creator_info_unaudited.json"))
+    options = api_client.get(f"/api/v1/accounts/{tt.pk}/publishing-options/").json()
+    response = create(api_client, accounts=[tt.pk], media=[VIDEO])
+    choices = ", ".join(options["live"]["privacy_level_options"])
+    assert choices and fields(response) == {"options.tiktok.privacy_level": [
+        f"Choose who can see this TikTok post (privacy_level), one of {tt}: {choices}."]}
 
 
 def test_tiktok_privacy_level_must_be_among_the_creators_options(api_client, account_factory, mocked_platforms):
