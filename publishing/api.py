@@ -9,11 +9,11 @@ import re
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from unipulse.api_errors import ApiError, ErrorSerializer
 from unipulse.converters import ID_REGEX
+from unipulse.parsers import MultiPartParser
 from unipulse.ratelimits import WriteRateLimitMixin
 
 from . import services

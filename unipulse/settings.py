@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "unipulse.middleware.DatabaseUnavailableMiddleware",
+    "unipulse.middleware.UnsafeTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -198,9 +199,14 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "unipulse.api_errors.exception_handler",
+    # DRF's parsers, refusing too-deep JSON and NUL/lone-surrogate text with a 400 (unipulse/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["unipulse.parsers.JSONParser", "unipulse.parsers.FormParser",
+                               "unipulse.parsers.MultiPartParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Deepest nesting of arrays/objects accepted in a JSON body (API: 400 beyond it; webhooks: stored `ignored`).
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 SPECTACULAR_SETTINGS = {
     "TITLE": "UniPulse API",
     "DESCRIPTION": "Connect Facebook Pages, Instagram and TikTok accounts; publish, measure and answer.",
