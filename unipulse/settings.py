@@ -366,6 +366,8 @@ PUBLISH_LEASE_MARGIN_SECONDS = env.int("PUBLISH_LEASE_MARGIN_SECONDS", default=6
 # Upload size limits for POST /api/v1/media/.
 MEDIA_MAX_IMAGE_BYTES = env.int("MEDIA_MAX_IMAGE_BYTES", default=8 * 1024 * 1024)
 MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=512 * 1024 * 1024)
+# Largest image (width x height) an upload may decode to; Pillow's decompression-bomb guard refuses more.
+MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=50_000_000)
 
 
 # Analytics
