@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -73,7 +74,7 @@ def exception_handler(exc, context):
     if isinstance(exc, SuspiciousOperation):  # e.g. a file path leaving MEDIA_ROOT: Django would answer HTML
         logger.warning("Suspicious request refused: %s", type(exc).__name__)
         return Response(error_body("invalid", "The request is not valid."), status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, OperationalError | InterfaceError | redis.RedisError):
         response = Response(error_body("service_unavailable", "The service is briefly unavailable; try again in a few seconds."),
                             status=status.HTTP_503_SERVICE_UNAVAILABLE)
         response["Retry-After"] = "5"

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "unipulse.middleware.ApiJsonErrorsMiddleware",
     "unipulse.middleware.DatabaseUnavailableMiddleware",
     "unipulse.middleware.UnsafeTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
