@@ -394,6 +394,8 @@ WEBHOOK_RESEND_AFTER_SECONDS = env.int("WEBHOOK_RESEND_AFTER_SECONDS", default=3
 # process_webhooks re-sends a failed event until it has been tried this often in all (the worker's
 # own retries count: webhook-process retries 10 times); then it stays failed for "Process again".
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=15)
+# prune_webhook_events deletes processed/ignored events older than this (their dedupe keys stay, for replays).
+WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
 META_HUMAN_AGENT_ENABLED = env.bool("META_HUMAN_AGENT_ENABLED", default=False)
 INBOX_POLL_RECENT_POSTS = env.int("INBOX_POLL_RECENT_POSTS", default=10)
 INBOX_WEBHOOK_QUIET_HOURS = env.int("INBOX_WEBHOOK_QUIET_HOURS", default=6)

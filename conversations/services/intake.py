@@ -14,7 +14,7 @@ from django.utils import timezone
 from unipulse.db import insert_on_conflict
 from unipulse.text import clean_text
 
-from ..models import WebhookEvent
+from ..models import WebhookEvent, WebhookReplayKey
 
 logger = logging.getLogger(__name__)
 
@@ -111,3 +111,28 @@ def reprocess_webhook_events(event_ids: list[int]) -> int:
     """Admin "process again": back to received, then enqueue. Returns how many were sent."""
     WebhookEvent.objects.filter(pk__in=event_ids).update(status=WebhookEvent.Status.RECEIVED, error="")
     return sum(enqueue_webhook_event(event_id) for event_id in event_ids)
+
+
+def prune_webhook_events(older_than_days: int, batch: int = 1000, progress=None) -> int:
+    """Delete processed and ignored events older than this many days, keeping each one's dedupe key
+    (WebhookReplayKey) so a replay of it is never routed again. Received and failed events stay.
+    Returns how many were deleted. Short batches: intake keeps inserting meanwhile."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    old = WebhookEvent.objects.filter(status__in=[WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED],
+                                      received_at__lte=cutoff).order_by("id")
+    deleted = 0
+    while rows := list(old.values_list("id", "dedupe_key", "received_at")[:batch]):
+        with transaction.atomic():
+            WebhookReplayKey.objects.bulk_create(
+                [WebhookReplayKey(dedupe_key=key, received_at=received) for _, key, received in rows],
+                ignore_conflicts=True)
+            deleted += WebhookEvent.objects.filter(pk__in=[row[0] for row in rows]).delete()[0]
+        if progress is not None:
+            progress(deleted)
+    return deleted
+
+
+def count_prunable_webhook_events(older_than_days: int) -> int:
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    return WebhookEvent.objects.filter(status__in=[WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED],
+                                       received_at__lte=cutoff).count()

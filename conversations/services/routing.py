@@ -12,7 +12,7 @@ from django.utils import timezone
 from social.models import AccountStatus, Platform, SocialAccount
 from unipulse.text import clean_json, loads_limited
 
-from ..models import Message, WebhookEvent
+from ..models import Message, WebhookEvent, WebhookReplayKey
 from ..sources.base import InboxItem
 from . import inbox
 
@@ -47,6 +47,11 @@ def process_webhook_event(event_id: int) -> None:
         if event is None or event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
             return  # gone, done, or being routed right now by another worker
         attempts = event.attempts + 1
+        if WebhookReplayKey.objects.filter(dedupe_key=event.dedupe_key).exists():
+            WebhookEvent.objects.filter(pk=event_id).update(
+                status=WebhookEvent.Status.IGNORED, attempts=attempts, processed_at=timezone.now(),
+                error="A replay of a delivery already processed (its event was pruned).")
+            return
         try:
             with transaction.atomic():
                 handled = ROUTERS[event.platform](_payload_of(event))
