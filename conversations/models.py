@@ -41,6 +41,21 @@ class WebhookEvent(models.Model):
         return f"{self.platform} {self.topic} #{self.pk} ({self.status})"
 
 
+class WebhookReplayKey(models.Model):
+    """The dedupe key of a pruned WebhookEvent: replay protection outlives the event's row.
+
+    `prune_webhook_events` deletes processed events after WEBHOOK_EVENT_RETENTION_DAYS and keeps only
+    their key here (a Meta signature has no timestamp, so a captured delivery stays valid forever):
+    the same body arriving again is stored, but routed as an ignored replay, never twice.
+    """
+
+    dedupe_key = models.CharField(max_length=64, primary_key=True, help_text="sha256 of the raw body.")
+    received_at = models.DateTimeField(help_text="When the pruned event was first received.")
+
+    def __str__(self) -> str:
+        return self.dedupe_key
+
+
 class Conversation(models.Model):
     """A comment thread (post + top-level comment) or a DM thread (account + participant)."""
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 
 from django.conf import settings
+
+from unipulse.text import loads_limited
 
 
 def _hmac_hex(secret: str, payload: bytes) -> str:
@@ -38,7 +39,8 @@ def is_valid_tiktok_signature(raw_body: bytes, header: str, now: float | None = 
         return False
     parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
     stamp, signature = parts.get("t", "").strip(), parts.get("s", "").strip().lower()
-    if not stamp.isdigit() or not signature:
+    # isdigit() alone accepts other scripts' digits ("²", "١"), which int() then refuses or reads.
+    if not (stamp.isascii() and stamp.isdigit()) or not signature:
         return False
     expected = _hmac_hex(secret, stamp.encode() + b"." + raw_body)
     if not hmac.compare_digest(signature.encode(), expected.encode()):
@@ -56,8 +58,8 @@ def parse_meta_signed_request(signed_request: str) -> dict | None:
     encoded_sig, encoded_payload = signed_request.split(".")
     try:
         signature = _b64url(encoded_sig)
-        payload = json.loads(_b64url(encoded_payload))
-    except (ValueError, TypeError):
+        payload = loads_limited(_b64url(encoded_payload))
+    except (ValueError, TypeError):  # JsonTooDeepError is a ValueError
         return None
     expected = hmac.new(secret.encode(), encoded_payload.encode(), hashlib.sha256).digest()
     if not hmac.compare_digest(signature, expected) or not isinstance(payload, dict):

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from unipulse.api_errors import error_body
+from unipulse.text import JsonTooDeepError, loads_limited
 
 from . import signatures
 from .models import WebhookEvent
@@ -42,12 +43,24 @@ def _read_body(request: HttpRequest) -> bytes | JsonResponse:
     return too_large if len(body) > limit else body
 
 
-def _parse_json(body: bytes) -> dict | None:
+def _parse_json(body: bytes) -> tuple[dict | None, str]:
+    """(the JSON object, "") for a routable body; (None, why) for a signed body no router can take;
+    (None, "") when it is not a JSON object at all (a 400, as before).
+
+    Meta and TikTok send UTF-8: json.loads would also guess UTF-16/32 from the bytes, and the stored
+    copy (decoded as UTF-8) would then be unreadable at routing and retried for nothing.
+    """
     try:
-        payload = json.loads(body)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "The body is not UTF-8 text."
+    try:
+        payload = loads_limited(text)
+    except JsonTooDeepError as error:
+        return None, str(error)
     except ValueError:
-        return None
-    return payload if isinstance(payload, dict) else None
+        return None, ""
+    return (payload, "") if isinstance(payload, dict) else (None, "")
 
 
 # Ref: https://developers.facebook.com/docs/graph-api/webhooks/getting-started
@@ -78,10 +91,14 @@ def _intake(request: HttpRequest, source: str, *, topic_key: str, refusal: str, 
         return body
     if not verified(body):
         return _error("bad_signature", refusal, 403)
-    payload = _parse_json(body)
+    payload, unroutable = _parse_json(body)
+    if unroutable:  # signed, so really from the platform: kept for the admin, never routed or retried
+        store_webhook_event(source, body, request.headers, ignored_reason=unroutable)
+        return HttpResponse(status=200)
     if payload is None:
         return _error("malformed", "The body is not a JSON object.", 400)
-    store_webhook_event(source, body, request.headers, topic=str(payload.get(topic_key) or ""))
+    topic = payload.get(topic_key)
+    store_webhook_event(source, body, request.headers, topic=topic if isinstance(topic, str) else "")
     return HttpResponse(status=200)
 
 

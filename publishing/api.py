@@ -9,12 +9,12 @@ import re
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status, viewsets
 from rest_framework.decorators import action, api_view
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from social.models import get_account_in_workspace
 from unipulse.api_errors import ApiError, ErrorSerializer
 from unipulse.converters import ID_REGEX
+from unipulse.parsers import MultiPartParser
 from unipulse.ratelimits import WriteRateLimitMixin
 from workspaces.access import current_membership, workspace_of
 

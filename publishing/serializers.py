@@ -11,7 +11,7 @@ from workspaces.access import workspace_of
 
 from .models import Approval, MediaType, Post, PostMedia, PostTarget, TargetStatus
 from .services import validation
-from .services.posts import media_url_errors
+from .services.posts import hosted_media_errors, media_url_errors
 
 
 class MediaItemSerializer(serializers.ModelSerializer):
@@ -20,10 +20,17 @@ class MediaItemSerializer(serializers.ModelSerializer):
         fields = ["url", "type", "alt_text"]
 
     def validate_url(self, value: str) -> str:
-        problem = media_url_errors(value)
+        request = self.context.get("request")
+        problem = media_url_errors(value, workspace_of(request) if request is not None else None)
         if problem:
             raise serializers.ValidationError(problem)
         return value
+
+    def validate(self, attrs: dict) -> dict:
+        problem = hosted_media_errors(attrs["url"], attrs["type"]) if "url" in attrs and "type" in attrs else ""
+        if problem:
+            raise serializers.ValidationError({"url": [problem]})
+        return attrs
 
 
 class TargetSerializer(serializers.ModelSerializer):
@@ -107,9 +114,12 @@ class StoredMediaSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=MediaType.choices)
     size = serializers.IntegerField()
     content_type = serializers.CharField()
-    width = serializers.IntegerField(allow_null=True, help_text="Images: pixels (checked against platform aspect rules).")
-    height = serializers.IntegerField(allow_null=True)
-    duration = serializers.FloatField(allow_null=True, help_text="Videos: seconds (MP4/MOV).")
+    width = serializers.IntegerField(help_text="Pixels, read by decoding the file (checked against platform aspect rules).")
+    height = serializers.IntegerField(help_text="Pixels, read by decoding the file.")
+    duration = serializers.FloatField(allow_null=True, help_text="Videos: seconds. Null for images.")
+    frame_rate = serializers.FloatField(allow_null=True, help_text="Videos: average frames per second. Null for images.")
+    video_codec = serializers.CharField(help_text="Videos: the first video stream's codec (e.g. h264); '' for images.")
+    audio_codec = serializers.CharField(help_text="Videos: the first audio stream's codec (e.g. aac); '' without one.")
 
 
 class PostFilterSerializer(serializers.Serializer):

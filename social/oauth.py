@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import secrets
 import traceback
 from dataclasses import dataclass, field, replace
@@ -63,6 +64,8 @@ FEATURE_SCOPES: dict[str, dict[str, list[str]]] = {
 }
 # Page tasks a connected Page must allow: publishing (CREATE_CONTENT) and comments (MODERATE).
 REQUIRED_PAGE_TASKS = ("CREATE_CONTENT", "MODERATE")
+# What create_state() makes (secrets.token_urlsafe(32): 43 URL-safe characters), with room to spare.
+STATE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
 # Redirect error codes besides OAuthError's: the callback was refused by our inbound rate limit,
@@ -119,24 +122,26 @@ def consume_state(state: str, platform: str, request_user=None):
 
     Single-use even under a race: the conditional UPDATE lets exactly one caller win. A callback
     that arrives with a signed-in user must be that user (a state from someone else is refused);
-    one without a session (a token-holding frontend) is bound by the state alone.
+    one without a session (a token-holding frontend) is bound by the state alone. A refused callback
+    (another user, another platform's path, a malformed state) leaves the state unused, so the
+    rightful user's own callback still works.
     """
-    if not state:
+    if not STATE_PATTERN.fullmatch(state or ""):  # also keeps NUL and surrogates away from the database
         raise OAuthError("invalid_state")
     row = OAuthState.objects.filter(state=state).select_related("user", "workspace").first()
-    if row is None:
-        raise OAuthError("invalid_state")
-    fresh_after = timezone.now() - timedelta(seconds=settings.OAUTH_STATE_TTL_SECONDS)
-    won = OAuthState.objects.filter(pk=row.pk, used_at__isnull=True, created_at__gte=fresh_after).update(
-        used_at=timezone.now()
-    )
-    if not won or row.platform != platform:
+    if row is None or row.platform != platform:
         raise OAuthError("invalid_state")
     if request_user is not None and request_user.is_authenticated and request_user.pk != row.user_id:
         raise OAuthError("invalid_state")
     if not Membership.objects.filter(user_id=row.user_id, workspace_id=row.workspace_id,
                                      role__in=[Role.OWNER, Role.ADMIN]).exists():
         raise OAuthError(NOT_ALLOWED)  # removed from the workspace, or demoted, since the connect started
+    fresh_after = timezone.now() - timedelta(seconds=settings.OAUTH_STATE_TTL_SECONDS)
+    won = OAuthState.objects.filter(pk=row.pk, used_at__isnull=True, created_at__gte=fresh_after).update(
+        used_at=timezone.now()
+    )
+    if not won:
+        raise OAuthError("invalid_state")
     return row
 
 

@@ -1,8 +1,26 @@
+import logging
+
+import redis
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import services
 from .clients import ratelimit
 from .models import SocialAccount
+
+logger = logging.getLogger(__name__)
+
+# What reading the counters can raise while Redis is unreachable (redis-py's errors, a socket's).
+REDIS_DOWN = (redis.RedisError, OSError)
+UNKNOWN = object()  # the counters could not be read: the field says null ("unknown"), the answer goes on
+
+
+def _read_counters(read, default=UNKNOWN):
+    try:
+        return read()
+    except REDIS_DOWN as error:
+        logger.warning("Call counters unavailable (%s); account fields shown as unknown", type(error).__name__)
+        return default
 
 
 class SocialAccountListSerializer(serializers.ListSerializer):
@@ -10,8 +28,8 @@ class SocialAccountListSerializer(serializers.ListSerializer):
 
     def to_representation(self, data):
         accounts = list(data.all() if hasattr(data, "all") else data)
-        self.context["_call_counts"] = ratelimit.get_call_counts_many([a.pk for a in accounts])
-        self.context["_budgets"] = services.get_call_budgets(accounts)
+        self.context["_call_counts"] = _read_counters(lambda: ratelimit.get_call_counts_many([a.pk for a in accounts]))
+        self.context["_budgets"] = _read_counters(lambda: services.get_call_budgets(accounts))
         return super().to_representation(accounts)
 
 
@@ -36,12 +54,26 @@ class SocialAccountSerializer(serializers.ModelSerializer):
         read_only_fields = fields
         list_serializer_class = SocialAccountListSerializer
 
+    @extend_schema_field(serializers.IntegerField(allow_null=True, help_text=(
+        "Meta calls left in the rolling hour for the user behind this account. Null for TikTok (no such "
+        "budget), and null (unknown) while the counters' store (Redis) is unreachable.")))
     def get_remaining_call_budget(self, account: SocialAccount) -> int | None:
         """Meta calls left in the rolling hour for the user behind this account (None for TikTok)."""
         budgets = self.context.get("_budgets")
-        return budgets[account.pk] if budgets is not None and account.pk in budgets else services.get_call_budget(account)
+        if budgets is UNKNOWN:
+            return None
+        if budgets is not None and account.pk in budgets:
+            return budgets[account.pk]
+        return _read_counters(lambda: services.get_call_budget(account), default=None)
 
-    def get_call_counts(self, account: SocialAccount) -> dict[str, int]:
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField(), allow_null=True, help_text=(
+        "Platform calls made for this account, per endpoint ('meta:page.feed': 12); null (unknown) while "
+        "the counters' store (Redis) is unreachable.")))
+    def get_call_counts(self, account: SocialAccount) -> dict[str, int] | None:
         """Platform calls made for this account, per endpoint ('meta:page.feed': 12)."""
         counts = self.context.get("_call_counts")
-        return counts[account.pk] if counts is not None and account.pk in counts else ratelimit.get_call_counts(account.pk)
+        if counts is UNKNOWN:
+            return None
+        if counts is not None and account.pk in counts:
+            return counts[account.pk]
+        return _read_counters(lambda: ratelimit.get_call_counts(account.pk), default=None)

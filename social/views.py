@@ -46,6 +46,7 @@ class OAuthCallbackView(APIView):
     """
 
     permission_classes = [AllowAny]
+    checks_unsafe_query = True  # a NUL in `state` is answered here as invalid_state (UnsafeTextMiddleware)
 
     @extend_schema(parameters=[], responses={302: OpenApiResponse(
         OpenApiTypes.NONE,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+import redis
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers, status
@@ -63,7 +64,10 @@ def exception_handler(exc, context):
         return Response(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, SuspiciousOperation):  # e.g. a file path leaving MEDIA_ROOT: Django would answer HTML
+        logger.warning("Suspicious request refused: %s", type(exc).__name__)
+        return Response(error_body("invalid", "The request is not valid."), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, OperationalError | InterfaceError | redis.RedisError):
         response = Response(error_body("service_unavailable", "The service is briefly unavailable; try again in a few seconds."),
                             status=status.HTTP_503_SERVICE_UNAVAILABLE)
         response["Retry-After"] = "5"

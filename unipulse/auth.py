@@ -10,6 +10,7 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import Throttled
 
+from .parsers import FormParser, JSONParser, MultiPartParser
 from .ratelimits import is_limited
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -27,6 +28,8 @@ class RateLimitedObtainAuthToken(ObtainAuthToken):
     """POST username + password, get the API token. Guessing is slowed per IP and per username:
     spreading guesses over many IPs still hits the username's limit, and one IP trying many
     usernames hits the IP's."""
+
+    parser_classes = [FormParser, MultiPartParser, JSONParser]  # DRF's own list, with our strict parsers
 
     @extend_schema(request=AuthTokenSerializer, responses={
         200: AuthTokenSerializer,

@@ -87,6 +87,7 @@ SCHEDULE = [
     Job("sync_analytics", "0 * * * *"),
     Job("subscribe_webhooks", "30 3 * * *"),
     Job("prune_task_history", "30 3 * * *"),
+    Job("prune_webhook_events", "30 3 * * *"),
     Job("sandbox_activity", "*/2 * * * *", sandbox_only=True),
 ]
 

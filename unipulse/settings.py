@@ -88,7 +88,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "unipulse.middleware.ApiJsonErrorsMiddleware",
     "unipulse.middleware.DatabaseUnavailableMiddleware",
+    "unipulse.middleware.UnsafeTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -203,9 +205,14 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "workspaces.schema.WorkspaceAutoSchema",
     "EXCEPTION_HANDLER": "unipulse.api_errors.exception_handler",
+    # DRF's parsers, refusing too-deep JSON and NUL/lone-surrogate text with a 400 (unipulse/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["unipulse.parsers.JSONParser", "unipulse.parsers.FormParser",
+                               "unipulse.parsers.MultiPartParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Deepest nesting of arrays/objects accepted in a JSON body (API: 400 beyond it; webhooks: stored `ignored`).
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 SPECTACULAR_SETTINGS = {
     "TITLE": "UniPulse API",
     "DESCRIPTION": "Connect Facebook Pages, Instagram and TikTok accounts; publish, measure and answer.",
@@ -367,6 +374,8 @@ PUBLISH_LEASE_MARGIN_SECONDS = env.int("PUBLISH_LEASE_MARGIN_SECONDS", default=6
 # Upload size limits for POST /api/v1/media/.
 MEDIA_MAX_IMAGE_BYTES = env.int("MEDIA_MAX_IMAGE_BYTES", default=8 * 1024 * 1024)
 MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=512 * 1024 * 1024)
+# Largest image (width x height) an upload may decode to; Pillow's decompression-bomb guard refuses more.
+MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=50_000_000)
 
 
 # Analytics
@@ -392,6 +401,8 @@ WEBHOOK_RESEND_AFTER_SECONDS = env.int("WEBHOOK_RESEND_AFTER_SECONDS", default=3
 # process_webhooks re-sends a failed event until it has been tried this often in all (the worker's
 # own retries count: webhook-process retries 10 times); then it stays failed for "Process again".
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=15)
+# prune_webhook_events deletes processed/ignored events older than this (their dedupe keys stay, for replays).
+WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
 META_HUMAN_AGENT_ENABLED = env.bool("META_HUMAN_AGENT_ENABLED", default=False)
 INBOX_POLL_RECENT_POSTS = env.int("INBOX_POLL_RECENT_POSTS", default=10)
 INBOX_WEBHOOK_QUIET_HOURS = env.int("INBOX_WEBHOOK_QUIET_HOURS", default=6)

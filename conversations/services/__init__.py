@@ -6,8 +6,10 @@ inbox: upsert by external id · polling: incremental fetch for what webhooks mis
 
 from .inbox import filter_conversations, mark_conversation_read, update_conversation, upsert_item
 from .intake import (
+    count_prunable_webhook_events,
     enqueue_webhook_event,
     get_waiting_webhook_events,
+    prune_webhook_events,
     reprocess_webhook_events,
     store_webhook_event,
 )
@@ -16,7 +18,8 @@ from .replies import OutsideMessagingWindowError, send_agent_reply, set_message_
 from .routing import process_webhook_event
 
 __all__ = [
-    "OutsideMessagingWindowError", "enqueue_webhook_event", "filter_conversations", "get_waiting_webhook_events", "mark_conversation_read",
-    "process_webhook_event", "reprocess_webhook_events", "send_agent_reply", "set_message_hidden",
-    "store_webhook_event", "sync_account_inbox", "update_conversation", "upsert_item",
+    "OutsideMessagingWindowError", "count_prunable_webhook_events", "enqueue_webhook_event", "filter_conversations",
+    "get_waiting_webhook_events", "mark_conversation_read", "process_webhook_event", "prune_webhook_events",
+    "reprocess_webhook_events", "send_agent_reply", "set_message_hidden", "store_webhook_event", "sync_account_inbox",
+    "update_conversation", "upsert_item",
 ]

@@ -12,16 +12,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from unipulse.db import insert_on_conflict
+from unipulse.text import clean_text
 
-from ..models import WebhookEvent
+from ..models import WebhookEvent, WebhookReplayKey
 
 logger = logging.getLogger(__name__)
 
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Hub-Signature-256", "TikTok-Signature", "X-Forwarded-For")
 
 
-def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = "") -> int:
+def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = "", ignored_reason: str = "") -> int:
     """Insert the delivery unless the same body was stored before; enqueue it after commit. Returns its id.
+
+    With `ignored_reason` (a signed body no router can take: not UTF-8, nested too deep) the row is
+    stored `ignored` with that reason and never enqueued. Text is stored cleaned of NUL and lone
+    surrogates (PostgreSQL takes neither); the dedupe key is still the sha256 of the raw bytes.
 
     Meta and TikTok repeat deliveries; the sha256 of the raw body makes a repeat one row. A batch holds
     many entries, so per-entry de-duplication happens later, at upsert by external id.
@@ -29,12 +34,18 @@ def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = ""
     """
     dedupe_key = hashlib.sha256(raw_body).hexdigest()
     # One statement for a new delivery, autocommitted: INSERT ... ON CONFLICT DO NOTHING RETURNING id.
+    now = timezone.now()
     event_id = insert_on_conflict(WebhookEvent, {
-        "platform": platform, "topic": topic[:64], "body": raw_body.decode("utf-8", errors="replace"),
-        "headers": {name: headers[name] for name in KEPT_HEADERS if name in headers}, "dedupe_key": dedupe_key,
-        "received_at": timezone.now(), "status": WebhookEvent.Status.RECEIVED, "error": "", "attempts": 0,
-        "is_sandbox": is_from_sandbox(platform),
+        "platform": platform, "topic": clean_text(topic)[:64],
+        "body": clean_text(raw_body.decode("utf-8", errors="replace")),
+        "headers": {name: clean_text(headers[name]) for name in KEPT_HEADERS if name in headers},
+        "dedupe_key": dedupe_key, "received_at": now, "attempts": 0, "is_sandbox": is_from_sandbox(platform),
+        **({"status": WebhookEvent.Status.IGNORED, "error": ignored_reason[:500], "processed_at": now}
+           if ignored_reason else {"status": WebhookEvent.Status.RECEIVED, "error": ""}),
     }, conflict="dedupe_key", returning="id")
+    if ignored_reason:
+        logger.warning("%s webhook delivery %s stored as ignored: %s", platform, event_id or "(repeat)", ignored_reason)
+        return event_id or WebhookEvent.objects.filter(dedupe_key=dedupe_key).values_list("id", flat=True).get()
     if event_id is None:  # a repeat: enqueue again only if the first copy is still waiting
         event_id, status = WebhookEvent.objects.filter(dedupe_key=dedupe_key).values_list("id", "status").get()
         if status != WebhookEvent.Status.RECEIVED:
@@ -100,3 +111,28 @@ def reprocess_webhook_events(event_ids: list[int]) -> int:
     """Admin "process again": back to received, then enqueue. Returns how many were sent."""
     WebhookEvent.objects.filter(pk__in=event_ids).update(status=WebhookEvent.Status.RECEIVED, error="")
     return sum(enqueue_webhook_event(event_id) for event_id in event_ids)
+
+
+def prune_webhook_events(older_than_days: int, batch: int = 1000, progress=None) -> int:
+    """Delete processed and ignored events older than this many days, keeping each one's dedupe key
+    (WebhookReplayKey) so a replay of it is never routed again. Received and failed events stay.
+    Returns how many were deleted. Short batches: intake keeps inserting meanwhile."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    old = WebhookEvent.objects.filter(status__in=[WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED],
+                                      received_at__lte=cutoff).order_by("id")
+    deleted = 0
+    while rows := list(old.values_list("id", "dedupe_key", "received_at")[:batch]):
+        with transaction.atomic():
+            WebhookReplayKey.objects.bulk_create(
+                [WebhookReplayKey(dedupe_key=key, received_at=received) for _, key, received in rows],
+                ignore_conflicts=True)
+            deleted += WebhookEvent.objects.filter(pk__in=[row[0] for row in rows]).delete()[0]
+        if progress is not None:
+            progress(deleted)
+    return deleted
+
+
+def count_prunable_webhook_events(older_than_days: int) -> int:
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    return WebhookEvent.objects.filter(status__in=[WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED],
+                                       received_at__lte=cutoff).count()

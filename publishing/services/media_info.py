@@ -1,4 +1,12 @@
-"""What we can know about media we host: image size and video duration, read from the stored file.
+"""What media we host really is: every upload decoded with a real library before it is accepted.
+
+Images are fully loaded with Pillow, its decompression-bomb guard set to MEDIA_MAX_IMAGE_PIXELS.
+Videos are opened with PyAV (FFmpeg's libraries, shipped in its wheels: no system binary needed),
+which reads the container's duration, the first video stream's resolution, frame rate and codec,
+and decodes its first frame. A file judged only by its first bytes (a PNG header and junk, a
+truncated JPEG, a 20000x20000 PNG of a few KB) used to be accepted with no dimensions, so every
+platform's size, aspect and duration rules were silently skipped: now it is refused, and accepted
+media always has its dimensions (a video its duration too).
 
 Media that lives elsewhere is never downloaded here (that would let any URL make our server fetch
 it); the platform checks it when it pulls the file, and its error lands on the target.
@@ -6,20 +14,33 @@ it); the platform checks it when it pulls the file, and its error lands on the t
 
 from __future__ import annotations
 
+import functools
 import logging
+import warnings
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 
 logger = logging.getLogger(__name__)
+
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP")
+
+
+class UnreadableMediaError(ValueError):
+    """The file cannot be decoded as the image/video it claims to be; str() is safe to show the user."""
 
 
 @dataclass(frozen=True)
 class MediaInfo:
     width: int | None = None
     height: int | None = None
-    duration: float | None = None  # seconds
+    duration: float | None = None  # seconds (videos)
+    frame_rate: float | None = None  # frames per second (videos)
+    video_codec: str = ""
+    audio_codec: str = ""
 
     @property
     def aspect_ratio(self) -> float | None:
@@ -27,84 +48,112 @@ class MediaInfo:
 
 
 def own_media_path(url: str) -> str | None:
+    """The storage name behind one of our public media URLs, None for anyone else's (or a path that
+    would leave the media folder once normalised: `/media/../../etc/passwd`)."""
     prefix = f"{settings.PUBLIC_BASE_URL}{settings.MEDIA_URL}"
-    return url[len(prefix):] if url.startswith(prefix) else None
+    if not url.startswith(prefix):
+        return None
+    name = url[len(prefix):].split("?", 1)[0].split("#", 1)[0]
+    return None if has_dot_segments(name) or not name else unquote(name)
+
+
+def has_dot_segments(path: str) -> bool:
+    """Whether the URL path (percent-decoded, either slash) holds `.`/`..` segments, i.e. is not already
+    normalised: such a URL names another file than it seems to, here or on any host."""
+    decoded = unquote(urlsplit(path).path if "://" in path else path).replace("\\", "/")
+    return "\x00" in decoded or any(segment in (".", "..") for segment in decoded.split("/"))
 
 
 def probe_file(fileobj, media_type: str) -> MediaInfo:
-    """Read dimensions (images, via Pillow's header parse) or duration (MP4/MOV, from the movie header)."""
+    """Decode the file as an image or a video; raises UnreadableMediaError (with a user-safe message)."""
+    source = getattr(fileobj, "file", fileobj)  # Django's File wrapper -> the real file object
     try:
-        if media_type == "image":
-            from PIL import Image
-
-            with Image.open(fileobj) as image:  # reads the header only; no full decode
-                width, height = image.size
-            return MediaInfo(width=width, height=height)
-        return MediaInfo(duration=mp4_duration(fileobj))
-    except Exception:  # noqa: BLE001 - an unreadable file is checked by the platform instead
-        logger.info("Could not read %s metadata", media_type)
-        return MediaInfo()
+        source.seek(0)
+        return _probe_image(source) if media_type == "image" else _probe_video(source)
     finally:
-        fileobj.seek(0)
+        source.seek(0)
+
+
+def _probe_image(source) -> MediaInfo:
+    from PIL import Image
+
+    limit = settings.MEDIA_MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = limit  # Pillow refuses over twice this while opening, warns over it: we refuse over it
+    too_big = UnreadableMediaError(f"This image has more than {limit:,} pixels.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, by our own message
+            image = Image.open(source)
+        with image:
+            width, height = image.size
+            if image.format not in IMAGE_FORMATS:
+                raise UnreadableMediaError("This file is not a readable image (JPEG, PNG or WebP).")
+            if width * height > limit:
+                raise too_big
+            image.load()  # the full decode: a truncated or corrupt file fails here
+    except UnreadableMediaError:
+        raise
+    except Image.DecompressionBombError:
+        raise too_big from None
+    except Exception as error:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, ValueError, EOFError...
+        logger.info("Upload refused: image does not decode (%s)", type(error).__name__)
+        raise UnreadableMediaError("This file is not a readable image.") from None
+    if not width or not height:
+        raise UnreadableMediaError("This file is not a readable image.")
+    return MediaInfo(width=width, height=height)
+
+
+def _probe_video(source) -> MediaInfo:
+    import av
+
+    unreadable = UnreadableMediaError("This file is not a readable video.")
+    try:
+        with av.open(source, mode="r") as container:
+            if not container.streams.video:
+                raise unreadable
+            stream = container.streams.video[0]
+            frame = next(container.decode(stream), None)  # the first frame really decodes
+            if frame is None:
+                raise unreadable
+            duration = _seconds(container.duration, 1 / av.time_base) or _seconds(stream.duration, stream.time_base)
+            audio = container.streams.audio
+            info = MediaInfo(
+                width=stream.codec_context.width or frame.width, height=stream.codec_context.height or frame.height,
+                duration=duration, frame_rate=float(stream.average_rate) if stream.average_rate else None,
+                video_codec=stream.codec_context.name or "", audio_codec=audio[0].codec_context.name if audio else "",
+            )
+    except UnreadableMediaError:
+        raise
+    except Exception as error:  # noqa: BLE001 - FFmpeg's errors (InvalidDataError...), OSError, ValueError
+        logger.info("Upload refused: video does not decode (%s)", type(error).__name__)
+        raise unreadable from None
+    if not info.width or not info.height or not info.duration or info.duration <= 0:
+        raise unreadable
+    return info
+
+
+def _seconds(value, unit) -> float | None:
+    return float(value * unit) if value else None
 
 
 def probe_url(url: str, media_type: str) -> MediaInfo | None:
-    """MediaInfo for a URL we host, None for anyone else's."""
+    """MediaInfo for a URL we host, None for anyone else's. Raises UnreadableMediaError when our URL
+    names no stored file or one that does not decode as `media_type`."""
     path = own_media_path(url)
-    if path is None or not default_storage.exists(path):
+    if path is None:
         return None
+    try:
+        exists = default_storage.exists(path)
+    except SuspiciousFileOperation:  # outside MEDIA_ROOT
+        exists = False
+    if not exists:
+        raise UnreadableMediaError("No uploaded file at this URL; upload it through /api/v1/media/ first.")
+    return _probe_stored(path, media_type)
+
+
+@functools.lru_cache(maxsize=256)
+def _probe_stored(path: str, media_type: str) -> MediaInfo:
+    # Stored names are random and never rewritten, so one decode per (file, type) serves every check
+    # of a post (the field check, each platform's rules) and later edits of it.
     with default_storage.open(path, "rb") as fileobj:
         return probe_file(fileobj, media_type)
-
-
-def mp4_duration(fileobj, max_boxes: int = 10_000) -> float | None:
-    """Seconds from an MP4/MOV movie header (moov/mvhd), skipping media data without reading it.
-
-    Hand-written on purpose: tag libraries (mutagen) report an audio track's length, so a silent video
-    would have none, and ffprobe is not a Python dependency. ISO BMFF boxes: size, type, payload.
-    """
-    end = _size(fileobj)
-    box = _find_box(fileobj, 0, end, b"moov", max_boxes)
-    if box is None:
-        return None
-    mvhd = _find_box(fileobj, box[0], box[1], b"mvhd", max_boxes)
-    if mvhd is None:
-        return None
-    fileobj.seek(mvhd[0])
-    head = fileobj.read(32)
-    if not head:
-        return None
-    if head[0] == 1:  # version 1: 64-bit times
-        timescale, duration = int.from_bytes(head[20:24], "big"), int.from_bytes(head[24:32], "big")
-    else:
-        timescale, duration = int.from_bytes(head[12:16], "big"), int.from_bytes(head[16:20], "big")
-    return duration / timescale if timescale else None
-
-
-def _size(fileobj) -> int:
-    fileobj.seek(0, 2)
-    size = fileobj.tell()
-    fileobj.seek(0)
-    return size
-
-
-def _find_box(fileobj, start: int, end: int, name: bytes, max_boxes: int) -> tuple[int, int] | None:
-    """(payload start, payload end) of the first `name` box between start and end."""
-    pos = start
-    for _ in range(max_boxes):
-        if pos + 8 > end:
-            return None
-        fileobj.seek(pos)
-        header = fileobj.read(8)
-        size, kind = int.from_bytes(header[:4], "big"), header[4:8]
-        offset = 8
-        if size == 1:
-            size, offset = int.from_bytes(fileobj.read(8), "big"), 16
-        elif size == 0:
-            size = end - pos
-        if size < offset:
-            return None
-        if kind == name:
-            return pos + offset, min(pos + size, end)
-        pos += size
-    return None

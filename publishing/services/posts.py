@@ -317,6 +317,9 @@ class StoredMedia:
     width: int | None = None
     height: int | None = None
     duration: float | None = None
+    frame_rate: float | None = None
+    video_codec: str = ""
+    audio_codec: str = ""
 
 
 MEDIA_SIGNATURES = [  # (magic bytes at offset, type, extension, content type)
@@ -330,7 +333,11 @@ MEDIA_SIGNATURES = [  # (magic bytes at offset, type, extension, content type)
 
 
 def store_media(workspace, upload) -> StoredMedia:
-    """Save an uploaded image or video in default storage; return its public absolute URL."""
+    """Decode an uploaded image or video, save it in default storage; return its public absolute URL.
+
+    Raises ValidationError for a type we do not take, a file over the size limit, or one that does not
+    decode (media_info: Pillow for images, PyAV for videos): nothing is stored then.
+    """
     head = upload.read(16)
     upload.seek(0)
     kind = next((sig for sig in MEDIA_SIGNATURES if head[sig[0]:sig[0] + len(sig[1])] == sig[1]), None)
@@ -340,15 +347,38 @@ def store_media(workspace, upload) -> StoredMedia:
     limit = settings.MEDIA_MAX_IMAGE_BYTES if media_type == "image" else settings.MEDIA_MAX_VIDEO_BYTES
     if upload.size > limit:
         raise ValidationError({"file": [f"This {media_type} is larger than {filesizeformat(limit)}."]})
-    info = media_info.probe_file(upload, media_type)
+    try:
+        info = media_info.probe_file(upload, media_type)
+    except media_info.UnreadableMediaError as error:
+        raise ValidationError({"file": [str(error)]})
     name = default_storage.save(f"uploads/w{workspace.pk}/{uuid.uuid4().hex}{extension}", upload)
     url = f"{settings.PUBLIC_BASE_URL}{settings.MEDIA_URL}{name}"
     return StoredMedia(url=url, type=media_type, size=upload.size, content_type=content_type,
-                       width=info.width, height=info.height, duration=info.duration)
+                       width=info.width, height=info.height, duration=info.duration, frame_rate=info.frame_rate,
+                       video_codec=info.video_codec, audio_codec=info.audio_codec)
 
 
-def media_url_errors(url: str) -> str:
-    """'' when the platforms can fetch the URL: https anywhere, or our own public media URL."""
+def media_url_errors(url: str, workspace=None) -> str:
+    """'' when the platforms can fetch the URL: https anywhere, or our own public media URL.
+
+    The path must already be normalised (no `.`/`..` segments, even percent-encoded): such a URL
+    names another file than it seems to, so it is refused for every platform alike. One of our own
+    uploads must be `workspace`'s (uploads are stored under uploads/w<workspace id>/).
+    """
+    if media_info.has_dot_segments(url):
+        return "Use the media URL as it is, without '.' or '..' segments in its path."
+    own = media_info.own_media_path(url)
+    if workspace is not None and own is not None and not own.startswith(f"uploads/w{workspace.pk}/"):
+        return "This upload is not one of this workspace's: upload the file here (POST /api/v1/media/)."
     if url.startswith("https://") or url.startswith(f"{settings.PUBLIC_BASE_URL}{settings.MEDIA_URL}"):
         return ""
     return "Use a public https URL (the platforms download the media from it)."
+
+
+def hosted_media_errors(url: str, media_type: str) -> str:
+    """'' unless `url` is one of our uploads that is missing or does not decode as `media_type`."""
+    try:
+        media_info.probe_url(url, media_type)
+    except media_info.UnreadableMediaError as error:
+        return str(error)
+    return ""

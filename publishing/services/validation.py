@@ -119,7 +119,7 @@ IG_STORY_OR_CAROUSEL_VIDEO_SECONDS = (3, 60)
 
 def _instagram_media_rules(index: int, item: dict, kind: str, published: str, errors) -> None:
     """Aspect and duration rules Instagram enforces, checked for media we host (others: by Instagram)."""
-    info = media_info.probe_url(item["url"], item["type"])
+    info = _probe(item)
     if info is None:
         return
     ratio = info.aspect_ratio
@@ -133,6 +133,15 @@ def _instagram_media_rules(index: int, item: dict, kind: str, published: str, er
         if not low <= info.duration <= high:
             errors[f"media.{index}.url"].append(
                 f"This Instagram video must last {low} to {high} seconds; it lasts {info.duration:.0f}.")
+
+
+def _probe(item: dict) -> media_info.MediaInfo | None:
+    """What our upload at this URL is; None for media hosted elsewhere (and for a missing or unreadable
+    upload, which MediaItemSerializer has already refused with its own message)."""
+    try:
+        return media_info.probe_url(item["url"], item["type"])
+    except media_info.UnreadableMediaError:
+        return None
 
 
 def _tiktok(text: str, media: list, options: dict, first_comment: str | None, errors) -> None:
@@ -230,7 +239,7 @@ def tiktok_creator_errors(account, options: dict, media: list | None = None) -> 
             errors[f"options.tiktok.{flag}"] = [f"{account} has turned this interaction off in TikTok."]
     limit = info.max_video_post_duration_sec
     for index, item in enumerate(media or []):
-        probed = media_info.probe_url(item["url"], item["type"]) if item["type"] == "video" else None
+        probed = _probe(item) if item["type"] == "video" else None
         if limit and probed and probed.duration and probed.duration > limit:
             errors[f"media.{index}.url"] = [
                 f"{account} may post videos up to {limit} seconds; this one lasts {probed.duration:.0f}."]

@@ -1,6 +1,8 @@
 """POST/GET/DELETE /sandbox/control/failures: queue injected failures over HTTP (end-to-end tests, demos).
 
-Open only while the sandbox runs, which is only with DEBUG on; a signed-in non-staff user is refused.
+Open only while the sandbox runs, which is only with DEBUG on, and only to staff, as the rest of the
+sandbox admin: a staff session (signed in at /admin/) or a staff user's API token
+(`Authorization: Token ...`, for scripts and the fault suite). Anyone else is refused.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import json
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from . import failures
 
@@ -17,10 +21,24 @@ FIELDS = ("kind", "platform", "path", "method", "count", "status", "code", "subc
           "fail_reason")
 
 
+def _caller(request: HttpRequest):
+    """The session's user, else the API token's; None when neither signs anyone in."""
+    if request.user.is_authenticated:
+        return request.user
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    return found[0] if found else None
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST", "DELETE"])
 def failures_view(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated and not request.user.is_staff:
+    user = _caller(request)
+    if user is None:
+        return failures.json_error("Sign in as staff (at /admin/) or send a staff user's API token.", 401)
+    if not user.is_staff:
         return failures.json_error("Only staff may change the sandbox.", 403)
     if request.method == "DELETE":
         return JsonResponse({"deleted": failures.clear()})

@@ -50,8 +50,9 @@ def test_each_report_is_in_the_schema_with_its_parameters_and_responses(document
 
     parameters = {(p["in"], p["name"]): p for p in operation.get("parameters", [])}
     expected = ({("path", path_parameter)} if path_parameter else set()) | (
-        {("query", "from"), ("query", "to")} if has_period else set())
+        {("query", "from"), ("query", "to")} if has_period else set()) | {("header", "X-Workspace")}
     assert set(parameters) == expected
+    assert not parameters["header", "X-Workspace"].get("required")  # optional for a one-workspace user
     if path_parameter:
         assert parameters["path", path_parameter]["required"] is True
         assert parameters["path", path_parameter]["schema"]["type"] == "integer"

@@ -68,14 +68,14 @@ class Stack:
                                 timeout=30, **kwargs)
 
     def inject(self, **failure) -> None:
-        response = requests.post(self.base + "/sandbox/control/failures", json=failure, timeout=10)
+        response = requests.post(self.base + "/sandbox/control/failures", json=failure, headers=self.headers, timeout=10)
         assert response.status_code == 201, response.text
 
     def pending_failures(self) -> list[dict]:
-        return requests.get(self.base + "/sandbox/control/failures", timeout=10).json()["failures"]
+        return requests.get(self.base + "/sandbox/control/failures", headers=self.headers, timeout=10).json()["failures"]
 
     def clear_failures(self) -> None:
-        requests.delete(self.base + "/sandbox/control/failures", timeout=10)
+        requests.delete(self.base + "/sandbox/control/failures", headers=self.headers, timeout=10)
 
     def accounts(self) -> dict[str, list[dict]]:
         accounts = self.api("GET", "/api/v1/accounts/?page_size=200").json()["results"]

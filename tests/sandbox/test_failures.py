@@ -119,7 +119,7 @@ def test_tiktok_publish_failed_with_a_fail_reason(client, sandbox, frozen):
     assert status["status"] == "FAILED" and status["fail_reason"] == "video_pull_failed"
 
 
-def test_the_control_api_queues_lists_and_clears_failures(client, sandbox):
+def test_the_control_api_queues_lists_and_clears_failures(client, sandbox, staff):
     created = client.post("/sandbox/control/failures", {"kind": "graph_error", "platform": "meta", "code": 368,
                                                         "count": 2}, content_type="application/json")
     assert created.status_code == 201
@@ -135,6 +135,32 @@ def test_the_control_api_refuses_a_signed_in_non_staff_user(client, sandbox, use
     response = client.post("/sandbox/control/failures", {"kind": "slow", "platform": "meta"},
                            content_type="application/json")
     assert response.status_code == 403 and not Failure.objects.exists()
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_the_control_api_refuses_an_anonymous_caller(client, sandbox, method):
+    failures.inject("slow", platform="meta")
+    response = getattr(client, method)("/sandbox/control/failures", {"kind": "slow", "platform": "meta"},
+                                       content_type="application/json")
+    assert response.status_code == 401
+    assert Failure.objects.count() == 1  # nothing added, nothing cleared
+
+
+def test_the_control_api_takes_a_staff_users_api_token(sandbox, django_user_model):
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    admin = django_user_model.objects.create_user("ops", password="x", is_staff=True)
+    plain = django_user_model.objects.create_user("plain", password="x")
+    headers = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=admin).key}"}
+    created = Client().post("/sandbox/control/failures", {"kind": "slow", "platform": "meta"},
+                            content_type="application/json", **headers)
+    assert created.status_code == 201
+    refused = Client().delete("/sandbox/control/failures",
+                              HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=plain).key}")
+    assert refused.status_code == 403 and Failure.objects.count() == 1
+    forged = Client().delete("/sandbox/control/failures", HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert forged.status_code == 401 and Failure.objects.count() == 1
 
 
 def test_a_chunk_upload_can_fail_with_a_server_error_and_be_sent_again(client, sandbox):

@@ -356,3 +356,31 @@ def test_a_page_without_a_page_token_is_stored_without_one_and_asks_for_a_reconn
     assert [c.url.split("?")[0] for c in calls_to(meta_connect, "/subscribed_apps", "POST")] == [
         f"{GRAPH}/101000000000002/subscribed_apps"]
     assert len(calls_to(meta_connect, "/debug_token")) == 1  # the user token only: no call per Page
+
+
+def test_a_callback_refused_for_another_user_leaves_the_state_to_its_owner(api_client, other_client, meta_connect,
+                                                                             settings):
+    state = start_oauth(api_client, "facebook")
+    refused = callback(other_client, code="good-code", state=state)
+    assert redirect_query(refused, settings)["error"] == "invalid_state"
+    assert OAuthState.objects.get(state=state).used_at is None
+    response = callback(api_client, code="good-code", state=state)
+    assert redirect_query(response, settings)["result"] == "connected"
+    assert OAuthState.objects.get(state=state).used_at is not None
+
+
+def test_a_callback_on_another_platforms_path_leaves_the_state_usable_on_its_own(api_client, meta_connect, settings):
+    state = start_oauth(api_client, "facebook")
+    assert redirect_query(callback(api_client, "instagram", code="good-code", state=state), settings)["error"] \
+        == "invalid_state"
+    assert redirect_query(callback(api_client, "tiktok", code="good-code", state=state), settings)["error"] \
+        == "invalid_state"
+    assert redirect_query(callback(api_client, code="good-code", state=state), settings)["result"] == "connected"
+
+
+@pytest.mark.parametrize("state", ["%00", "abc%00def" * 4, "%ED%A0%80" * 20, "%C3%A9" * 20, "a" * 200])
+def test_a_malformed_state_is_invalid_state_not_connect_failed(api_client, meta_connect, settings, state):
+    # Raw query strings: a NUL, an encoded lone surrogate (decoded with replacement), non-ASCII, too long.
+    response = api_client.get(f"/api/v1/auth/callback/facebook?code=good-code&state={state}")
+    assert redirect_query(response, settings) == {"error": "invalid_state", "platform": "facebook"}
+    assert len(meta_connect.calls) == 0

@@ -68,7 +68,7 @@ def test_at_a_quarter_past_only_the_quarter_hour_and_five_minute_jobs_fire(calls
 
 def test_at_three_thirty_the_daily_jobs_fire(calls):
     assert fired_at(3, 30) == ["publish_due", "process_webhooks", "sync_conversations", "refresh_tokens",
-                               "subscribe_webhooks", "prune_task_history", "sandbox_activity"]
+                               "subscribe_webhooks", "prune_task_history", "prune_webhook_events", "sandbox_activity"]
 
 
 @pytest.mark.parametrize(("hour", "minute", "expected"), [
