@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 ENV_FILE ?= $(CURDIR)/.env
 
-.PHONY: install run test lint check migrate superuser clean bench faults e2e dev-env
+.PHONY: install run test lint check migrate superuser clean bench faults e2e dev-env demo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ check: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py check
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py makemigrations --check --dry-run
 
+
+demo: migrate  ## sandbox accounts, one post of each kind published, a sync, a comment and a DM; run again safely
+	ENV_FILE=$(ENV_FILE) PORT=$(PORT) $(BIN)/python manage.py demo
 
 superuser: migrate  ## asks on a terminal; without one, reads DJANGO_SUPERUSER_USERNAME, _EMAIL and _PASSWORD
 	@if [ -n "$$DJANGO_SUPERUSER_USERNAME" ] || [ ! -t 0 ]; then \

@@ -64,6 +64,8 @@ def sync_account(account_id: int) -> SyncRun | None:
         raise
     run.status, run.finished_at = SyncRun.Status.DONE, timezone.now()
     run.save(update_fields=["status", "finished_at", "cursor"])
+    # The account's "last sync" (API and admin) was never written: it read empty after every sync.
+    SocialAccount.objects.filter(pk=account.pk).update(last_synced_at=run.finished_at)
     return run
 
 

@@ -143,3 +143,12 @@ def test_a_registered_post_the_query_does_not_return_waits_for_the_slowest_caden
     assert len(queries) == 1
     post = TrackedPost.objects.get()
     assert post.next_sync_at > timezone.now() + timedelta(hours=23)
+
+
+def test_a_finished_sync_stamps_the_accounts_last_sync_time(tt_account, mocked_platforms):
+    from social.models import SocialAccount
+
+    mock_list(mocked_platforms)
+    assert tt_account.last_synced_at is None
+    run = sync_account(tt_account.id)
+    assert SocialAccount.objects.get(pk=tt_account.pk).last_synced_at == run.finished_at
