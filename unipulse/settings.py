@@ -213,9 +213,12 @@ REST_FRAMEWORK = {
 }
 # Deepest nesting of arrays/objects accepted in a JSON body (API: 400 beyond it; webhooks: stored `ignored`).
 JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
+_API_GUIDE = BASE_DIR / "docs" / "api.md"
 SPECTACULAR_SETTINGS = {
     "TITLE": "UniPulse API",
-    "DESCRIPTION": "Connect Facebook Pages, Instagram and TikTok accounts; publish, measure and answer.",
+    # Swagger UI's front page: docs/api.md (sign-in, workspaces, errors, pagination, idempotency, a curl walk).
+    "DESCRIPTION": _API_GUIDE.read_text().split("\n", 1)[1].strip() if _API_GUIDE.exists() else
+    "Connect Facebook Pages, Instagram and TikTok accounts; publish, measure and answer.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: works offline
