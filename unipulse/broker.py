@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import atexit
 import logging
+import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 import dramatiq
@@ -61,25 +63,69 @@ def stop_embedded_worker() -> None:
             _worker = None
 
 
-def drain_embedded(timeout_ms: int = 600_000) -> None:
+class JobReport(dramatiq.Middleware):
+    """While a command drains its jobs: each failed attempt is written to the command's stream as it
+    happens, and the last outcome of every message is kept for the command's exit code."""
+
+    def __init__(self) -> None:
+        self.stream = None
+        self.last_failure: dict[str, str] = {}
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        if self.stream is None:
+            return
+        if exception is None:
+            self.last_failure.pop(message.message_id, None)
+            return
+        from social.clients.errors import PlatformError  # its text is safe to show (never a token or body)
+
+        what = f"{type(exception).__name__}: {exception}" if isinstance(exception, PlatformError) else type(exception).__name__
+        attempt = message.options.get("retries", 0)
+        self.last_failure[message.message_id] = f"{message.actor_name}{message.args}: {what}"
+        self.stream.write(f"{message.actor_name}{message.args} failed (attempt {attempt}): {what}\n")
+        self.stream.flush()
+
+
+_report = JobReport()
+
+
+def drain_embedded(timeout_ms: int | None = None, stream=None) -> None:
     """In embedded mode, process what this process enqueued before it exits. No-op with Redis.
 
     Also a no-op where this process already runs embedded workers (the web server's scheduler):
     those workers consume the messages, and waiting here would stall the schedule.
+
+    Fails fast: each failed attempt is reported on `stream` (stderr) as it happens; waiting stops after
+    `timeout_ms` (COMMAND_DRAIN_SECONDS, 120 s), and a job still pending then, or whose last attempt
+    failed, raises CommandError, so the command exits non-zero. The work itself is never lost: every
+    enqueue command selects by state, so its next run sends what did not finish.
     """
     if not is_embedded() or _worker is not None:
         return
-    worker = start_embedded_worker()
+    timeout_ms = timeout_ms if timeout_ms is not None else settings.COMMAND_DRAIN_SECONDS * 1000
     broker = dramatiq.get_broker()
+    if _report not in broker.middleware:
+        broker.add_middleware(_report)
+    _report.stream, _report.last_failure = stream or sys.stderr, {}
+    worker = start_embedded_worker()
+    deadline = time.monotonic() + timeout_ms / 1000
+    pending = False
     try:
         for queue in list(broker.get_declared_queues()):
-            broker.join(queue, timeout=timeout_ms)
+            # fail_fast off: a dead message is reported below with the others, not raised as a traceback.
+            broker.join(queue, timeout=max(1, int((deadline - time.monotonic()) * 1000)), fail_fast=False)
         if worker is not None:
             worker.join()
     except dramatiq.errors.QueueJoinTimeout:
-        logger.warning("Embedded jobs still pending after %d s; they are lost when this process exits", timeout_ms // 1000)
+        pending = True
     finally:
         stop_embedded_worker()
+        failed, _report.stream = list(_report.last_failure.values()), None
+    if pending:
+        raise CommandError(f"jobs still unfinished after {timeout_ms // 1000} s ({len(failed)} failing: "
+                           f"{'; '.join(failed[:5]) or 'none failed, still running'}); the next run picks them up.")
+    if failed:
+        raise CommandError(f"{len(failed)} job(s) failed: {'; '.join(failed[:5])}")
 
 
 def requeue_later(actor: dramatiq.Actor, args: tuple, delay_seconds: float) -> None:

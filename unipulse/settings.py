@@ -150,6 +150,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "unipulse"}}
 
 # Dramatiq
+# A command run on the embedded broker waits at most this long for its jobs, then exits non-zero.
+COMMAND_DRAIN_SECONDS = env.int("COMMAND_DRAIN_SECONDS", default=120)
 _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.AgeLimit",
     "dramatiq.middleware.TimeLimit",

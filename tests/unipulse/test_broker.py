@@ -204,3 +204,68 @@ def test_settings_with_redis_url_build_the_redis_broker_with_the_five_queues():
     assert {"Retries", "TimeLimit", "AgeLimit", "Callbacks", "DbConnectionsMiddleware"} <= set(seen["middleware"])
     assert seen["redis"] == ["127.0.0.1", 1, 5]
     assert seen["cache"] == "django.core.cache.backends.redis.RedisCache"
+
+
+@pytest.fixture
+def embedded_broker(settings):
+    settings.BROKER_MODE = "embedded"
+    dramatiq.get_broker().flush_all()
+    yield dramatiq.get_broker()
+    embedded.stop_embedded_worker()
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    for queue in broker.queues.values():  # a message a stopped worker still held counts as unfinished
+        while queue.unfinished_tasks:
+            queue.task_done()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_that_keeps_failing_is_reported_as_it_happens_and_the_wait_is_bounded(embedded_broker, monkeypatch):
+    import io
+
+    from django.core.management.base import CommandError
+
+    from analytics import services
+    from analytics.actors import analytics_sync
+    from social.clients.errors import TransientError
+
+    def unreachable(account_id):
+        raise TransientError("The platform did not answer.", platform="tiktok")
+
+    monkeypatch.setattr(services, "sync_account", unreachable)
+    analytics_sync.send_with_options(args=(7,), max_retries=50, min_backoff=200, max_backoff=400)
+    stream = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        embedded.drain_embedded(timeout_ms=2_500, stream=stream)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "analytics_sync(7,) failed (attempt 0): TransientError: The platform did not answer."
+    assert len(lines) >= 2 and all(" failed (attempt " in line for line in lines)  # each retry reported too
+    assert "jobs still unfinished after 2 s (1 failing: analytics_sync(7,)" in str(refused.value)
+    assert embedded._worker is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_last_attempt_failed_makes_the_drain_fail(embedded_broker, monkeypatch):
+    import io
+
+    from django.core.management.base import CommandError
+
+    from analytics import services
+    from analytics.actors import analytics_sync
+
+    attempts = []
+
+    def bug(account_id):
+        attempts.append(account_id)
+        if account_id == 1:
+            raise ValueError("secret-looking text that is never printed")
+
+    monkeypatch.setattr(services, "sync_account", bug)
+    analytics_sync.send_with_options(args=(1,), max_retries=0)
+    analytics_sync.send_with_options(args=(2,), max_retries=0)
+    stream = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        embedded.drain_embedded(timeout_ms=20_000, stream=stream)
+    assert sorted(attempts) == [1, 2]
+    assert str(refused.value) == "1 job(s) failed: analytics_sync(1,): ValueError"
+    assert "secret-looking" not in stream.getvalue() + str(refused.value)
