@@ -132,16 +132,20 @@ def enqueue_many(messages: Sequence[dramatiq.Message], broker: dramatiq.Broker |
 def _enqueue_pipelined(broker: RedisBroker, messages: Sequence[dramatiq.Message]) -> None:
     """RedisBroker.enqueue (dramatiq 2.x) for many messages: the same Lua `enqueue` dispatch with the
     same arguments, sent in one pipeline; the middleware sees each message before and after, as there."""
+    from .task_history import note_encoded
+
     dispatch, keys = broker.scripts["dispatch"], [broker.namespace]
     sent = []
     with broker.client.pipeline(transaction=False) as pipe:
         for message in messages:
             message = message.copy(options={"redis_message_id": str(uuid4())})  # unique per enqueue, as there
             broker.emit_before("enqueue", message, None)
+            data = message.encode()
+            note_encoded(message, data)
             dispatch(keys=keys, client=pipe, args=[
                 "enqueue", current_millis(), message.queue_name, broker.broker_id, broker.heartbeat_timeout,
                 broker.dead_message_ttl, broker._should_do_maintenance("enqueue"), broker._max_unpack_size(),
-                message.options["redis_message_id"], message.encode()])
+                message.options["redis_message_id"], data])
             sent.append(message)
         pipe.execute()
     for message in sent:

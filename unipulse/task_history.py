@@ -28,12 +28,21 @@ UPDATED = ("status", "message_data", "actor_name", "queue_name", "updated_at")
 _together = threading.local()  # .rows: the rows kept by recorded_together() in this thread, else None
 
 
-def _values(message, status: str) -> dict:
+def _values(message, status: str, data: bytes | None = None) -> dict:
     from django.utils import timezone
 
     now = timezone.now()
     return {"id": uuid.UUID(message.message_id), "status": status, "created_at": now, "updated_at": now,
-            "message_data": message.encode(), "actor_name": message.actor_name, "queue_name": message.queue_name}
+            "message_data": data or message.encode(), "actor_name": message.actor_name,
+            "queue_name": message.queue_name}
+
+
+def note_encoded(message, data: bytes) -> None:
+    """Inside recorded_together(): the broker already encoded this message; its row reuses the bytes
+    (encoding is a JSON dump per message, a tenth of a 10,000-message batch's time when done twice)."""
+    encoded = getattr(_together, "encoded", None)
+    if encoded is not None:
+        encoded[message.message_id] = data
 
 
 def record(message, status: str) -> None:
@@ -59,10 +68,11 @@ def recorded_together() -> Iterator[None]:
         yield
         return
     rows = _together.rows = []
+    _together.encoded = {}
     try:
         yield
     finally:
-        _together.rows = None
+        _together.rows = _together.encoded = None
         if rows:
             _contained(lambda: insert_many_if_absent(Task, rows, conflict="id", using=DATABASE_LABEL))
 
@@ -86,7 +96,7 @@ class TaskHistoryMiddleware(AdminMiddleware):
 
         rows = getattr(_together, "rows", None)
         if rows is not None and not delay:
-            rows.append(_values(message, Task.STATUS_ENQUEUED))
+            rows.append(_values(message, Task.STATUS_ENQUEUED, _together.encoded.pop(message.message_id, None)))
             return
         record(message, Task.STATUS_DELAYED if delay else Task.STATUS_ENQUEUED)
 

@@ -52,6 +52,8 @@ def test_refresh_tokens_sends_2500_messages_with_one_select_and_one_history_inse
     assert [m.args for m in queued] == [(pk,) for pk in ids]
     assert Task.tasks.filter(status="enqueued", queue_name="token-refresh").count() == 2500
     assert {str(pk) for pk in Task.tasks.values_list("id", flat=True)} == {m.message_id for m in queued}
+    stored = Task.tasks.get(id=queued[-1].message_id)  # the bytes the queue holds, readable by the admin
+    assert stored.message.encode() == queued[-1].encode() and stored.message.args == (ids[-1],)
 
 
 def test_a_forced_refresh_of_one_account_still_sends_force_true(due_accounts, broker):
