@@ -24,6 +24,7 @@ import responses  # noqa: E402
 
 GRAPH = TIKTOK = ""
 NOW = datetime.now(tz=UTC)
+REFUSE_MULTI_ID = [False]  # set: Graph refuses every multi-id read as a whole (code 100 for every id)
 
 
 def _setup() -> None:
@@ -110,6 +111,9 @@ def mock_platforms(rsps: responses.RequestsMock, n: int) -> None:
     rsps.add_callback("POST", f"{TIKTOK}/v2/video/query/", callback=video_query)
     # Graph's multi-id lookup (GET /?ids=...): the Reels-only and feed-only metrics of a listed page.
     def multiple_ids(request):
+        if REFUSE_MULTI_ID[0]:
+            return 400, {}, json.dumps({"error": {"message": "(#100) Unsupported get request.", "code": 100,
+                                                  "type": "GraphMethodException", "fbtrace_id": "Abench"}})
         q = {k: v[0] for k, v in parse_qs(urlparse(request.url).query).items()}
         metrics = _metrics(q.get("fields", ""))
         return 200, {}, json.dumps({i: {"id": i, "insights": _insights(metrics, n)} for n, i in enumerate(q["ids"].split(","))})
@@ -136,6 +140,33 @@ def per_post_calls(account, post_ids: list[str]) -> int:
         meta.call(account, "GET", pid, endpoint="bench.engagement", params={"fields": "shares,likes.summary(true)"})
         calls += 2
     return calls
+
+
+def refused_multi_id_syncs(rsps: responses.RequestsMock, account) -> tuple[int, int]:
+    """API calls of one full Instagram sync whose every per-type multi-id call is refused, and of the same
+    sync with the per-type metrics turned off (ANALYTICS_TYPE_METRICS_DAYS=0), each from scratch."""
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    from analytics.models import SyncRun, TrackedPost
+    from analytics.services import sync_account
+
+    def from_scratch() -> int:
+        TrackedPost.objects.filter(account=account).delete()
+        SyncRun.objects.filter(account=account).delete()
+        cache.clear()  # no pause left from an earlier refusal
+        before = len(rsps.calls)
+        sync_account(account.id)
+        return len(rsps.calls) - before
+
+    with override_settings(ANALYTICS_TYPE_METRICS_DAYS=0):
+        without = from_scratch()
+    REFUSE_MULTI_ID[0] = True
+    try:
+        refused = from_scratch()
+    finally:
+        REFUSE_MULTI_ID[0] = False
+    return refused, without
 
 
 def later_hourly_syncs(rsps: responses.RequestsMock, account, hours: int = 24) -> list[tuple[int, int]]:
@@ -204,12 +235,17 @@ def main() -> None:
             later = later_hourly_syncs(rsps, account)
             rows.append((account.platform, synced, calls, calls / synced, baseline, baseline / synced, synced / elapsed,
                          later[0][0], later[0][1], sum(c for c, _ in later), sum(s for _, s in later)))
+        refused = refused_multi_id_syncs(rsps, accounts[1])
 
     if args.json:
         keys = ("platform", "posts", "calls", "calls_per_post", "per_post_calls", "per_post_calls_per_post", "posts_per_s",
                 "calls_1h_later", "snapshots_1h_later", "calls_next_24h", "snapshots_next_24h")
-        print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows]))
+        results = [dict(zip(keys, row, strict=True)) for row in rows]
+        results[1].update(calls_multi_id_refused=refused[0], calls_without_type_metrics=refused[1])
+        print(json.dumps(results))
         return
+    print(f"instagram sync, every multi-id call refused: {refused[0]} calls; without per-type metrics: {refused[1]}")
+
     header = ("platform", "posts", "batched calls", "calls/post", "per-post calls", "calls/post", "posts/s",
               "calls 1 h later", "snapshots 1 h later", "calls next 24 h", "snapshots next 24 h")
     print("| " + " | ".join(header) + " |")
@@ -239,6 +275,10 @@ def run() -> list:
         rows.append(Row(bench, "post snapshots of the next 24 hourly syncs (by cadence)", r["snapshots_next_24h"],
                         "one per post per hour", 24 * r["posts"], "snapshots", False))
         rows.append(Row(bench, "posts synced per second (our side)", r["posts_per_s"], "—", None, "posts/s", False))
+        if "calls_multi_id_refused" in r:
+            rows.append(Row(bench, "API calls of a full sync whose every per-type multi-id call is refused",
+                            r["calls_multi_id_refused"], "same sync, per-type metrics off", r["calls_without_type_metrics"],
+                            "calls"))
     return rows
 
 

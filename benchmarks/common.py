@@ -35,8 +35,8 @@ def reset_database() -> None:
 
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unipulse_bench")
     name = url.rsplit("/", 1)[-1]
-    if not name.startswith("unipulse_bench"):
-        raise SystemExit(f"refusing to reset {name!r}: only a unipulse_bench* database is reset")
+    if not (name.startswith("unipulse_bench") or name.endswith("_bench")):
+        raise SystemExit(f"refusing to reset {name!r}: only a unipulse_bench* or *_bench database is reset")
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -23,16 +23,19 @@ BENCHMARKS = [
     "benchmarks.worker_memory",
     "benchmarks.workspace_migration",
 ]
+SCALE = ["benchmarks.due_queries_scale"]  # minutes of data generation: only with --scale
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--scale", action="store_true",
+                        help="also run the due queries on 100,000 accounts and 5,000,000 tracked posts (minutes)")
     parser.add_argument("only", nargs="*", help="module names to run (default: all)")
     args = parser.parse_args()
     reset_database()
     rows, failed = [], []
-    for name in BENCHMARKS:
+    for name in BENCHMARKS + (SCALE if args.scale else []):
         if args.only and not any(o in name for o in args.only):
             continue
         print(f"running {name} ...", file=sys.stderr)

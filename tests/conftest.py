@@ -155,6 +155,24 @@ def broker():
     broker.flush_all()
 
 
+def keep_enqueued(monkeypatch, queue: str, keep=lambda message, delay: message.args[0]) -> list:
+    """Messages sent to `queue` are kept in the returned list (as `keep(message, delay)`) instead of reaching
+    the broker; other queues are untouched. Taken at the broker's enqueue, so one `actor.send` and a batch
+    (unipulse.broker.enqueue_many, the enqueue commands) are both seen."""
+    kept: list = []
+    broker = dramatiq.get_broker()
+    enqueue = broker.enqueue
+
+    def enqueue_or_keep(message, *, delay=None):
+        if message.queue_name != queue:
+            return enqueue(message, delay=delay)
+        kept.append(keep(message, delay))
+        return message
+
+    monkeypatch.setattr(broker, "enqueue", enqueue_or_keep)
+    return kept
+
+
 @pytest.fixture
 def no_drain(monkeypatch):
     """The enqueueing commands leave their messages on the stub broker (no embedded worker runs them)."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -207,6 +208,29 @@ def record_rejected_metric(platform: str, kind: str, metric: str, message: str) 
 def rejected_metrics(platform: str) -> set[str]:
     return set(RejectedMetric.objects.filter(platform=platform, graph_version=settings.META_GRAPH_VERSION)
                .values_list("metric", flat=True))
+
+
+KIND_ONLY_PAUSE = timedelta(days=1)
+
+
+def _kind_only_pause_key(account: SocialAccount) -> str:
+    return f"analytics:kind-only-insights-paused:{account.pk}"
+
+
+def pause_kind_only_insights(account: SocialAccount, kind: str) -> None:
+    """Graph refused the per-type metrics' multi-id reads as a whole: ask no more of them for this account
+    until the same time tomorrow (the shared cache: Redis in production). Logged, never with a token."""
+    logger.warning("Graph refused every per-type %s metrics read of account %s; per-type metrics left out for %s",
+                   kind, account.pk, KIND_ONLY_PAUSE)
+    until = timezone.now() + KIND_ONLY_PAUSE
+    # The entry says until when; the cache's own expiry only clears it away an hour after.
+    cache.set(_kind_only_pause_key(account), {"kind": kind, "until": until.isoformat()},
+              timeout=int((KIND_ONLY_PAUSE + timedelta(hours=1)).total_seconds()))
+
+
+def kind_only_insights_paused(account: SocialAccount) -> bool:
+    pause = cache.get(_kind_only_pause_key(account))
+    return pause is not None and datetime.fromisoformat(pause["until"]) > timezone.now()
 
 
 def _of_kind(posts, stories: bool | None):

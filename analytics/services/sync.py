@@ -295,18 +295,24 @@ def add_kind_only_insights(account: SocialAccount, posts: list[store.FetchedPost
 
     Best effort: the page's own numbers are saved whatever happens here. A rejected metric is recorded
     and dropped as in the listing; one media failing the whole call (too few viewers, deleted since the
-    listing, too much data) halves the batch until it is alone and skipped. Only the budget and rate
-    limits stop the run (RateLimitedError), so that the page is read again when the run resumes.
+    listing, too much data) halves the batch until it is alone and skipped. When both halves are refused
+    too, it is not one media: the account's per-type metrics are paused for a day (store.pause_kind_only_insights),
+    3 calls spent instead of 2n-1. Only the budget and rate limits stop the run (RateLimitedError), so that
+    the page is read again when the run resumes.
     """
     days = settings.ANALYTICS_TYPE_METRICS_DAYS
     if days <= 0:
         return 0
     young = [p for p in posts if p.published_at and p.published_at >= now - timedelta(days=days)]
+    if not young or store.kind_only_insights_paused(account):
+        return 0
     due = _due_ids(account, [p.platform_post_id for p in young], now)
     calls, rejected = 0, store.rejected_metrics(account.platform)
     for kind in catalogue.IG_LISTED:
         ids = [p.platform_post_id for p in young if p.product_type == kind and p.platform_post_id in due]
         for start in range(0, len(ids), instagram.MAX_IDS_PER_CALL):
+            if store.kind_only_insights_paused(account):  # refused as a whole earlier in this sync
+                return calls
             found, made = _kind_only_chunk(account, kind, ids[start:start + instagram.MAX_IDS_PER_CALL], rejected)
             calls += made
             _merge_insights(posts, found)
@@ -321,6 +327,48 @@ def _due_ids(account: SocialAccount, ids: list[str], now: datetime) -> set[str]:
 
 
 def _kind_only_chunk(account: SocialAccount, kind: str, ids: list[str], rejected: set[str]) -> tuple[dict, int]:
+    found, calls = _kind_only_call(account, kind, ids, rejected)
+    if found is not None:
+        return found, calls
+    if len(ids) == 1:
+        logger.info("Per-type %s metrics skipped for 1 media of account %s (refused)", kind, account.pk)
+        return {}, calls
+    found, made, every_half_refused = _isolate_refused(account, kind, ids, rejected)
+    if every_half_refused:
+        # Not one bad media: Graph refuses these reads as a whole (e.g. code 100 for every id). Halving on
+        # to single ids would spend 2n-1 calls of the budget publishing and replies need.
+        store.pause_kind_only_insights(account, kind)
+    return found, calls + made
+
+
+def _isolate_refused(account: SocialAccount, kind: str, ids: list[str], rejected: set[str]) -> tuple[dict, int, bool]:
+    """`ids` were refused together: read each half once, then look inside a refused half the same way.
+
+    Returns (insights found, calls made, whether both halves were refused). Both halves refused means it
+    is not one media failing the call: nothing more is asked about these ids in this run."""
+    halves = (ids[: len(ids) // 2], ids[len(ids) // 2:])
+    tried = [_kind_only_call(account, kind, half, rejected) for half in halves]
+    calls = sum(made for _, made in tried)
+    if all(found is None for found, _ in tried):
+        logger.info("Per-type %s metrics skipped for %d media of account %s (every half refused)", kind, len(ids),
+                    account.pk)
+        return {}, calls, True
+    found: dict = {}
+    for half, (got, _) in zip(halves, tried, strict=True):
+        if got is None and len(half) > 1:
+            got, made, _ = _isolate_refused(account, kind, half, rejected)
+            calls += made
+        elif got is None:
+            logger.info("Per-type %s metrics skipped for 1 media of account %s (refused)", kind, account.pk)
+        found.update(got or {})
+    return found, calls, False
+
+
+def _kind_only_call(account: SocialAccount, kind: str, ids: list[str], rejected: set[str]) -> tuple[dict | None, int]:
+    """One multi-id read of the kind's metrics (asked again without a metric Graph names as rejected).
+
+    Returns (insights by id, calls made); None instead of the insights when Graph refused the call for
+    what one media can cause (too few viewers, deleted since the listing, too much data)."""
     calls = 0
     while metrics := catalogue.kind_only_metric_names(kind, rejected=rejected):
         ensure_meta_budget(account)
@@ -333,13 +381,9 @@ def _kind_only_chunk(account: SocialAccount, kind: str, ids: list[str], rejected
                 store.record_rejected_metric(account.platform, kind, name, error.message)
                 rejected.add(name)
                 continue
-            one_media = is_too_much_data(error) or is_not_enough_viewers(error) or (
-                isinstance(error, InvalidRequestError) and not is_metric_error(error))
-            if one_media and len(ids) > 1:
-                half = len(ids) // 2
-                first, made_first = _kind_only_chunk(account, kind, ids[:half], rejected)
-                second, made_second = _kind_only_chunk(account, kind, ids[half:], rejected)
-                return {**first, **second}, calls + made_first + made_second
+            if is_too_much_data(error) or is_not_enough_viewers(error) or (
+                    isinstance(error, InvalidRequestError) and not is_metric_error(error)):
+                return None, calls
             logger.info("Per-type %s metrics skipped for %d media of account %s (%s)", kind, len(ids), account.pk,
                         type(error).__name__)
             return {}, calls

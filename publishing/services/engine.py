@@ -71,16 +71,19 @@ def send_queued(target_ids: list[int]) -> list[int]:
     for ever (nothing else sends it), so a refused one goes back to `scheduled`, due now, for the next
     publish_due run, with the reason on the row. Nothing reached a platform, so nothing can be doubled.
     """
+    from unipulse.broker import BATCH_SIZE, EnqueueError, enqueue_many
+
+    from .. import actors
+
     refused: list[int] = []
-    for pk in target_ids:
-        if refused:  # the broker is down: the rest would fail the same way, one timeout each
-            refused.append(pk)
-            continue
+    for start in range(0, len(target_ids), BATCH_SIZE):  # pipelined batches (publish_due's thousands)
+        batch = target_ids[start:start + BATCH_SIZE]
         try:
-            send_publish(pk)
-        except Exception as error:  # noqa: BLE001 - any broker failure (Redis down, a timeout)
-            logger.warning("publish target %s queued but not sent (%s); back to scheduled", pk, type(error).__name__)
-            refused.append(pk)
+            enqueue_many([actors.publish.message(pk) for pk in batch])
+        except EnqueueError as error:  # the broker is down: the rest would fail the same way, one timeout each
+            refused = list(target_ids[start + error.sent:])
+            logger.warning("%d publish target(s) queued but not sent (%s); back to scheduled", len(refused), error)
+            break
     if refused:
         now = timezone.now()
         PostTarget.objects.filter(pk__in=refused, status=TargetStatus.QUEUED).update(

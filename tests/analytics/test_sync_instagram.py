@@ -230,3 +230,62 @@ def test_latest_keeps_the_last_per_type_reading_once_the_media_is_no_longer_aske
     latest_snapshot = PostMetricSnapshot.objects.filter(tracked_post=reel).order_by("-captured_at", "-id").first()
     assert PostMetricSnapshot.objects.filter(tracked_post=reel).count() == 2
     assert "avg_watch_time_ms" not in latest_snapshot.metrics  # a snapshot holds what its reading had
+
+
+def multi_id_batches(mocked_platforms) -> list[int]:
+    return [query(c)["ids"].count(",") + 1 for c in mocked_platforms.calls if c.request.url.split("?")[0] == f"{GRAPH}/"]
+
+
+def refuse_every_multi_id_call(mocked_platforms) -> None:
+    # Graph refusing the read as a whole for every id, e.g. code 100 for media it will not look up.
+    mocked_platforms.get(f"{GRAPH}/", status=400, json={"error": {
+        "message": "(#100) Unsupported get request. Object does not exist or cannot be loaded", "type": "GraphMethodException",
+        "code": 100, "fbtrace_id": "Arefused1"}})
+
+
+def test_a_refusal_of_every_multi_id_call_stops_after_three_calls_and_pauses_per_type_metrics_for_a_day(
+        ig_account, mocked_platforms, settings, caplog):
+    from datetime import timedelta
+    from unittest import mock
+
+    from django.utils import timezone
+
+    settings.ANALYTICS_MIN_SYNC_MINUTES = 0
+    mock_young_feed(mocked_platforms, 120)  # 120 due feed media: three multi-id calls of 50, 50 and 20
+    refuse_every_multi_id_call(mocked_platforms)
+
+    sync_account(ig_account.id)
+
+    assert multi_id_batches(mocked_platforms) == [50, 25, 25]  # the whole, then each half once; no 2n-1 halving
+    assert TrackedPost.objects.filter(account=ig_account).count() == 120  # the page's own numbers are all saved
+    assert "Graph refused every per-type FEED metrics read of account" in caplog.text
+    assert ig_account.access_token not in caplog.text
+
+    mocked_platforms.calls.reset()
+    sync_account(ig_account.id)  # later the same day: the listing only, no per-type read at all
+    assert multi_id_batches(mocked_platforms) == [] and len(mocked_platforms.calls) > 0
+
+    mocked_platforms.calls.reset()
+    with mock.patch("django.utils.timezone.now", return_value=timezone.now() + timedelta(days=1, minutes=1)):
+        sync_account(ig_account.id)  # the next day they are asked again
+    assert multi_id_batches(mocked_platforms)[:1] == [50]
+
+
+def test_a_sync_whose_every_multi_id_call_is_refused_costs_at_most_three_calls_more_than_one_without_them(
+        ig_account, mocked_platforms, settings):
+    from django.core.cache import cache
+
+    settings.ANALYTICS_MIN_SYNC_MINUTES = 0
+    mock_young_feed(mocked_platforms, 120)
+    refuse_every_multi_id_call(mocked_platforms)
+    settings.ANALYTICS_TYPE_METRICS_DAYS = 0
+    sync_account(ig_account.id)
+    without = len(mocked_platforms.calls)
+
+    TrackedPost.objects.filter(account=ig_account).delete()  # the same sync again, from scratch
+    cache.clear()
+    mocked_platforms.calls.reset()
+    settings.ANALYTICS_TYPE_METRICS_DAYS = 7
+    sync_account(ig_account.id)
+
+    assert without > 0 and len(mocked_platforms.calls) - without == 3

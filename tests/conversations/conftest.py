@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, keep_enqueued
 
 PAGE_ID = "104523678912345"
 IG_ID = "17841405822304914"
@@ -50,12 +50,8 @@ def tiktok_account(account_factory):
 
 @pytest.fixture
 def sent_events(monkeypatch):
-    """webhook_process.send recorded instead of reaching a broker."""
-    from conversations.actors import webhook_process
-
-    sent: list[int] = []
-    monkeypatch.setattr(webhook_process, "send", lambda event_id: sent.append(event_id))
-    return sent
+    """webhook_process messages (the view's send, process_webhooks' batches) recorded instead of reaching a broker."""
+    return keep_enqueued(monkeypatch, "webhook-process")
 
 
 @pytest.fixture

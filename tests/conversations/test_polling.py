@@ -13,7 +13,7 @@ from conversations.actors import ice_process
 from conversations.models import Conversation, InboxSyncState, Message
 from conversations.services import sync_account_inbox
 from conversations.services.polling import QUIET_REASON
-from tests.conftest import load_fixture
+from tests.conftest import keep_enqueued, load_fixture
 
 from .conftest import PAGE_ID, PSID
 
@@ -246,8 +246,7 @@ def test_tiktok_and_inactive_accounts_are_not_polled(account_factory, mocked_pla
 
 def test_sync_conversations_enqueues_active_facebook_and_instagram_accounts(account_factory, monkeypatch, capsys,
                                                                            drained):
-    sent = []
-    monkeypatch.setattr(ice_process, "send", lambda account_id: sent.append(account_id))
+    sent = keep_enqueued(monkeypatch, "ice-process")
     facebook = account_factory("facebook")
     instagram = account_factory("instagram")
     account_factory("tiktok")

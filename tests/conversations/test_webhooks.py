@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from conversations.models import Message, WebhookEvent
+from tests.conftest import keep_enqueued
 
 from .conftest import raw_fixture, tiktok_signature
 
@@ -141,8 +142,7 @@ def test_broker_down_still_answers_200_and_process_webhooks_recovers_the_event(
     event = WebhookEvent.objects.get()
     assert event.status == "received"
 
-    sent = []
-    monkeypatch.setattr(webhook_process, "send", lambda event_id: sent.append(event_id))
+    sent = keep_enqueued(monkeypatch, "webhook-process")
     call_command("process_webhooks")
     assert sent == []  # too fresh: it may still be on its way through the queue
     WebhookEvent.objects.filter(pk=event.pk).update(received_at=timezone.now() - timedelta(minutes=5))
@@ -168,8 +168,7 @@ def test_process_webhooks_resends_failed_events_until_they_had_the_maximum_attem
     from conversations.services import process_webhook_event, routing
 
     settings.WEBHOOK_MAX_ATTEMPTS = 3
-    sent = []
-    monkeypatch.setattr(webhook_process, "send", lambda event_id: sent.append(event_id))
+    sent = keep_enqueued(monkeypatch, "webhook-process")
     post_meta(raw_fixture("facebook/webhook_feed_comment_add.json"))
     event = WebhookEvent.objects.get()
     WebhookEvent.objects.filter(pk=event.pk).update(received_at=timezone.now() - timedelta(minutes=5))

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from publishing.models import Post, PostMedia, PostTarget
-from tests.conftest import load_fixture, workspace_of_user
+from tests.conftest import keep_enqueued, load_fixture, workspace_of_user
 
 GRAPH = "https://graph.facebook.com/v25.0"
 TIKTOK = "https://open.tiktokapis.com/v2/post/publish"
@@ -47,14 +47,10 @@ def _no_sleep(monkeypatch):
 
 @pytest.fixture
 def sent(monkeypatch):
-    """Messages sent to the publish queue, as (target_id, delay_ms)."""
-    from publishing import actors
+    """Messages sent to the publish queue, as (target_id, delay_ms), kept instead of reaching the broker.
 
-    messages: list[tuple[int, int]] = []
-    monkeypatch.setattr(actors.publish, "send", lambda target_id: messages.append((target_id, 0)))
-    monkeypatch.setattr(actors.publish, "send_with_options",
-                        lambda args, delay=0, **kw: messages.append((args[0], delay)))
-    return messages
+    One send and a batch (unipulse.broker.enqueue_many) alike."""
+    return keep_enqueued(monkeypatch, "publish", lambda message, delay: (message.args[0], delay or 0))
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ class Command(BaseCommand):
             accounts = accounts.filter(platform=platform)
         ids = list(accounts.order_by("id").values_list("id", flat=True))
         if not dry_run:
-            send_each("sync_analytics", analytics_sync.send, ids, self.stderr, "accounts")
+            send_each("sync_analytics", analytics_sync, ids, self.stderr, "accounts")
         verb = "would enqueue" if dry_run else "enqueued"
         self.stdout.write(f"sync_analytics: {verb} {len(ids)} account syncs")
         if ids and not dry_run:

@@ -20,7 +20,7 @@ class Command(BaseCommand):
             # The first refusal (the broker is down) stops the run with one line, as every enqueue command
             # does: the rest would fail the same way. The events stay as they were, for the next run.
             try:
-                sent = send_each("process_webhooks", webhook_process.send, event_ids, self.stderr, "events")
+                sent = send_each("process_webhooks", webhook_process, event_ids, self.stderr, "events")
             finally:
                 drain_embedded()
         retried = f" ({len(waiting.failed)} of them failed before)" if waiting.failed else ""

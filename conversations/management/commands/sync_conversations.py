@@ -16,6 +16,6 @@ class Command(BaseCommand):
         account_ids = list(SocialAccount.objects.active().filter(platform__in=list(SOURCES))
                            .order_by("id").values_list("id", flat=True))
         if not dry_run:
-            send_each("sync_conversations", ice_process.send, account_ids, self.stderr, "accounts")
+            send_each("sync_conversations", ice_process, account_ids, self.stderr, "accounts")
             drain_embedded()
         self.stdout.write(f"sync_conversations: {len(account_ids)} account(s) {'found' if dry_run else 'enqueued'}")

@@ -20,8 +20,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"would refresh account {account_id}")
         else:
             # A named account is forced: refreshed even when not due.
-            send = (lambda pk: token_refresh.send(pk, True)) if account is not None else token_refresh.send
-            send_each("refresh_tokens", send, ids, self.stderr, "accounts")
+            send_each("refresh_tokens", token_refresh, ids, self.stderr, "accounts",
+                      extra_args=(True,) if account is not None else ())
         verb = "would enqueue" if dry_run else "enqueued"
         self.stdout.write(f"refresh_tokens: {verb} {len(ids)} token refresh{'es' if len(ids) != 1 else ''}")
         if not dry_run and ids:
