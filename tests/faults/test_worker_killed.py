@@ -21,6 +21,7 @@ import uuid
 
 import pytest
 
+from tests import media
 from tests.servers import wait_for
 
 from .stack import IMAGE, VIDEO, connect_all, running_stack
@@ -234,7 +235,7 @@ def test_tiktok_file_upload_of_our_own_video(stack):
     sends nothing again, and follows the publish to its end."""
     tt = stack.accounts_by_platform["tiktok"][0]
     text = unique("TikTok upload")
-    video = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(256 * 1024)
+    video = media.video(5, width=320, height=240, fps=10)  # a real MP4 (uploads are decoded before acceptance)
     uploaded = stack.api("POST", "/api/v1/media/", files={"file": ("clip.mp4", video, "video/mp4")})
     assert uploaded.status_code == 201, uploaded.text
     body = {"text": text, "media": [{"url": uploaded.json()["url"], "type": "video"}], "accounts": [tt["id"]],
