@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from social.models import get_account_in_workspace
 from unipulse.api_errors import ApiError, ErrorSerializer
-from unipulse.ratelimits import enforce
+from unipulse.throttles import enforce
 from workspaces.access import workspace_of
 
 from . import services

@@ -4,8 +4,9 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from unipulse import hooks
 from unipulse.converters import ID_REGEX
-from unipulse.ratelimits import WriteRateLimitMixin
+from unipulse.throttles import WriteRateLimitMixin
 from workspaces.access import workspace_of
 
 from . import services
@@ -62,11 +63,7 @@ class ConversationViewSet(WriteRateLimitMixin, mixins.ListModelMixin, mixins.Ret
         """TikTok's part of the inbox: comment counts per video (its APIs cannot read the comments)."""
         filters = VideoFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        from analytics.services import (
-            get_video_comment_counts_in_workspace,  # a service of another app, at call time
-        )
-
-        rows = get_video_comment_counts_in_workspace(workspace_of(request), "tiktok", filters.validated_data.get("account"))
+        rows = hooks.video_comment_counts(workspace_of(request), "tiktok", filters.validated_data.get("account"))
         return Response(VideoCommentCountSerializer(rows, many=True).data)
 
     @action(detail=True, methods=["get"])

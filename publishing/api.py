@@ -15,7 +15,7 @@ from social.models import get_account_in_workspace
 from unipulse.api_errors import ApiError, ErrorSerializer
 from unipulse.converters import ID_REGEX
 from unipulse.parsers import MultiPartParser
-from unipulse.ratelimits import WriteRateLimitMixin
+from unipulse.throttles import WriteRateLimitMixin
 from workspaces.access import current_membership, workspace_of
 
 from . import services

@@ -3,3 +3,11 @@ from django.apps import AppConfig
 
 class PublishingConfig(AppConfig):
     name = "publishing"
+
+    def ready(self) -> None:
+        from unipulse import hooks
+
+        from .services import apply_tiktok_publish_event, get_platform_posts_in_workspace
+
+        hooks.post_platform_posts.provide(get_platform_posts_in_workspace)
+        hooks.tiktok_publish_event.provide(apply_tiktok_publish_event)

@@ -14,9 +14,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from unipulse.platform_errors import PlatformError
+
 from . import services
 from .clients import ratelimit
-from .clients.errors import PlatformError
 from .models import AccountStatus, SocialAccount
 
 ACCOUNT_PANELS: list[Callable[[SocialAccount], SafeString]] = []

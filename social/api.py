@@ -2,7 +2,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from unipulse.converters import ID_REGEX
-from unipulse.ratelimits import WriteRateLimitMixin
+from unipulse.throttles import WriteRateLimitMixin
 from workspaces.access import workspace_of
 from workspaces.services import record
 

@@ -5,4 +5,4 @@ class SocialConfig(AppConfig):
     name = "social"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401
+        from . import checks, receivers  # noqa: F401  (system checks on the keys; account receivers)

@@ -20,11 +20,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from unipulse.logging_filters import redact
+from unipulse.platform_errors import PlatformError
 from workspaces.models import Membership, Role
 from workspaces.services import record
 
 from .clients import meta, tiktok
-from .clients.errors import PlatformError
 from .models import AccountStatus, OAuthState, Platform, SocialAccount
 from .services import join_reasons, subscribe_page_webhooks
 

@@ -8,8 +8,9 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from unipulse.platform_errors import PlatformError
+
 from .clients import facebook, meta, ratelimit, tiktok
-from .clients.errors import PlatformError
 from .models import AccountStatus, Platform, SocialAccount
 
 logger = logging.getLogger(__name__)

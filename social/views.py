@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from unipulse.api_errors import ratelimited_view
-from unipulse.ratelimits import is_limited
+from unipulse.throttles import is_limited
 from workspaces.access import current_membership
 
 from . import oauth

@@ -6,8 +6,8 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
 
-from social.clients.errors import PlatformError
 from social.models import AccountStatus
+from unipulse.platform_errors import PlatformError
 
 from .services import refresh_account_token
 

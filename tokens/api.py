@@ -5,7 +5,7 @@ from rest_framework.response import Response
 
 from social.models import get_account_in_workspace
 from social.serializers import SocialAccountSerializer
-from unipulse.ratelimits import enforce
+from unipulse.throttles import enforce
 from workspaces.access import current_membership
 from workspaces.services import record
 

@@ -26,10 +26,10 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from social.clients import meta, tiktok
-from social.clients.errors import ReauthRequiredError, TransientError
 from social.models import AccountStatus, Platform, SocialAccount
 from social.oauth import needed_scopes
 from social.signals import account_needs_reauth
+from unipulse.platform_errors import ReauthRequiredError, TransientError
 from workspaces.services import get_admin_emails
 
 logger = logging.getLogger(__name__)

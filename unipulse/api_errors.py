@@ -16,7 +16,8 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from social.clients.errors import (
+from .errors import ApiError
+from .platform_errors import (
     BlockedError,
     InvalidRequestError,
     PermissionMissingError,
@@ -25,8 +26,6 @@ from social.clients.errors import (
     ReauthRequiredError,
     TransientError,
 )
-
-from .errors import ApiError
 
 logger = logging.getLogger(__name__)
 __all__ = ["ApiError", "ErrorSerializer", "error_body", "exception_handler"]

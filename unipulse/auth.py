@@ -11,7 +11,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import Throttled
 
 from .parsers import FormParser, JSONParser, MultiPartParser
-from .ratelimits import is_limited
+from .throttles import is_limited
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -40,7 +40,7 @@ class RateLimitedObtainAuthToken(ObtainAuthToken):
         rate = settings.AUTH_TOKEN_RATE
         data = request.data if isinstance(request.data, dict) else {}  # a JSON list: the serializer says 400
         username = str(data.get("username") or "").strip().lower()
-        # django-ratelimit's "ip" key, read by unipulse.ratelimits.client_ip (IPv6 grouped by /64; no
+        # django-ratelimit's "ip" key, read by unipulse.throttles.client_ip (IPv6 grouped by /64; no
         # usable address, e.g. a unix socket, is one shared bucket rather than a 500).
         over_ip = is_limited(request, "auth-token-ip", rate, key="ip")
         over_user = bool(username) and is_limited(request, "auth-token-user", rate, key=lambda group, request: username)

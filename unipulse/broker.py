@@ -20,6 +20,7 @@ from uuid import uuid4
 import dramatiq
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.utils.module_loading import autodiscover_modules
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import current_millis
 
@@ -38,11 +39,11 @@ def is_embedded() -> bool:
 
 
 def import_actors() -> None:
-    """Declare every actor on the current broker (the worker must know them to consume their queues)."""
-    import analytics.actors  # noqa: F401
-    import conversations.actors  # noqa: F401
-    import publishing.actors  # noqa: F401
-    import tokens.actors  # noqa: F401
+    """Declare every installed app's actors on the current broker (a worker must know them to consume
+    their queues). Found as `rundramatiq` finds them (DRAMATIQ_AUTODISCOVER_MODULES), so this ground
+    module names no app."""
+    for module in settings.DRAMATIQ_AUTODISCOVER_MODULES:
+        autodiscover_modules(module)
 
 
 def start_embedded_worker() -> dramatiq.Worker | None:
@@ -82,7 +83,7 @@ class JobReport(dramatiq.Middleware):
         if exception is None:
             self.last_failure.pop(message.message_id, None)
             return
-        from social.clients.errors import PlatformError  # its text is safe to show (never a token or body)
+        from .platform_errors import PlatformError  # its text is safe to show (never a token or body)
 
         what = f"{type(exception).__name__}: {exception}" if isinstance(exception, PlatformError) else type(exception).__name__
         attempt = message.options.get("retries", 0)

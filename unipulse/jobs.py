@@ -16,9 +16,8 @@ from collections.abc import Callable
 import dramatiq
 from django.conf import settings
 
-from social.clients.errors import PlatformError, RateLimitedError, TransientError
-
 from .broker import requeue_later
+from .platform_errors import PlatformError, RateLimitedError, TransientError
 
 logger = logging.getLogger(__name__)
 

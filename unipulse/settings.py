@@ -241,10 +241,10 @@ RATELIMIT_VIEW = "unipulse.api_errors.ratelimited_view"
 # Writes and platform-calling API requests per user per minute (posts, media, replies, refresh, disconnect).
 API_WRITE_RATE = env.str("API_WRITE_RATE", default="120/m")
 RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
-# Per-IP limits read the client address through unipulse.ratelimits.client_ip: REMOTE_ADDR, or behind
+# Per-IP limits read the client address through unipulse.throttles.client_ip: REMOTE_ADDR, or behind
 # this many reverse proxies of yours (load balancer, router) the address they put in X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-RATELIMIT_IP_META_KEY = "unipulse.ratelimits.client_ip"
+RATELIMIT_IP_META_KEY = "unipulse.throttles.client_ip"
 if not REDIS_URL:
     # LocMemCache is per process; that is fine for the embedded single-process mode.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]

@@ -71,7 +71,7 @@ def _days_before(moment: datetime, days: int) -> datetime:
 def register_published_post(account_id: int, platform_post_id: str, published_at: datetime | None = None) -> None:
     """Track a post UniPulse just published (source=unipulse), due at the next sync. Idempotent.
 
-    For publishing to call after a target goes live; analytics never imports publishing's models.
+    Reached from publishing through the `target_published` signal; analytics never imports publishing.
     """
     post, created = TrackedPost.objects.get_or_create(
         account_id=account_id, platform_post_id=platform_post_id,
@@ -80,6 +80,11 @@ def register_published_post(account_id: int, platform_post_id: str, published_at
     )
     if not created and post.source != TrackedPost.Source.UNIPULSE:
         TrackedPost.objects.filter(pk=post.pk).update(source=TrackedPost.Source.UNIPULSE)
+
+
+def track_published_target(sender, *, account_id: int, platform_post_id: str, published_at=None, **kwargs) -> None:
+    """Receiver of `unipulse.hooks.target_published`: a post UniPulse published starts being tracked."""
+    register_published_post(account_id, platform_post_id, published_at)
 
 
 def _platform_of(account_id: int) -> str:

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 
 from social.models import SocialAccount, get_account_in_workspace
+from unipulse import hooks
 
 from ..models import COUNTERS, AccountMetricSnapshot, PostMetricSnapshot, TrackedPost
 
@@ -103,10 +104,7 @@ def get_post_targets_in_workspace(workspace, post_id: int) -> dict:
 
     Publishing owns the post and its targets; it tells us which platform posts they became.
     """
-    # Imported at call time: publishing is a separate app, built in parallel.
-    from publishing.services import get_platform_posts_in_workspace
-
-    targets = get_platform_posts_in_workspace(workspace, post_id)
+    targets = hooks.post_platform_posts(workspace, post_id)
     wanted = {(account_id, platform_post_id): target_id for target_id, account_id, platform_post_id in targets}
     posts = (
         TrackedPost.objects.select_related("account").defer(*ACCOUNT_TOKENS)

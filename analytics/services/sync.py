@@ -22,14 +22,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from social.clients import facebook, instagram, meta, ratelimit, tiktok
-from social.clients.errors import (
+from social.models import AccountStatus, Platform, SocialAccount
+from unipulse.platform_errors import (
     InvalidRequestError,
     PermissionMissingError,
     PlatformError,
     RateLimitedError,
     TransientError,
 )
-from social.models import AccountStatus, Platform, SocialAccount
 
 from .. import catalogue
 from ..models import SyncRun, TrackedPost

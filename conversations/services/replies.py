@@ -11,8 +11,8 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from social.clients.errors import PlatformError, RateLimitedError, TransientError
 from unipulse.api_errors import ApiError
+from unipulse.platform_errors import PlatformError, RateLimitedError, TransientError
 from workspaces.services import record
 
 from ..models import Conversation, Message

@@ -10,6 +10,7 @@ from django.db import DataError, transaction
 from django.utils import timezone
 
 from social.models import AccountStatus, Platform, SocialAccount
+from unipulse import hooks
 from unipulse.text import clean_json, loads_limited
 
 from ..models import Message, WebhookEvent, WebhookReplayKey
@@ -252,10 +253,8 @@ def route_tiktok(payload: dict) -> bool:
             updated_at=timezone.now())
         return HANDLED if changed else IGNORED
     if event.startswith("post.publish.") and _str(content.get("publish_id")):
-        from publishing import services as publishing_services  # built by the publishing app
-
         reason = content.get("reason")
-        return bool(publishing_services.apply_tiktok_publish_event(
+        return bool(hooks.tiktok_publish_event(
             _str(content["publish_id"]), event, post_id=_str(content.get("post_id")) or None,
             reason=str(reason) if reason is not None else None,
         ))

@@ -25,15 +25,16 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from social.clients.errors import (
+from social.models import AccountStatus
+from unipulse import hooks
+from unipulse.jobs import QUEUE_POLICY
+from unipulse.platform_errors import (
     BlockedError,
     PlatformError,
     RateLimitedError,
     ReauthRequiredError,
     TransientError,
 )
-from social.models import AccountStatus
-from unipulse.jobs import QUEUE_POLICY
 
 from ..models import CommentStatus, PostTarget, Step, TargetStatus
 
@@ -311,10 +312,9 @@ def fill_post_id(target: PostTarget, platform_post_id: str) -> bool:
 
 
 def _tell_analytics(account_id: int, platform_post_id: str, published_at) -> None:
-    """Mark the post as UniPulse's in analytics (idempotent), after the publish is committed."""
-    from analytics.services import register_published_post
-
-    transaction.on_commit(lambda: register_published_post(account_id, platform_post_id, published_at))
+    """Tell whoever tracks published posts (analytics), after the publish is committed. Receivers are idempotent."""
+    transaction.on_commit(lambda: hooks.target_published.send(
+        sender=PostTarget, account_id=account_id, platform_post_id=platform_post_id, published_at=published_at))
 
 
 def commit(target: PostTarget, call: Callable[[], T]) -> T:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from social.clients import instagram as client
-from social.clients.errors import BlockedError, InvalidRequestError
+from unipulse.platform_errors import BlockedError, InvalidRequestError
 
 from ..models import MediaType, PostTarget, Step
 from . import engine

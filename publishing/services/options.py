@@ -9,8 +9,8 @@ Instagram's publishing quota left in its rolling 24 hours.
 from __future__ import annotations
 
 from social.clients import instagram as instagram_client
-from social.clients.errors import PlatformError
 from unipulse.api_errors import PLATFORM_STATUS
+from unipulse.platform_errors import PlatformError
 
 from . import validation
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from social.clients import tiktok as tiktok_client
-from social.clients.errors import (
+from unipulse.platform_errors import (
     BlockedError,
     InvalidRequestError,
     PermissionMissingError,

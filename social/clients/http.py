@@ -2,7 +2,7 @@
 
 Every platform call in UniPulse goes through `request()`. It owns the one `requests.Session`,
 its timeouts, safe retries (idempotent GETs only, on connection errors and 5xx), call counting,
-and the mapping of Meta's and TikTok's error bodies to the classes in `errors.py`.
+and the mapping of Meta's and TikTok's error bodies to the classes in `unipulse/platform_errors.py`.
 Nothing it raises or logs contains a token, a URL with a query string, or a raw response body.
 """
 
@@ -21,9 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from unipulse.logging_filters import redact
-
-from . import ratelimit
-from .errors import (
+from unipulse.platform_errors import (
     BlockedError,
     InvalidRequestError,
     PermissionMissingError,
@@ -32,6 +30,8 @@ from .errors import (
     ReauthRequiredError,
     TransientError,
 )
+
+from . import ratelimit
 
 logger = logging.getLogger(__name__)
 

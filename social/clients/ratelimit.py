@@ -23,7 +23,7 @@ from collections import defaultdict, deque
 
 from django.conf import settings
 
-from .errors import RateLimitedError
+from unipulse.platform_errors import RateLimitedError
 
 logger = logging.getLogger(__name__)
 

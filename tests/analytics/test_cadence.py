@@ -181,7 +181,7 @@ def test_a_due_post_the_listing_no_longer_returns_is_put_off_so_later_runs_read_
 
 def test_an_unfinished_listing_puts_nothing_off(fb_account, mocked_platforms, cadence_settings, settings):
     """A run that stops for lack of budget has not passed every due post: none is taken as unlisted."""
-    from social.clients.errors import RateLimitedError
+    from unipulse.platform_errors import RateLimitedError
 
     settings.ANALYTICS_BUDGET_RESERVE = 0
     due = TrackedPost.objects.create(account=fb_account, platform="facebook", platform_post_id="101_old",

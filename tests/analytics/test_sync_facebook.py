@@ -177,7 +177,7 @@ def test_no_token_is_kept_in_raw_payloads_or_logged(fb_account, mocked_platforms
 
 
 def test_a_platform_outage_pauses_the_run_and_the_retry_resumes_at_the_cursor(fb_account, mocked_platforms):
-    from social.clients.errors import TransientError
+    from unipulse.platform_errors import TransientError
 
     outage = {"error": {"code": 2, "message": "Service temporarily unavailable", "is_transient": True, "fbtrace_id": "T"}}
     state = {"down": True}

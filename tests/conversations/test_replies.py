@@ -13,8 +13,8 @@ from django.utils import timezone
 from conversations.models import Conversation, Message
 from conversations.services import OutsideMessagingWindowError, send_agent_reply
 from social.clients import ratelimit
-from social.clients.errors import PlatformError
 from tests.conftest import load_fixture
+from unipulse.platform_errors import PlatformError
 
 from .conftest import IG_ID, IGSID, PAGE_ID, PSID
 

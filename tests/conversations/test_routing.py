@@ -7,6 +7,7 @@ import pytest
 from conversations.actors import webhook_process
 from conversations.models import Conversation, InboxSyncState, Message, WebhookEvent
 from social.models import AccountStatus
+from unipulse import hooks
 
 from .conftest import IGSID, PAGE_ID, PSID, raw_fixture
 
@@ -164,7 +165,7 @@ def test_tiktok_publish_events_go_to_publishing(deliver, monkeypatch, tiktok_acc
         calls.append((publish_id, event, post_id, reason))
         return True
 
-    monkeypatch.setattr("publishing.services.apply_tiktok_publish_event", fake_apply, raising=False)
+    monkeypatch.setattr(hooks.tiktok_publish_event, "_function", fake_apply)
     deliver("tiktok/webhook_post_publish_publicly_available.json")
     deliver("tiktok/webhook_post_publish_failed.json")
     assert calls == [
@@ -175,7 +176,7 @@ def test_tiktok_publish_events_go_to_publishing(deliver, monkeypatch, tiktok_acc
 
 
 def test_a_tiktok_publish_event_for_no_known_post_is_ignored(deliver, monkeypatch):
-    monkeypatch.setattr("publishing.services.apply_tiktok_publish_event", lambda *a, **k: False, raising=False)
+    monkeypatch.setattr(hooks.tiktok_publish_event, "_function", lambda *a, **k: False)
     deliver("tiktok/webhook_post_publish_failed.json")
     assert WebhookEvent.objects.get().status == "ignored"
 

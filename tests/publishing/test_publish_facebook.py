@@ -10,8 +10,8 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from publishing.actors import publish
 from publishing.models import PostTarget
-from social.clients.errors import TransientError
 from social.models import SocialAccount
+from unipulse.platform_errors import TransientError
 
 from .conftest import GRAPH, PAGE_ID, calls_to, fixture, form
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from publishing.actors import publish
 from publishing.models import PostTarget
-from social.clients.errors import TransientError
 from social.models import SocialAccount
+from unipulse.platform_errors import TransientError
 
 from .conftest import GRAPH, IG_ID, calls_to, fixture, form
 

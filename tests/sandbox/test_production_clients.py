@@ -11,8 +11,8 @@ import requests
 from django.test import Client
 
 from social.clients import http, meta, tiktok
-from social.clients.errors import InvalidRequestError, ReauthRequiredError
 from tests.sandbox.conftest import REDIRECT, approve_facebook, connect_tiktok
+from unipulse.platform_errors import InvalidRequestError, ReauthRequiredError
 
 
 class DjangoAdapter(requests.adapters.BaseAdapter):

@@ -75,7 +75,7 @@ def test_redis_down_in_the_inbound_limiter_follows_ratelimit_fail_open(
 
     def down(*args, **kwargs):
         raise redis.exceptions.ConnectionError("Connection refused.")
-    monkeypatch.setattr("unipulse.ratelimits.is_ratelimited", down)
+    monkeypatch.setattr("unipulse.throttles.is_ratelimited", down)
 
     query = redirect_query(callback(api_client, code="good-code", state=state), settings)
     assert query == ({"result": "connected", "platform": "facebook", "accounts": query.get("accounts", "")}

@@ -12,11 +12,11 @@ from dramatiq.broker import MessageProxy
 from dramatiq.common import current_millis
 from dramatiq.middleware import Retries
 
-from social.clients.errors import TransientError
 from social.models import AccountStatus, SocialAccount
 from tests.conftest import load_fixture
 from tokens.actors import token_refresh
 from unipulse.jobs import QUEUE_POLICY
+from unipulse.platform_errors import TransientError
 
 pytestmark = pytest.mark.django_db
 

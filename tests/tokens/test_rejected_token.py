@@ -8,9 +8,9 @@ import responses
 from django.utils import timezone
 
 from social.clients import tiktok
-from social.clients.errors import ReauthRequiredError, TransientError
 from social.models import AccountStatus, SocialAccount
 from tests.conftest import load_fixture
+from unipulse.platform_errors import ReauthRequiredError, TransientError
 
 pytestmark = pytest.mark.django_db
 

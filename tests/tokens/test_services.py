@@ -12,11 +12,11 @@ from django.db import connection
 from django.utils import timezone
 
 from social.clients import tiktok
-from social.clients.errors import ReauthRequiredError, TransientError
 from social.models import AccountStatus, SocialAccount
 from tests.conftest import load_fixture, side_by_side, workspace_of_user
 from tokens import services
 from tokens.actors import token_refresh
+from unipulse.platform_errors import ReauthRequiredError, TransientError
 
 pytestmark = pytest.mark.django_db
 

@@ -233,7 +233,7 @@ def test_a_job_that_keeps_failing_is_reported_as_it_happens_and_the_wait_is_boun
 
     from analytics import services
     from analytics.actors import analytics_sync
-    from social.clients.errors import TransientError
+    from unipulse.platform_errors import TransientError
 
     def unreachable(account_id):
         raise TransientError("The platform did not answer.", platform="tiktok")

@@ -45,7 +45,7 @@ def test_debug_without_keys_warns_loudly_and_uses_development_keys():
 
 
 def test_malformed_encryption_key_is_reported_by_name_without_its_value(settings):
-    from unipulse.checks import check_secrets
+    from social.checks import check_secrets
 
     settings.ENCRYPTION_KEY = "not-a-valid-key-VALUE"
     messages = [m.msg for m in check_secrets(None)]

@@ -10,7 +10,9 @@ import requests
 from django.utils import timezone
 
 from social.clients import facebook, instagram, tiktok
-from social.clients.errors import (
+from social.models import AccountStatus
+from tests.conftest import load_fixture
+from unipulse.platform_errors import (
     BlockedError,
     InvalidRequestError,
     PermissionMissingError,
@@ -18,8 +20,6 @@ from social.clients.errors import (
     ReauthRequiredError,
     TransientError,
 )
-from social.models import AccountStatus
-from tests.conftest import load_fixture
 
 from ..conftest import GRAPH, TIKTOK, query_of
 

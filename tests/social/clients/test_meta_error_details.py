@@ -1,7 +1,7 @@
 """Graph error details the reference missed (checked against Meta's docs and real payloads)."""
 
-from social.clients.errors import InvalidRequestError, PermissionMissingError, TransientError
 from social.clients.http import classify_meta_error
+from unipulse.platform_errors import InvalidRequestError, PermissionMissingError, TransientError
 
 
 def graph_error(**fields):

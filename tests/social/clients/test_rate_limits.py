@@ -10,9 +10,9 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import dq_name
 
 from social.clients import facebook, ratelimit, tiktok
-from social.clients.errors import RateLimitedError, TransientError
 from tests.conftest import load_fixture
 from unipulse.jobs import run_platform_job
+from unipulse.platform_errors import RateLimitedError, TransientError
 
 from ..conftest import GRAPH, TIKTOK
 

@@ -75,7 +75,7 @@ def test_a_login_within_the_rate_gets_its_token(user, settings):
 def test_an_unreachable_limiter_cache_follows_ratelimit_fail_open(user, settings, monkeypatch):
     def down(*args, **kwargs):
         raise redis.exceptions.ConnectionError("Connection refused.")
-    monkeypatch.setattr("unipulse.ratelimits.is_ratelimited", down)
+    monkeypatch.setattr("unipulse.throttles.is_ratelimited", down)
     settings.RATELIMIT_FAIL_OPEN = True
     assert _login(APIClient(), password="pw-alice-123").status_code == 200
     settings.RATELIMIT_FAIL_OPEN = False
@@ -148,7 +148,7 @@ def test_client_ip_trusts_x_forwarded_for_only_as_far_as_the_configured_proxies(
                                                                                 expected):
     from django.test import RequestFactory
 
-    from unipulse.ratelimits import client_ip
+    from unipulse.throttles import client_ip
 
     settings.TRUSTED_PROXY_COUNT = proxies
     request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from social.crypto import KeyFormatError, decode_key
+from .crypto import KeyFormatError, decode_key
 
 KEY_HINT = "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 

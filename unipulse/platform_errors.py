@@ -1,4 +1,4 @@
-"""Typed platform errors, shared by every client.
+"""Typed platform errors: raised by the clients in `social/clients/`, handled by every app (the ground floor).
 
 | Error                  | Raised for                                                        | The caller              |
 |------------------------|-------------------------------------------------------------------|-------------------------|
