@@ -22,6 +22,8 @@ class Platform(models.TextChoices):
     TIKTOK = "tiktok", "TikTok"
 
 
+META_PLATFORMS = (Platform.FACEBOOK, Platform.INSTAGRAM)  # one Meta app, Graph API, Facebook Login
+
 class AccountStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     NEEDS_REAUTH = "needs_reauth", "Needs reconnect"

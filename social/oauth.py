@@ -30,7 +30,6 @@ from .services import join_reasons, subscribe_page_webhooks
 
 logger = logging.getLogger(__name__)
 
-META_PLATFORMS = (Platform.FACEBOOK, Platform.INSTAGRAM)
 
 # What each feature needs, per kind of account (Ref: ../shared/reference/platform-apis.md,
 # "Permissions used by this product"). A missing scope is named in the status reason with the

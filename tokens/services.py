@@ -34,7 +34,6 @@ from workspaces.services import get_admin_emails
 
 logger = logging.getLogger(__name__)
 
-META_PLATFORMS = (Platform.FACEBOOK, Platform.INSTAGRAM)
 REFRESH_FIELDS = [
     "access_token", "refresh_token", "token_expires_at", "refresh_token_expires_at", "data_access_expires_at",
     "token_refresh_due_at", "token_checked_at", "status", "status_reason", "scopes", "updated_at",

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+# How a platform is named in a message a person reads ("meta": an error of the app, not one product).
+PLATFORM_NAMES = {"facebook": "Facebook", "instagram": "Instagram", "tiktok": "TikTok", "meta": "Meta"}
+
 
 class PlatformError(Exception):
     retryable = False

@@ -29,6 +29,7 @@ from social.models import AccountStatus
 from unipulse import hooks
 from unipulse.jobs import QUEUE_POLICY
 from unipulse.platform_errors import (
+    PLATFORM_NAMES,
     BlockedError,
     PlatformError,
     RateLimitedError,
@@ -41,7 +42,6 @@ from ..models import CommentStatus, PostTarget, Step, TargetStatus
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-PLATFORM_NAMES = {"facebook": "Facebook", "instagram": "Instagram", "tiktok": "TikTok"}
 # A run never outlives the actor's time limit; a killed worker's lease runs out a margin after it.
 LEASE = (timedelta(milliseconds=QUEUE_POLICY["publish"]["time_limit"])
          + timedelta(seconds=settings.PUBLISH_LEASE_MARGIN_SECONDS))
@@ -383,10 +383,3 @@ def post_first_comment(target: PostTarget, create: Callable[[], str], find: Call
 def matches_text(candidate: str, expected: str) -> bool:
     return " ".join(candidate.split()) == " ".join(expected.split())
 
-
-def parse_graph_time(value: str) -> datetime | None:
-    """Graph timestamps: '2026-11-25T10:00:05+0000'."""
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-    except (TypeError, ValueError):
-        return None

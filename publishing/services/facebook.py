@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from social.clients import facebook as client
+from social.clients.meta import parse_graph_time
 
 from ..models import MediaType, PostTarget, Step
 from . import engine
@@ -89,7 +90,7 @@ def _reconcile(target: PostTarget, message: str):
     """The Page's recent post with this message, dated after the commit began; None if there is none."""
     since = target.commit_started_at - RECONCILE_SKEW
     for item in client.list_recent_posts(target.account, limit=10):
-        created = engine.parse_graph_time(item.created_time)
+        created = parse_graph_time(item.created_time)
         if created and created >= since and engine.matches_text(item.message, message):
             return item
     return None

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from social.clients import instagram as client
+from social.clients.meta import parse_graph_time
 from unipulse.platform_errors import BlockedError, InvalidRequestError
 
 from ..models import MediaType, PostTarget, Step
@@ -147,7 +148,7 @@ def _published_without_answer(target: PostTarget, caption: str) -> None:
 
 
 def _after(timestamp: str, since) -> bool:
-    when = engine.parse_graph_time(timestamp)
+    when = parse_graph_time(timestamp)
     return when is None or when >= since - timedelta(minutes=5)
 
 

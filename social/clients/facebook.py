@@ -241,16 +241,6 @@ def get_page_followers(account) -> PageFollowers:
 
 # ==== conversations ===============================================================================
 
-def parse_graph_time(value) -> datetime | None:
-    """Graph times look like 2026-11-25T10:00:00+0000."""
-    if not value:
-        return None
-    try:
-        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True)
 class PageComment:
     id: str
@@ -295,7 +285,7 @@ def _parse_comment(raw: dict, post_id: str) -> PageComment:
     author = raw.get("from") or {}
     return PageComment(
         id=str(raw["id"]), post_id=post_id, parent_id=str((raw.get("parent") or {}).get("id") or ""),
-        message=raw.get("message") or "", created_time=parse_graph_time(raw.get("created_time")),
+        message=raw.get("message") or "", created_time=meta.parse_graph_time(raw.get("created_time")),
         from_id=str(author.get("id") or ""), from_name=author.get("name") or "",
         is_hidden=bool(raw.get("is_hidden")), attachment=raw.get("attachment"),
     )
@@ -306,12 +296,12 @@ def parse_thread(raw: dict) -> MessageThread:
     for item in (raw.get("messages") or {}).get("data", []):
         author = item.get("from") or {}
         messages.append(ThreadMessage(
-            id=str(item["id"]), text=item.get("message") or "", created_time=parse_graph_time(item.get("created_time")),
+            id=str(item["id"]), text=item.get("message") or "", created_time=meta.parse_graph_time(item.get("created_time")),
             from_id=str(author.get("id") or ""), from_name=author.get("name") or author.get("username") or "",
             to_ids=[str(t.get("id")) for t in (item.get("to") or {}).get("data", [])],
             attachments=list((item.get("attachments") or {}).get("data", [])),
         ))
-    return MessageThread(id=str(raw["id"]), updated_time=parse_graph_time(raw.get("updated_time")), messages=messages)
+    return MessageThread(id=str(raw["id"]), updated_time=meta.parse_graph_time(raw.get("updated_time")), messages=messages)
 
 
 COMMENTS_PAGE = 50

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from unipulse.logging_filters import redact
 from unipulse.platform_errors import (
+    PLATFORM_NAMES,
     BlockedError,
     InvalidRequestError,
     PermissionMissingError,
@@ -36,7 +37,6 @@ from . import ratelimit
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "UniPulse/1.0 (+https://github.com/unipulse)"
-PLATFORM_NAMES = {"facebook": "Facebook", "instagram": "Instagram", "tiktok": "TikTok", "meta": "Meta"}
 
 _session = requests.Session()
 _session.headers["User-Agent"] = USER_AGENT

@@ -246,10 +246,6 @@ def get_profile(account) -> IgProfile:
 
 # ==== conversations ===============================================================================
 
-def _graph_time(value):
-    from .facebook import parse_graph_time
-
-    return parse_graph_time(value)
 
 
 @dataclass(frozen=True)
@@ -276,7 +272,7 @@ def _parse_comment(raw: dict, media_id: str, parent_id: str = "") -> MediaCommen
     author = raw.get("from") or {}
     return MediaComment(
         id=str(raw["id"]), media_id=media_id, parent_id=parent_id, text=raw.get("text") or "",
-        timestamp=_graph_time(raw.get("timestamp")), from_id=str(author.get("id") or ""),
+        timestamp=meta.parse_graph_time(raw.get("timestamp")), from_id=str(author.get("id") or ""),
         username=author.get("username") or raw.get("username") or "", hidden=bool(raw.get("hidden")),
     )
 

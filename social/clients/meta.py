@@ -20,6 +20,16 @@ from django.utils import timezone
 from . import http, ratelimit
 
 
+def parse_graph_time(value) -> datetime | None:
+    """Graph times look like 2026-11-25T10:00:00+0000; anything else (or nothing) is None."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
+
+
 def graph_url(path: str) -> str:
     return f"{settings.META_GRAPH_URL}/{settings.META_GRAPH_VERSION}/{path.lstrip('/')}"
 
