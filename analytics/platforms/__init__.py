@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ..services.store import FetchedAccount, FetchedPost
 
 
+@runtime_checkable
 class SyncProgress(Protocol):
     """One sync run as a platform module sees it."""
 
