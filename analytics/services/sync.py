@@ -40,7 +40,7 @@ def sync_account(account_id: int) -> SyncRun | None:
     if run is None:
         return None
     try:
-        _read(platforms.PLATFORMS[account.platform], Progress(account, run, timezone.now()))
+        _read_platform(platforms.PLATFORMS[account.platform], Progress(account, run, timezone.now()))
     except TransientError as error:  # rate limit, budget, 5xx: the next delivery resumes at the cursor
         SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.PAUSED, cursor=run.cursor,
                                                  error_code=error.error_code[:64])
@@ -56,7 +56,7 @@ def sync_account(account_id: int) -> SyncRun | None:
     return run
 
 
-def _read(platform: platforms.AnalyticsPlatform, sync: Progress) -> None:
+def _read_platform(platform: platforms.AnalyticsPlatform, sync: Progress) -> None:
     if not sync.run.cursor.get("profile"):
         fetched = platform.read_account(sync)
         if fetched is not None:
@@ -76,7 +76,7 @@ class Progress:
     def stage(self, name: str) -> dict:
         return self.run.cursor.get(name) or {}
 
-    def save_stage(self, name: str, state) -> None:
+    def save_stage(self, name: str, state: dict | bool) -> None:
         self.run.cursor = {**self.run.cursor, name: state}
         SyncRun.objects.filter(pk=self.run.pk).update(cursor=self.run.cursor)
 
