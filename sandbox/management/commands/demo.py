@@ -7,7 +7,7 @@ from rest_framework.authtoken.models import Token
 from analytics.models import SyncRun
 from conversations.models import Conversation
 from publishing.models import PostMedia
-from social.sandbox import demo
+from sandbox import demo
 from unipulse.broker import is_embedded, start_embedded_worker
 
 USERNAME = "demo"
