@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -199,11 +199,38 @@ def paginate(account, path: str, *, endpoint: str, params: dict | None = None, m
         body = call(account, "GET", path, endpoint=endpoint, params=params, token=token)
         yield body.get("data", [])
         pages += 1
-        paging = body.get("paging") or {}
-        after = (paging.get("cursors") or {}).get("after")
-        if not paging.get("next") or not after or (max_pages and pages >= max_pages):
+        after = next_after(body)
+        if not after or (max_pages and pages >= max_pages):
             return
         params["after"] = after
+
+
+def next_after(body: dict) -> str | None:
+    """The cursor of the page after this one (a listing or a nested edge), None on the last page.
+
+    Same rule as `paginate`: the next request is rebuilt from the cursor; the `next` URL carries the token.
+    """
+    paging = body.get("paging") or {}
+    after = (paging.get("cursors") or {}).get("after")
+    return after if paging.get("next") and after else None
+
+
+# Ref: https://developers.facebook.com/docs/graph-api/reference/object/comments/
+def more_comments(account, object_id: str, *, endpoint: str, params: dict, after: str, max_pages: int,
+                  parse_page: Callable[[list[dict]], list], reaches_back: Callable[[list], bool] | None = None) -> list:
+    """Follow an object's comments edge on from a nested page's cursor, up to `max_pages` calls.
+
+    `parse_page` reads one page into the platform's comments; `reaches_back(page)` stops at the first
+    page that reaches back to what an earlier poll read (for an edge that has no `since` filter).
+    """
+    comments = []
+    for raws in paginate(account, f"{object_id}/comments", endpoint=endpoint, max_pages=max_pages,
+                         params={**params, "after": after}):
+        page = parse_page(raws)
+        comments.extend(page)
+        if reaches_back is not None and reaches_back(page):
+            break
+    return comments
 
 
 def app_call(method: str, path: str, *, endpoint: str, params: dict | None = None) -> Any:
