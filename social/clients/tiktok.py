@@ -331,8 +331,7 @@ def upload_video_chunk(account, upload_url: str, chunk: bytes, *, first_byte: in
                        content_type: str = "video/mp4") -> int:
     """PUT one chunk (sequentially) to the upload_url exactly as returned. Returns the HTTP status (206, 200, 201)."""
     last_byte = first_byte + len(chunk) - 1
-    # The upload endpoint answers with an empty body and no envelope; http.request reads an empty body
-    # as {} (no error), whereas expect_json=False is classified as unreadable today (see the report).
+    # The upload endpoint answers with an empty body and no envelope, which http.request reads as {} (no error).
     response = http.request(
         "tiktok", "PUT", upload_url, endpoint="post.video.upload", dialect=API, account=account, data=chunk,
         headers={"Content-Type": content_type, "Content-Length": str(len(chunk)),
