@@ -185,37 +185,38 @@ def _reconcile_last_chunk(run: Run) -> Outcome:
 
 
 def _put_chunks(run: Run) -> Outcome:
-    """PUT every chunk but the last, in order, saving progress after each; the last one is the commit."""
+    """PUT every chunk but the last, in order, saving progress after each; read the last one for the commit."""
     handles = dict(run.target.container_ids)
-    if handles["chunks_done"] >= handles["chunks"] - 1:
-        return READY
-    item = run.media[0]
-    with default_storage.open(own_media_name(item.url), "rb") as source:
-        for index in range(handles["chunks_done"], handles["chunks"] - 1):
-            _put(run.target, handles, item, source, index)
+    count = handles["chunks"]
+    with default_storage.open(own_media_name(run.media[0].url), "rb") as source:
+        for index in range(handles["chunks_done"], count - 1):
+            _put(run, handles, index, _read(source, handles, index))
             handles["chunks_done"] = index + 1
             engine.save_handles(run.target, container_ids=handles)
+        if handles["chunks_done"] < count:  # read before commit_started_at is set: only the PUT comes after it
+            run.learnt["last_chunk"] = _read(source, handles, count - 1)
     return READY
 
 
 def _put_last_chunk(run: Run) -> Outcome:
+    """The last chunk makes TikTok post: the commit."""
     handles = dict(run.target.container_ids)
     if handles["chunks_done"] >= handles["chunks"]:
         return Sent()  # every chunk went already: nothing to send again
-    item = run.media[0]
-    with default_storage.open(own_media_name(item.url), "rb") as source:
-        _put(run.target, handles, item, source, handles["chunks"] - 1)
+    _put(run, handles, handles["chunks"] - 1, run.learnt["last_chunk"])
     handles["chunks_done"] = handles["chunks"]
     return Sent({"container_ids": handles})
 
 
-def _put(target: PostTarget, handles: dict, item, source, index: int) -> int:
-    size, chunk_size, count = handles["size"], handles["chunk_size"], handles["chunks"]
-    first = index * chunk_size
-    length = size - first if index == count - 1 else chunk_size
+def _read(source, handles: dict, index: int) -> bytes:
+    first = index * handles["chunk_size"]
     source.seek(first)
-    return client.upload_video_chunk(target.account, handles["upload_url"], source.read(length), first_byte=first,
-                                     total_size=size, content_type=_content_type(item.url))
+    return source.read(handles["size"] - first if index == handles["chunks"] - 1 else handles["chunk_size"])
+
+
+def _put(run: Run, handles: dict, index: int, chunk: bytes) -> int:
+    return client.upload_video_chunk(run.account, handles["upload_url"], chunk, first_byte=index * handles["chunk_size"],
+                                     total_size=handles["size"], content_type=_content_type(run.media[0].url))
 
 
 def _content_type(url: str) -> str:

@@ -13,7 +13,7 @@ from publishing.platforms.tiktok import apply_publish_event
 from social.models import SocialAccount
 from unipulse.platform_errors import TransientError
 
-from .conftest import TIKTOK, body, calls_to, fixture
+from ..conftest import TIKTOK, body, calls_to, fixture
 
 pytestmark = pytest.mark.django_db
 
