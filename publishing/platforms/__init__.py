@@ -52,7 +52,7 @@ class Published:
 
     post_id: str
     permalink: str = ""
-    follow_up: bool = True  # False: nothing is owed after it (a TikTok inbox delivery never gets a public id)
+    after_publish: bool = True  # False: nothing is owed after it (a TikTok inbox delivery never gets a public id)
 
 
 @dataclass(frozen=True)

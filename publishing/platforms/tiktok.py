@@ -122,7 +122,8 @@ def poll(run: Run) -> Outcome:
     status = client.fetch_publish_status(target.account, target.publish_id)
     if status.status in DONE_STATUSES:
         # Only PUBLISH_COMPLETE is followed by checks for the id of the public post.
-        return Published(status.post_ids[0] if status.post_ids else "", follow_up=status.status == "PUBLISH_COMPLETE")
+        return Published(status.post_ids[0] if status.post_ids else "",
+                         after_publish=status.status == "PUBLISH_COMPLETE")
     if status.status == "FAILED":
         engine.mark_failed(target, f"TikTok could not publish the post: {status.fail_reason or 'no reason given'}.",
                            f"tiktok:{status.fail_reason or 'failed'}", platform_refused=True)

@@ -268,7 +268,7 @@ def _publish(target: PostTarget, platform: PublishPlatform, outcome: Published, 
         permalink = best_effort("permalink", target, lambda: platform.permalink(target.account, outcome.post_id), "")
         if permalink:
             save_handles(target, permalink=permalink)
-    if outcome.follow_up:
+    if outcome.after_publish:
         platform.after_publish(target)
 
 
