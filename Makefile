@@ -54,8 +54,11 @@ check: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py makemigrations --check --dry-run
 
 
-demo: migrate  ## sandbox accounts, one post of each kind published, a sync, a comment and a DM; run again safely
-	ENV_FILE=$(ENV_FILE) PORT=$(PORT) $(BIN)/python manage.py demo
+# The demo is the sandbox's: switched on here (its app, tables and `demo` command exist only when it is on),
+# whatever the .env says; with DEBUG off the settings refuse it in one line.
+demo: dev-env  ## sandbox accounts, one post of each kind published, a sync, a comment and a DM; run again safely
+	ENV_FILE=$(ENV_FILE) SOCIAL_SANDBOX=true $(BIN)/python manage.py migrate --noinput
+	ENV_FILE=$(ENV_FILE) PORT=$(PORT) SOCIAL_SANDBOX=true $(BIN)/python manage.py demo
 
 superuser: migrate  ## asks on a terminal; without one, reads DJANGO_SUPERUSER_USERNAME, _EMAIL and _PASSWORD
 	@if [ -n "$$DJANGO_SUPERUSER_USERNAME" ] || [ ! -t 0 ]; then \

@@ -7,7 +7,8 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         from unipulse import hooks
 
-        from .services import get_video_comment_counts_in_workspace, track_published_target
+        from .services.reports import get_video_comment_counts_in_workspace
+        from .services.tracking import track_published_target
 
         hooks.video_comment_counts.provide(get_video_comment_counts_in_workspace)
         hooks.target_published.connect(track_published_target, dispatch_uid="analytics.track_published_target")

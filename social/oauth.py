@@ -41,7 +41,7 @@ FEATURE_SCOPES: dict[str, dict[str, list[str]]] = {
         "publishing": ["pages_manage_posts"],
         "reading posts and comments": ["pages_read_engagement"],
         "webhooks": ["pages_manage_metadata"],
-        # POST /{comment-id}/comments and is_hidden (conversations/sources/facebook.py)
+        # POST /{comment-id}/comments and is_hidden (conversations/platforms/facebook.py)
         "comment replies and hiding": ["pages_manage_engagement"],
         "inbox DMs": ["pages_messaging"],
         "analytics": ["read_insights"],

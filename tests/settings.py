@@ -13,6 +13,9 @@ os.environ.setdefault("SOCIAL_SANDBOX", "false")  # tests/sandbox switches it on
 from unipulse.settings import *  # noqa: E402,F403
 from unipulse.settings import _DRAMATIQ_MIDDLEWARE  # noqa: E402
 
+# Off by default, yet installed: tests/sandbox turns it on per test, which needs its tables from the start.
+if "sandbox" not in INSTALLED_APPS:  # noqa: F405
+    INSTALLED_APPS = [*INSTALLED_APPS, "sandbox"]  # noqa: F405
 DRAMATIQ_BROKER = {"BROKER": "dramatiq.brokers.stub.StubBroker", "OPTIONS": {}, "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation
 FACEBOOK_APP_ID = "test-app-id"

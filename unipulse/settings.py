@@ -84,7 +84,7 @@ INSTALLED_APPS = [
     "publishing",
     "analytics",
     "conversations",
-    "social.sandbox",  # always installed so its migrations stay stable; served only with SOCIAL_SANDBOX
+    # "sandbox" is appended below when SOCIAL_SANDBOX is on
 ]
 
 MIDDLEWARE = [
@@ -302,7 +302,7 @@ TIKTOK_CALLBACK_URL = env.str("TIKTOK_CALLBACK_URL", default=f"{PUBLIC_BASE_URL}
 TIKTOK_API_URL = env.str("TIKTOK_API_URL", default="https://open.tiktokapis.com").rstrip("/")
 TIKTOK_AUTH_URL = env.str("TIKTOK_AUTH_URL", default="https://www.tiktok.com").rstrip("/")
 
-# Sandbox (social.sandbox): fake Facebook/Instagram/TikTok served by this process under /sandbox/.
+# Sandbox (the sandbox app): fake Facebook/Instagram/TikTok served by this process under /sandbox/.
 # Switching it on only repoints the platform base URLs and fills in fake app credentials; every
 # production code path (clients, OAuth callbacks, webhooks) runs unchanged against it.
 _sandbox_flag = env.str("SOCIAL_SANDBOX", default="").strip().lower()  # empty (as in .env.example): the default
@@ -316,6 +316,8 @@ SANDBOX_CONTAINER_SECONDS = env.float("SANDBOX_CONTAINER_SECONDS", default=5.0)
 SANDBOX_TIKTOK_STEP_SECONDS = env.float("SANDBOX_TIKTOK_STEP_SECONDS", default=5.0)
 SANDBOX_MAX_DELAY_SECONDS = 30.0  # the longest "slow answer" failure injection may ask for
 if SOCIAL_SANDBOX:
+    # Installed only here: with the sandbox off its models, admin, commands and tables do not exist.
+    INSTALLED_APPS.append("sandbox")
     SANDBOX_URL = f"{PUBLIC_BASE_URL}/sandbox"
     META_GRAPH_URL = f"{SANDBOX_URL}/graph"
     META_OAUTH_DIALOG_URL = f"{SANDBOX_URL}/facebook"

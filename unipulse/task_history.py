@@ -10,6 +10,10 @@ The enqueue commands send thousands of messages at once (unipulse.broker.enqueue
 `recorded_together()` their "enqueued" rows are kept and written at the end, one
 `INSERT … ON CONFLICT (id) DO NOTHING` per 1,000 rows. The messages are already on the queue by then,
 so a worker may have written "running" or "done" first: insert-if-absent keeps the worker's status.
+
+Webhook intake sends inside `enqueue_unrecorded()`: no "enqueued" row. The stored WebhookEvent (status
+`received`) already records the accepted delivery, and that row was half of the intake's database work
+(one round trip of two). The worker's "running" and "done" rows are written as for every message.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from django_dramatiq.middleware import AdminMiddleware
 logger = logging.getLogger(__name__)
 
 UPDATED = ("status", "message_data", "actor_name", "queue_name", "updated_at")
-_together = threading.local()  # .rows: the rows kept by recorded_together() in this thread, else None
+_together = threading.local()  # .rows: the rows kept by recorded_together() in this thread, else None;
+# .unrecorded: inside enqueue_unrecorded()
 
 
 def _values(message, status: str, data: bytes | None = None) -> dict:
@@ -77,6 +82,17 @@ def recorded_together() -> Iterator[None]:
             _contained(lambda: insert_many_if_absent(Task, rows, conflict="id", using=DATABASE_LABEL))
 
 
+@contextmanager
+def enqueue_unrecorded() -> Iterator[None]:
+    """Messages sent by this thread inside get no "enqueued" row (for senders whose own row is the record)."""
+    previous = getattr(_together, "unrecorded", False)
+    _together.unrecorded = True
+    try:
+        yield
+    finally:
+        _together.unrecorded = previous
+
+
 def _contained(write: Callable[[], object]) -> None:
     from django.db import connections, transaction
     from django_dramatiq.models import DATABASE_LABEL
@@ -94,6 +110,8 @@ class TaskHistoryMiddleware(AdminMiddleware):
     def after_enqueue(self, broker, message, delay):
         from django_dramatiq.models import Task
 
+        if getattr(_together, "unrecorded", False) and not delay:
+            return
         rows = getattr(_together, "rows", None)
         if rows is not None and not delay:
             rows.append(_values(message, Task.STATUS_ENQUEUED, _together.encoded.pop(message.message_id, None)))

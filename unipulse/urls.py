@@ -24,7 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     # Uploaded media must be reachable by the platforms, which pull it by URL.
-    *([path("sandbox/", include("social.sandbox.urls"))] if settings.SOCIAL_SANDBOX else []),
+    *([path("sandbox/", include("sandbox.urls"))] if settings.SOCIAL_SANDBOX else []),
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
 ]
 

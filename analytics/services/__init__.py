@@ -1,16 +1,10 @@
 """Business logic of the analytics app (plain functions; see STYLE.md).
 
-sync.py: fetching metrics from the platforms; store.py: writing them; reports.py: reading them.
+sync.py: a run over one account (the platforms' own code is in analytics/platforms/); store.py: writing
+what it fetched; reports.py: reading it; tracking.py: the posts UniPulse published; periods.py: ?from=&to=.
 """
 
-from __future__ import annotations
-
-from datetime import UTC, datetime, time, timedelta
-
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
-
-from ..models import TrackedPost
+from .periods import InvalidPeriodError, parse_period
 from .reports import (
     get_account_report_in_workspace,
     get_post_targets_in_workspace,
@@ -20,74 +14,11 @@ from .reports import (
     get_video_comment_counts_in_workspace,
 )
 from .sync import request_sync, sync_account
+from .tracking import register_published_post, track_published_target
 
 __all__ = [
-    "get_account_report_in_workspace", "get_post_targets_in_workspace", "get_summary_in_workspace",
-    "InvalidPeriodError", "get_tracked_post_in_workspace", "get_tracked_posts_in_workspace", "get_video_comment_counts_in_workspace", "parse_period", "register_published_post", "request_sync", "sync_account",
+    "InvalidPeriodError", "get_account_report_in_workspace", "get_post_targets_in_workspace",
+    "get_summary_in_workspace", "get_tracked_post_in_workspace", "get_tracked_posts_in_workspace",
+    "get_video_comment_counts_in_workspace", "parse_period", "register_published_post", "request_sync",
+    "sync_account", "track_published_target",
 ]
-
-DEFAULT_PERIOD_DAYS = 30
-
-
-class InvalidPeriodError(ValueError):
-    """`from`/`to` are not dates, or `from` is after `to`. The message is safe to show."""
-
-
-def parse_period(raw_from: str | None, raw_to: str | None) -> tuple[datetime, datetime]:
-    """Parse ?from=&to= (dates or ISO datetimes, UTC). Default: the last 30 days. Raises InvalidPeriodError."""
-    end = _parse_bound(raw_to, "to", end_of_day=True) if raw_to else timezone.now()
-    start = _parse_bound(raw_from, "from", end_of_day=False) if raw_from else _days_before(end, DEFAULT_PERIOD_DAYS)
-    if start > end:
-        raise InvalidPeriodError("`from` must not be after `to`.")
-    return start, end
-
-
-def _parse_bound(value: str, name: str, *, end_of_day: bool) -> datetime:
-    try:
-        day = parse_date(value)  # first: parse_datetime also reads a bare date, as midnight
-        moment = None if day else parse_datetime(value)
-    except ValueError:
-        moment = day = None
-    if moment is None and day is None:
-        raise InvalidPeriodError(f"`{name}` must be a date (YYYY-MM-DD) or an ISO 8601 date-time, not {value[:40]!r}.")
-    if moment is None:
-        moment = datetime.combine(day, time.max if end_of_day else time.min)
-    moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
-    try:
-        # In UTC: the database compares in UTC (0001-01-01T00:00+01:00 is before year 1), and PostgreSQL
-        # refuses offsets beyond ±15:59 that Python accepts (a 500 for ?from=...+21:55 otherwise).
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise InvalidPeriodError(f"`{name}` is out of range: it must fall between the years 1 and 9999 in UTC.") from None
-
-
-def _days_before(moment: datetime, days: int) -> datetime:
-    try:
-        return moment - timedelta(days=days)
-    except OverflowError:  # ?to= in the first days of year 1
-        return datetime.min.replace(tzinfo=UTC)
-
-
-def register_published_post(account_id: int, platform_post_id: str, published_at: datetime | None = None) -> None:
-    """Track a post UniPulse just published (source=unipulse), due at the next sync. Idempotent.
-
-    Reached from publishing through the `target_published` signal; analytics never imports publishing.
-    """
-    post, created = TrackedPost.objects.get_or_create(
-        account_id=account_id, platform_post_id=platform_post_id,
-        defaults={"source": TrackedPost.Source.UNIPULSE, "published_at": published_at or timezone.now(),
-                  "platform": _platform_of(account_id)},
-    )
-    if not created and post.source != TrackedPost.Source.UNIPULSE:
-        TrackedPost.objects.filter(pk=post.pk).update(source=TrackedPost.Source.UNIPULSE)
-
-
-def track_published_target(sender, *, account_id: int, platform_post_id: str, published_at=None, **kwargs) -> None:
-    """Receiver of `unipulse.hooks.target_published`: a post UniPulse published starts being tracked."""
-    register_published_post(account_id, platform_post_id, published_at)
-
-
-def _platform_of(account_id: int) -> str:
-    from social.models import SocialAccount
-
-    return SocialAccount.objects.values_list("platform", flat=True).get(pk=account_id)

@@ -267,3 +267,9 @@ def sync_horizon(account: SocialAccount, now: datetime, *, stories: bool | None 
         return oldest_due
     newest = posts.order_by("-published_at").values_list("published_at", flat=True).first()
     return newest or start
+
+
+def reached_horizon(published: list[datetime | None], horizon: datetime) -> bool:
+    """Whether a listed page went back past `horizon` (from sync_horizon): no need to list further."""
+    dates = [d for d in published if d is not None]
+    return bool(dates) and min(dates) < horizon

@@ -15,7 +15,7 @@ from unipulse.errors import ApiError
 from workspaces.services import is_member, record
 
 from ..models import Conversation, InboxSyncState, Message
-from ..sources.base import InboxItem
+from ..platforms.base import InboxItem
 
 logger = logging.getLogger(__name__)
 

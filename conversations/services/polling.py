@@ -12,7 +12,7 @@ from social.models import AccountStatus, SocialAccount
 from social.services import join_reasons, split_reasons
 
 from ..models import InboxSyncState, Message
-from ..sources import NoInboxSourceError, get_source
+from ..platforms import NoInboxError, get_inbox
 from . import inbox
 from .inbox import QUIET_REASON
 
@@ -28,11 +28,11 @@ def sync_account_inbox(account_id: int) -> int:
     if account is None:
         return 0
     try:
-        source = get_source(account.platform)
-    except NoInboxSourceError:
+        platform = get_inbox(account.platform)
+    except NoInboxError:
         return 0
     state, _ = InboxSyncState.objects.get_or_create(account=account)
-    result = source.poll(account, state.comments_since, state.messages_since)
+    result = platform.poll(account, state.comments_since, state.messages_since)
     missed = sum(inbox.upsert_item(account, item, Message.Origin.POLL)[1] for item in [*result.comments, *result.messages])
     now = timezone.now()
     InboxSyncState.objects.filter(pk=state.pk).update(

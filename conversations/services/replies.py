@@ -16,7 +16,7 @@ from unipulse.platform_errors import PlatformError, RateLimitedError, TransientE
 from workspaces.services import record
 
 from ..models import Conversation, Message
-from ..sources import NoInboxSourceError, get_source
+from ..platforms import NoInboxError, get_inbox
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +44,8 @@ def send_agent_reply(conversation: Conversation, text: str, idempotency_key: str
         return existing
     account = conversation.account
     try:
-        source = get_source(account.platform)
-    except NoInboxSourceError as error:
+        platform = get_inbox(account.platform)
+    except NoInboxError as error:
         raise ApiError("unsupported_platform", str(error), 422) from None
     tag = messaging_tag(conversation) if conversation.kind == Conversation.Kind.DM else None
     message, created = _create_sending(conversation, text, idempotency_key, user)
@@ -53,9 +53,9 @@ def send_agent_reply(conversation: Conversation, text: str, idempotency_key: str
         return message  # a concurrent request with the same key inserted first: it alone sends
     try:
         if conversation.kind == Conversation.Kind.DM:
-            external_id = source.send_direct_message(account, conversation, text, tag)
+            external_id = platform.send_direct_message(account, conversation, text, tag)
         else:
-            external_id = source.reply_to_comment(account, conversation, text)
+            external_id = platform.reply_to_comment(account, conversation, text)
     except PlatformError as error:
         _mark_failed(message, error)
         raise
@@ -129,7 +129,7 @@ def set_message_hidden(message: Message, hidden: bool) -> Message:
     """Hide or unhide a comment on the platform, then record it. Raises a PlatformError."""
     if message.conversation.kind != Conversation.Kind.COMMENT or not message.external_id:
         raise ApiError("not_a_comment", "Only comments can be hidden.", 422)
-    get_source(message.account.platform).set_comment_hidden(message.account, message.external_id, hidden)
+    get_inbox(message.account.platform).set_comment_hidden(message.account, message.external_id, hidden)
     Message.objects.filter(pk=message.pk).update(is_hidden=hidden)
     message.is_hidden = hidden
     return message

@@ -1,32 +1,24 @@
-"""Route one stored webhook delivery: Meta feed/comments/messages into the inbox, TikTok events to
-publishing and accounts. Every handler is safe to run twice (upsert by external id)."""
+"""Route one stored webhook delivery to its platform's route (conversations.platforms): Meta
+feed/comments/messages into the inbox, TikTok events to publishing and accounts. Every route is safe
+to run twice (upsert by external id)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from django.db import DataError, transaction
 from django.utils import timezone
 
-from social.models import AccountStatus, Platform, SocialAccount
-from unipulse import hooks
 from unipulse.text import clean_json, loads_limited
 
-from ..models import Message, WebhookEvent, WebhookReplayKey
-from ..sources.base import InboxItem
-from . import inbox
+from ..models import WebhookEvent, WebhookReplayKey
+from ..platforms import WEBHOOK_ROUTES
+from ..platforms.base import UnroutableError
 
 logger = logging.getLogger(__name__)
 
-HANDLED, IGNORED = True, False
-META_OBJECT_PLATFORM = {"page": Platform.FACEBOOK, "instagram": Platform.INSTAGRAM}
-TIKTOK_DEAUTH_REASONS = {0: "unknown reason", 1: "the user disconnected UniPulse", 2: "the account was deleted",
-                         3: "the account's age changed", 4: "the account was banned", 5: "the developer revoked access"}
-
-
-class UnroutableError(ValueError):
-    """A payload no code path can route (its shape is not one the platform documents): stored `ignored`."""
+# Webhook source -> route, from the platform modules (a name of its own, so a test can swap it).
+ROUTERS = WEBHOOK_ROUTES
 
 
 def process_webhook_event(event_id: int) -> None:
@@ -95,194 +87,3 @@ def _payload_of(event: WebhookEvent) -> dict:
     if not isinstance(payload, dict):
         raise UnroutableError("The body is not a JSON object.")
     return clean_json(payload)
-
-
-def _dict(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _dicts(value) -> list[dict]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _str(value) -> str:
-    """A platform string field: a number becomes its digits; anything else (lists, objects) is empty."""
-    if isinstance(value, str):
-        return value
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
-
-
-# ---- Meta ---------------------------------------------------------------------------------------
-
-def route_meta(payload: dict) -> bool:
-    topic = payload.get("object")
-    if not isinstance(topic, str):
-        raise UnroutableError("`object` is not a string.")
-    platform = META_OBJECT_PLATFORM.get(topic)
-    if platform is None:
-        return IGNORED
-    if not isinstance(payload.get("entry") or [], list):
-        raise UnroutableError("`entry` is not a list.")
-    handled = IGNORED
-    for entry in _dicts(payload.get("entry")):
-        for account in _inbox_accounts(platform, _str(entry.get("id"))):
-            if _route_meta_entry(account, entry):
-                handled = HANDLED
-                inbox.record_webhook_seen(account)
-    return handled
-
-
-def _inbox_accounts(platform: str, external_id: str) -> list[SocialAccount]:
-    # The same Page may be connected by several users: each gets its own copy of the inbox.
-    return list(SocialAccount.objects.filter(platform=platform, external_id=external_id)
-                .exclude(status=AccountStatus.DISCONNECTED).select_related("parent"))
-
-
-def _route_meta_entry(account: SocialAccount, entry: dict) -> bool:
-    handled = IGNORED
-    for change in _dicts(entry.get("changes")):
-        value = _dict(change.get("value"))
-        if account.platform == Platform.FACEBOOK and change.get("field") == "feed" and value.get("item") == "comment":
-            handled |= _facebook_comment(account, value)
-        elif account.platform == Platform.INSTAGRAM and change.get("field") == "comments":
-            handled |= _instagram_comment(account, value)
-    for messaging in _dicts(entry.get("messaging")):
-        if isinstance(messaging.get("message"), dict):
-            handled |= _direct_message(account, messaging)
-    return handled
-
-
-# Ref: https://developers.facebook.com/docs/graph-api/webhooks/reference/page/#feed
-def _facebook_comment(account: SocialAccount, value: dict) -> bool:
-    comment_id, verb = _str(value.get("comment_id")), value.get("verb")
-    if not comment_id:
-        return IGNORED
-    if verb == "remove":
-        inbox.mark_item_deleted(account, comment_id)
-        return HANDLED
-    if verb in ("hide", "unhide"):
-        inbox.mark_item_hidden(account, comment_id, verb == "hide")
-        return HANDLED
-    if verb not in ("add", "edited"):
-        return IGNORED
-    author = _dict(value.get("from"))
-    post_id = _str(value.get("post_id"))
-    parent_id = _str(value.get("parent_id"))
-    inbox.upsert_item(account, InboxItem(
-        kind="comment", external_id=comment_id, post_id=post_id,
-        parent_id="" if parent_id == post_id else parent_id,
-        # The Page's own comments (our replies) arrive too: stored as outbound, never answered.
-        direction="out" if _str(author.get("id")) == account.external_id else "in",
-        created_at=_from_epoch(value.get("created_time")), text=_str(value.get("message")),
-        author_id=_str(author.get("id")), author_name=_str(author.get("name")),
-        attachments=[{"type": "photo", "url": _str(value["photo"])}] if _str(value.get("photo")) else [],
-    ), Message.Origin.WEBHOOK)
-    return HANDLED
-
-
-# Ref: https://developers.facebook.com/docs/instagram-platform/webhooks/#comments
-def _instagram_comment(account: SocialAccount, value: dict) -> bool:
-    comment_id = _str(value.get("id"))
-    if not comment_id:
-        return IGNORED
-    author = _dict(value.get("from"))
-    inbox.upsert_item(account, InboxItem(
-        kind="comment", external_id=comment_id, post_id=_str(_dict(value.get("media")).get("id")),
-        parent_id=_str(value.get("parent_id")),
-        direction="out" if _str(author.get("id")) == account.external_id else "in",
-        created_at=timezone.now(),  # IG comment events carry no timestamp
-        text=_str(value.get("text")), author_id=_str(author.get("id")), author_name=_str(author.get("username")),
-    ), Message.Origin.WEBHOOK)
-    return HANDLED
-
-
-# Ref: https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages
-def _direct_message(account: SocialAccount, messaging: dict) -> bool:
-    message = messaging["message"]
-    mid = _str(message.get("mid"))
-    if not mid:
-        return IGNORED
-    if message.get("is_deleted"):
-        inbox.mark_item_deleted(account, mid)
-        return HANDLED
-    sender = _str(_dict(messaging.get("sender")).get("id"))
-    recipient = _str(_dict(messaging.get("recipient")).get("id"))
-    # Echoes (messages the Page/IG account sent, ours or typed in Meta's apps) are outbound.
-    outbound = bool(message.get("is_echo")) or sender == account.external_id
-    inbox.upsert_item(account, InboxItem(
-        kind="dm", external_id=mid, direction="out" if outbound else "in",
-        created_at=_from_epoch(messaging.get("timestamp")), text=_str(message.get("text")),
-        author_id=sender, attachments=_dicts(message.get("attachments")),
-        participant_id=recipient if outbound else sender,
-    ), Message.Origin.WEBHOOK)
-    return HANDLED
-
-
-def route_meta_deauth(payload: dict) -> bool:
-    """Meta's deauthorize callback (signed_request already verified): the user removed the app."""
-    user_id, page_id = _str(payload.get("user_id")), _str(payload.get("profile_id"))
-    if user_id and user_id != "0":
-        accounts = SocialAccount.objects.filter(platform__in=[Platform.FACEBOOK, Platform.INSTAGRAM],
-                                                platform_user_id=user_id)
-        reason = "The Facebook user removed UniPulse from their apps."
-    elif page_id:  # the app was removed from a Page (user_id is then 0)
-        accounts = SocialAccount.objects.filter(platform=Platform.FACEBOOK, external_id=page_id)
-        reason = "UniPulse was removed from this Page's apps."
-    else:
-        return IGNORED
-    changed = accounts.exclude(status=AccountStatus.DISCONNECTED).update(
-        status=AccountStatus.DISCONNECTED, status_reason=reason, updated_at=timezone.now())
-    return HANDLED if changed else IGNORED
-
-
-# ---- TikTok -------------------------------------------------------------------------------------
-
-# Ref: https://developers.tiktok.com/doc/webhooks-events
-def route_tiktok(payload: dict) -> bool:
-    event = _str(payload.get("event"))
-    try:
-        content = _dict(clean_json(loads_limited(payload.get("content") or "{}")))  # a JSON string inside the JSON
-    except (TypeError, ValueError):
-        content = {}
-    if event == "authorization.removed":
-        reason = TIKTOK_DEAUTH_REASONS.get(_int(content.get("reason")), "unknown reason")
-        changed = SocialAccount.objects.filter(
-            platform=Platform.TIKTOK, external_id=_str(payload.get("user_openid")),
-        ).exclude(status=AccountStatus.DISCONNECTED).update(
-            status=AccountStatus.DISCONNECTED, status_reason=f"TikTok access was removed: {reason}.",
-            updated_at=timezone.now())
-        return HANDLED if changed else IGNORED
-    if event.startswith("post.publish.") and _str(content.get("publish_id")):
-        reason = content.get("reason")
-        return bool(hooks.tiktok_publish_event(
-            _str(content["publish_id"]), event, post_id=_str(content.get("post_id")) or None,
-            reason=str(reason) if reason is not None else None,
-        ))
-    return IGNORED
-
-
-ROUTERS = {
-    WebhookEvent.Source.META: route_meta,
-    WebhookEvent.Source.META_DEAUTH: route_meta_deauth,
-    WebhookEvent.Source.TIKTOK: route_tiktok,
-}
-
-
-def _from_epoch(value) -> datetime:
-    """Meta sends seconds in feed events and milliseconds in messaging events."""
-    number = _int(value)
-    if not number:
-        return timezone.now()
-    try:
-        return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, tz=UTC)
-    except (OverflowError, OSError, ValueError):  # a time no calendar holds: when it reached us
-        return timezone.now()
-
-
-def _int(value) -> int:
-    if isinstance(value, str) and not value.strip().isascii():
-        return 0  # int() reads other scripts' digits ("١٢٣"); platforms send ASCII digits only
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
-        return 0

@@ -154,13 +154,6 @@ def insight_values(insights: dict | None) -> dict:
     return values
 
 
-def next_after(body: dict) -> str | None:
-    # Same rule as meta.paginate: rebuild the next request from the cursor; the `next` URL carries the token.
-    paging = body.get("paging") or {}
-    after = (paging.get("cursors") or {}).get("after")
-    return after if paging.get("next") and after else None
-
-
 @dataclass(frozen=True)
 class PagePostMetrics:
     """One Page post with its engagement summaries and insights, read from one listing page."""
@@ -226,7 +219,7 @@ def list_published_posts(account, *, metrics: list[str], limit: int, after: str 
         )
         for item in body.get("data") or []
     ]
-    return PostsPage(items=posts, after=next_after(body))
+    return PostsPage(items=posts, after=meta.next_after(body))
 
 
 # Ref: https://developers.facebook.com/docs/graph-api/reference/page/
@@ -281,7 +274,8 @@ COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},is_hidden,att
 THREAD_FIELDS = "id,updated_time,messages.limit(20){id,message,created_time,from,to,attachments}"
 
 
-def _parse_comment(raw: dict, post_id: str) -> PageComment:
+def _page_comment(raw: dict, post_id: str) -> PageComment:
+    # A Page comment names its parent itself (filter(stream) flattens the replies).
     author = raw.get("from") or {}
     return PageComment(
         id=str(raw["id"]), post_id=post_id, parent_id=str((raw.get("parent") or {}).get("id") or ""),
@@ -325,22 +319,16 @@ def list_recent_post_comments(account, *, posts: int = 10, since: datetime | Non
     })
     comments = []
     for post in body.get("data", []):
-        nested = post.get("comments") or {}
-        comments.extend(_parse_comment(raw, str(post["id"])) for raw in nested.get("data", []))
-        paging = nested.get("paging") or {}
-        after = (paging.get("cursors") or {}).get("after")
-        if since and paging.get("next") and after:
-            comments.extend(_more_new_comments(account, str(post["id"]), since, after, max_pages))
+        post_id, nested = str(post["id"]), post.get("comments") or {}
+        comments.extend(_page_comment(raw, post_id) for raw in nested.get("data", []))
+        after = meta.next_after(nested)
+        if since and after:  # the edge filters by `since` itself: every further page is wanted
+            comments.extend(meta.more_comments(
+                account, post_id, endpoint="post.comments.list", after=after, max_pages=max_pages,
+                params={"filter": "stream", "order": "reverse_chronological", "since": int(since.timestamp()),
+                        "fields": COMMENT_FIELDS, "limit": COMMENTS_PAGE},
+                parse_page=lambda raws, post_id=post_id: [_page_comment(raw, post_id) for raw in raws]))
     return comments
-
-
-def _more_new_comments(account, post_id: str, since: datetime, after: str, max_pages: int) -> list[PageComment]:
-    # The nested page's `next` URL carries the token; the request is rebuilt from its cursor instead.
-    pages = meta.paginate(account, f"{post_id}/comments", endpoint="post.comments.list", max_pages=max_pages, params={
-        "filter": "stream", "order": "reverse_chronological", "since": int(since.timestamp()),
-        "fields": COMMENT_FIELDS, "limit": COMMENTS_PAGE, "after": after,
-    })
-    return [_parse_comment(raw, post_id) for page in pages for raw in page]
 
 
 # Ref: https://developers.facebook.com/docs/graph-api/reference/page/conversations/

@@ -181,7 +181,7 @@ _MEDIA_FIELDS = "id,caption,media_type,media_product_type,timestamp,permalink,li
 
 
 def _media_page(body: dict) -> MediaPage:
-    from .facebook import insight_values, next_after  # the Graph insights shape is shared with Pages
+    from .facebook import insight_values  # the Graph insights shape is shared with Pages
 
     items = [
         IgMedia(
@@ -193,7 +193,7 @@ def _media_page(body: dict) -> MediaPage:
         )
         for item in body.get("data") or []
     ]
-    return MediaPage(items=items, after=next_after(body))
+    return MediaPage(items=items, after=meta.next_after(body))
 
 
 # Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
@@ -268,7 +268,8 @@ class MediaComment:
 IG_COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},hidden"
 
 
-def _parse_comment(raw: dict, media_id: str, parent_id: str = "") -> MediaComment:
+def _media_comment(raw: dict, media_id: str, parent_id: str = "") -> MediaComment:
+    # Unlike a Page comment: text/timestamp/hidden, and a reply's parent is the comment it is nested under.
     author = raw.get("from") or {}
     return MediaComment(
         id=str(raw["id"]), media_id=media_id, parent_id=parent_id, text=raw.get("text") or "",
@@ -299,37 +300,29 @@ def list_recent_media_comments(account, *, media: int = 10, since=None, max_page
         nested = item.get("comments") or {}
         page = _parse_comment_page(nested.get("data", []), media_id)
         comments.extend(page)
-        paging = nested.get("paging") or {}
-        after = (paging.get("cursors") or {}).get("after")
-        if since and paging.get("next") and after and _all_newer(page, since):
-            comments.extend(_more_new_comments(account, media_id, since, after, max_pages))
+        after = meta.next_after(nested)
+        if since and after and _all_newer(page, since):
+            comments.extend(meta.more_comments(
+                account, media_id, endpoint="ig.comments.list", after=after, max_pages=max_pages,
+                params={"fields": f"{IG_COMMENT_FIELDS},replies{{{IG_COMMENT_FIELDS}}}", "limit": IG_COMMENTS_PAGE},
+                parse_page=lambda raws, media_id=media_id: _parse_comment_page(raws, media_id),
+                # no `since` on this edge: stop at the first page that reaches back to an earlier poll
+                reaches_back=lambda page: not _all_newer(page, since)))
     return comments
 
 
 def _parse_comment_page(raws: list[dict], media_id: str) -> list[MediaComment]:
     comments = []
     for raw in raws:
-        comments.append(_parse_comment(raw, media_id))
+        comments.append(_media_comment(raw, media_id))
         for reply in (raw.get("replies") or {}).get("data", []):
-            comments.append(_parse_comment(reply, media_id, parent_id=str(raw["id"])))
+            comments.append(_media_comment(reply, media_id, parent_id=str(raw["id"])))
     return comments
 
 
 def _all_newer(comments: list[MediaComment], since) -> bool:
     top = [c for c in comments if not c.parent_id]
     return bool(top) and all(c.timestamp is not None and c.timestamp > since for c in top)
-
-
-def _more_new_comments(account, media_id: str, since, after: str, max_pages: int) -> list[MediaComment]:
-    comments = []
-    for raws in meta.paginate(account, f"{media_id}/comments", endpoint="ig.comments.list", max_pages=max_pages, params={
-        "fields": f"{IG_COMMENT_FIELDS},replies{{{IG_COMMENT_FIELDS}}}", "limit": IG_COMMENTS_PAGE, "after": after,
-    }):
-        page = _parse_comment_page(raws, media_id)
-        comments.extend(page)
-        if not _all_newer(page, since):
-            break  # this page reaches back to what an earlier poll read
-    return comments
 
 
 # Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment/replies

@@ -1,7 +1,8 @@
 """Graph API plumbing shared by the Facebook and Instagram clients.
 
 Every Graph call carries `appsecret_proof` (HMAC-SHA256 of the token with the app secret) and goes
-through `http.request` with the user's hourly budget and the app/user/object pause scopes.
+through `http.request` with the user's hourly budget and the app/user/object pause scopes; what
+Graph's answers mean (error codes, usage headers) is read here, by the GRAPH dialect.
 Ref: https://developers.facebook.com/docs/graph-api/securing-requests/
 """
 
@@ -9,13 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+
+from unipulse.platform_errors import (
+    BlockedError,
+    InvalidRequestError,
+    PermissionMissingError,
+    PlatformError,
+    RateLimitedError,
+    ReauthRequiredError,
+    TransientError,
+)
 
 from . import http, ratelimit
 
@@ -49,6 +60,100 @@ def user_budget_key(account) -> str:
     return ratelimit.meta_user_key(account.platform_user_id or f"account-{account.pk}")
 
 
+# ---- what Graph's answers mean (the Dialect every Graph call passes to http.request) -------------
+
+# Send API outside the messaging window: Messenger 10/2018278, Instagram 10/2534022.
+MESSAGING_WINDOW_SUBCODES = {2018278, 2534022}
+META_RATE_LIMIT_CODES = {4: "app", 17: "user", 32: "account", 341: "app", 613: "user"}
+META_BUC_CODES = set(range(80000, 80015))
+# Instagram/Facebook subcodes that mean "this account may not post now": never retry a commit on these.
+META_BLOCKING_SUBCODES = {
+    2207042: "Instagram's publishing limit for this account is reached",
+    2207050: "Instagram restricted this account",
+    2207051: "Instagram blocked this action",
+    1390008: "Facebook says this Page is posting too fast",
+    2207001: "Instagram flagged this content as spam",
+}
+
+
+def classify_meta_error(status, body, headers, account=None, object_id=None, user_key=None) -> PlatformError | None:
+    err = body.get("error") if isinstance(body, dict) else None
+    if status < 400 and not isinstance(err, dict):
+        if body is None:
+            return TransientError("Meta sent a response we could not read.", platform="meta", status=status)
+        return None
+    name = http.platform_name("meta", account)
+    if not isinstance(err, dict):
+        if status >= 500:
+            return TransientError(f"{name} had a server error (HTTP {status}).", platform="meta", status=status)
+        return InvalidRequestError(f"{name} refused the request (HTTP {status}).", platform="meta", status=status)
+
+    code = _int(err.get("code"))
+    subcode = _int(err.get("error_subcode"))
+    trace = str(err.get("fbtrace_id") or "")
+    # Graph sometimes hides the useful part in error_user_title/msg under a generic message
+    # ("An unknown error occurred", code 1 subcode 99 for "Please reduce the amount of data ...").
+    text = http.safe_text(" ".join(
+        str(part) for part in (err.get("error_user_title"), err.get("error_user_msg") or err.get("message")) if part
+    ))
+    common = {"platform": "meta", "status": status, "code": code, "subcode": subcode, "trace_id": trace}
+
+    if code in (190, 102):
+        return ReauthRequiredError(f"Reconnect your {name} account: its access was revoked or expired.", **common)
+    if code in META_RATE_LIMIT_CODES or code in META_BUC_CODES:
+        return _meta_rate_limited(code, name, headers, account, object_id, user_key, common)
+    if code == 368 or subcode in META_BLOCKING_SUBCODES:
+        why = META_BLOCKING_SUBCODES.get(subcode, f"{name} temporarily blocked this account for a policy reason")
+        hours = 24 if code == 368 or subcode in (2207042, 2207050, 2207051) else 1
+        return BlockedError(f"{why}. {text}".strip(), until=timezone.now() + timedelta(hours=hours), **common)
+    if code == 10 and subcode in MESSAGING_WINDOW_SUBCODES:
+        # Not a permission problem: the person last wrote more than 24 h ago (7 days with HUMAN_AGENT).
+        return InvalidRequestError(
+            f"{name} no longer accepts a reply in this conversation: its messaging window has closed.", **common)
+    if code == 10 or (code is not None and 200 <= code <= 299):
+        return PermissionMissingError(f"{name} permission missing: {text}", permission=http.permission_in(text), **common)
+    if err.get("is_transient") or code in (1, 2) or status >= 500:
+        return TransientError(f"{name} had a temporary problem: {text}", **common)
+    return InvalidRequestError(f"{name} refused the request: {text}", **common)
+
+
+def _meta_rate_limited(code, name, headers, account, object_id, user_key, common) -> RateLimitedError:
+    scope = "account" if code in META_BUC_CODES else META_RATE_LIMIT_CODES[code]
+    target = object_id or getattr(account, "external_id", None)
+    wait = ratelimit.regain_seconds_from_buc(headers, target) if target else None
+    if scope == "app":
+        wait = wait or 3600
+        ratelimit.pause(ratelimit.META_APP, wait, f"Graph error {code}")
+    elif scope == "user" and user_key:
+        wait = wait or 3600
+        ratelimit.pause(user_key, wait, f"Graph error {code}")
+    else:
+        wait = wait or 600
+        if target:
+            ratelimit.pause(ratelimit.meta_object_key(target), wait, f"Graph error {code}")
+    return RateLimitedError(f"{name} rate limit reached; retrying in {wait // 60 or 1} min.", retry_after=wait, scope=scope, **common)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _classify(call: http.Call, response, body) -> PlatformError | None:
+    return classify_meta_error(response.status_code, body, response.headers, call.account, call.object_id,
+                               call.budget_key)
+
+
+def _read_usage_headers(call: http.Call, response) -> None:
+    # Every answer, a refused one too: usage headers near 100 % pause their scope before Graph starts refusing.
+    ratelimit.apply_meta_usage_headers(response.headers, call.budget_key)
+
+
+GRAPH = http.Dialect(classify=_classify, after_response=_read_usage_headers)
+
+
 def call(
     account,
     method: str,
@@ -75,7 +180,7 @@ def call(
         params.update(auth_params(token))
     object_id = object_id or account.external_id
     return http.request(
-        "meta", method, graph_url(path), endpoint=endpoint, account=account, params=params, data=data,
+        "meta", method, graph_url(path), endpoint=endpoint, dialect=GRAPH, account=account, params=params, data=data,
         json=json, files=files, budget_key=user_budget_key(account),
         pause_keys=(ratelimit.META_APP, ratelimit.meta_object_key(object_id)), object_id=object_id,
     ).data
@@ -94,17 +199,45 @@ def paginate(account, path: str, *, endpoint: str, params: dict | None = None, m
         body = call(account, "GET", path, endpoint=endpoint, params=params, token=token)
         yield body.get("data", [])
         pages += 1
-        paging = body.get("paging") or {}
-        after = (paging.get("cursors") or {}).get("after")
-        if not paging.get("next") or not after or (max_pages and pages >= max_pages):
+        after = next_after(body)
+        if not after or (max_pages and pages >= max_pages):
             return
         params["after"] = after
+
+
+def next_after(body: dict) -> str | None:
+    """The cursor of the page after this one (a listing or a nested edge), None on the last page.
+
+    Same rule as `paginate`: the next request is rebuilt from the cursor; the `next` URL carries the token.
+    """
+    paging = body.get("paging") or {}
+    after = (paging.get("cursors") or {}).get("after")
+    return after if paging.get("next") and after else None
+
+
+# Ref: https://developers.facebook.com/docs/graph-api/reference/object/comments/
+def more_comments(account, object_id: str, *, endpoint: str, params: dict, after: str, max_pages: int,
+                  parse_page: Callable[[list[dict]], list], reaches_back: Callable[[list], bool] | None = None) -> list:
+    """Follow an object's comments edge on from a nested page's cursor, up to `max_pages` calls.
+
+    `parse_page` reads one page into the platform's comments; `reaches_back(page)` stops at the first
+    page that reaches back to what an earlier poll read (for an edge that has no `since` filter).
+    """
+    comments = []
+    for raws in paginate(account, f"{object_id}/comments", endpoint=endpoint, max_pages=max_pages,
+                         params={**params, "after": after}):
+        page = parse_page(raws)
+        comments.extend(page)
+        if reaches_back is not None and reaches_back(page):
+            break
+    return comments
 
 
 def app_call(method: str, path: str, *, endpoint: str, params: dict | None = None) -> Any:
     """A Graph call with the app's own credentials (OAuth exchange, debug_token): no user budget."""
     return http.request(
-        "meta", method, graph_url(path), endpoint=endpoint, params=params, pause_keys=(ratelimit.META_APP,)
+        "meta", method, graph_url(path), endpoint=endpoint, dialect=GRAPH, params=params,
+        pause_keys=(ratelimit.META_APP,),
     ).data
 
 
@@ -196,7 +329,7 @@ def debug_token(token: str) -> TokenInfo:
 # go through http.request with the user's budget key (once /me has told us who the user is).
 def _user_call(token: str, path: str, *, endpoint: str, user_id: str = "", params: dict | None = None) -> Any:
     return http.request(
-        "meta", "GET", graph_url(path), endpoint=endpoint, params={**(params or {}), **auth_params(token)},
+        "meta", "GET", graph_url(path), endpoint=endpoint, dialect=GRAPH, params={**(params or {}), **auth_params(token)},
         budget_key=ratelimit.meta_user_key(user_id) if user_id else None, pause_keys=(ratelimit.META_APP,),
     ).data
 

@@ -1,8 +1,8 @@
 """TikTok client: Login Kit v2 OAuth, Content Posting API, Display API.
 
 Every API answer carries {"data": ..., "error": {"code", "message", "log_id"}}; any code other than
-"ok" is a failure, even under HTTP 200 (http.classify_tiktok_error). OAuth endpoints answer flat
-errors instead (http.classify_tiktok_oauth_error).
+"ok" is a failure, even under HTTP 200 (classify_tiktok_error). OAuth endpoints answer flat
+errors instead (classify_tiktok_oauth_error).
 Ref: https://developers.tiktok.com/doc/tiktok-api-v2-introduction
 """
 
@@ -15,6 +15,16 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from unipulse.platform_errors import (
+    BlockedError,
+    InvalidRequestError,
+    PermissionMissingError,
+    PlatformError,
+    RateLimitedError,
+    ReauthRequiredError,
+    TransientError,
+)
+
 from . import http, ratelimit
 
 
@@ -26,6 +36,116 @@ def user_key(account) -> str:
     return ratelimit.tiktok_user_key(account.external_id or f"account-{account.pk}")
 
 
+# ---- what TikTok's answers mean (the Dialects its calls pass to http.request) --------------------
+
+TIKTOK_REAUTH = {"access_token_invalid", "invalid_grant", "token_expired", "auth_removed"}
+TIKTOK_PERMISSION = {"scope_not_authorized", "scope_permission_missed"}
+TIKTOK_BLOCKED = {
+    "spam_risk_too_many_posts", "spam_risk_user_banned_from_posting", "spam_risk_too_many_pending_share",
+    "spam_risk_text", "spam_risk", "reached_active_user_cap",
+}
+# An app TikTok has not audited yet may post only to private creator accounts: waiting never fixes
+# that (a block would retry every 24 h forever), the creator or the app owner must act.
+TIKTOK_UNAUDITED = "unaudited_client_can_only_post_to_private_accounts"
+
+
+def classify_tiktok_error(status, body, headers, account=None, pause_keys=()) -> PlatformError | None:
+    err = body.get("error") if isinstance(body, dict) else None
+    code = str(err.get("code")) if isinstance(err, dict) and err.get("code") is not None else None
+    if code == "ok" and status < 400:
+        return None
+    if code is None and status < 400:
+        if isinstance(body, dict):
+            return None  # e.g. the upload endpoint, which answers without the envelope
+        return TransientError("TikTok sent a response we could not read.", platform="tiktok", status=status)
+    log_id = str(err.get("log_id") or "") if isinstance(err, dict) else ""
+    text = http.safe_text(err.get("message") if isinstance(err, dict) else "")
+    common = {"platform": "tiktok", "status": status, "code": code or status, "trace_id": log_id}
+    return _tiktok_error(code, status, text, headers, pause_keys, common)
+
+
+def classify_tiktok_oauth_error(status, body, account=None, headers=None, pause_keys=()) -> PlatformError | None:
+    # TikTok's OAuth endpoints answer errors flat: {"error": "invalid_grant", "error_description": ..., "log_id": ...}
+    if not isinstance(body, dict):
+        return TransientError("TikTok's sign-in service sent a response we could not read.", platform="tiktok", status=status)
+    code = body.get("error")
+    if isinstance(code, dict):  # some deployments wrap OAuth errors in the API envelope
+        return classify_tiktok_error(status, body, headers or {}, account, pause_keys)
+    if not code and status < 400:
+        return None
+    text = http.safe_text(body.get("error_description") or "")
+    common = {"platform": "tiktok", "status": status, "code": code or status, "trace_id": str(body.get("log_id") or "")}
+    if code in ("invalid_grant", "access_denied"):
+        return ReauthRequiredError("Reconnect your TikTok account: TikTok no longer accepts its authorisation.", **common)
+    if code == "rate_limit_exceeded" or status == 429:
+        # Paused as the app, like the enveloped answer: no further sign-in call goes out until the wait is over.
+        wait, scope = _pause_tiktok(headers or {}, pause_keys)
+        return RateLimitedError(f"TikTok's sign-in service is rate limiting us; retrying in {wait} s.",
+                                retry_after=wait, scope=scope, **common)
+    if status >= 500:
+        return TransientError(f"TikTok's sign-in service had a temporary problem: {text}", **common)
+    return InvalidRequestError(f"TikTok refused the sign-in request ({code}): {text}", **common)
+
+
+def _pause_tiktok(headers, pause_keys) -> tuple[int, str]:
+    """Pause the caller's TikTok scope after a 429 for Retry-After (or a growing backoff): (seconds, scope).
+
+    The scope is the one paused: 'user' (tiktok:user:<open_id>) or 'app' (tiktok:app, the OAuth endpoints).
+    """
+    key = pause_keys[0] if pause_keys else "tiktok:app"
+    wait = ratelimit.backoff_after_429(key, headers.get("Retry-After"))
+    ratelimit.pause(key, wait, "TikTok rate_limit_exceeded")
+    return wait, key.split(":")[1]
+
+
+def _tiktok_error(code, status, text, headers, pause_keys, common) -> PlatformError:
+    if code in TIKTOK_REAUTH:
+        return ReauthRequiredError("Reconnect your TikTok account: its access was revoked or expired.", **common)
+    if code in TIKTOK_PERMISSION:
+        return PermissionMissingError(f"TikTok permission missing: {text}", permission=http.permission_in(text), **common)
+    if code == "rate_limit_exceeded" or status == 429:
+        wait, scope = _pause_tiktok(headers, pause_keys)
+        return RateLimitedError(f"TikTok rate limit reached; retrying in {wait} s.", retry_after=wait, scope=scope, **common)
+    if code == TIKTOK_UNAUDITED:
+        return InvalidRequestError(
+            "TikTok accepts posts from this app only on private TikTok accounts until TikTok has audited the app: "
+            "set the TikTok account to private (or complete TikTok's app audit), then retry.", **common)
+    if code in TIKTOK_BLOCKED or (code or "").startswith("spam_risk"):
+        return BlockedError(f"TikTok blocked posting for this account ({code}): {text}", until=timezone.now() + timedelta(hours=24), **common)
+    if code == "internal_error" or status >= 500:
+        return TransientError(f"TikTok had a temporary problem: {text}", **common)
+    return InvalidRequestError(f"TikTok refused the request ({code}): {text}", **common)
+
+
+# TikTok's answers that the access token (not the grant) is no longer good: a refresh may cure them.
+TIKTOK_RENEWABLE = {"access_token_invalid", "token_expired"}
+
+
+def _is_renewable(error: PlatformError) -> bool:
+    return isinstance(error, ReauthRequiredError) and error.code in TIKTOK_RENEWABLE
+
+
+def _backoff_cleared(call: http.Call, error: PlatformError | None) -> PlatformError | None:
+    if error is None:  # an answer at last: the next 429 of this scope starts its wait from the beginning
+        ratelimit.clear_backoff(call.pause_keys[0] if call.pause_keys else "tiktok:app")
+    return error
+
+
+def _classify(call: http.Call, response, body) -> PlatformError | None:
+    return _backoff_cleared(call, classify_tiktok_error(
+        response.status_code, body, response.headers, call.account, call.pause_keys))
+
+
+def _classify_oauth(call: http.Call, response, body) -> PlatformError | None:
+    return _backoff_cleared(call, classify_tiktok_oauth_error(
+        response.status_code, body, call.account, response.headers, call.pause_keys))
+
+
+API = http.Dialect(classify=_classify, renewable=_is_renewable)
+# The OAuth endpoints answer flat errors, and a refused token there is never renewed (that is the renewal).
+OAUTH = http.Dialect(classify=_classify_oauth)
+
+
 def call(account, method: str, path: str, *, endpoint: str, params: dict | None = None, json: Any = None,
          token: str | None = None) -> dict:
     """One TikTok API call as `account`; returns the envelope's `data` object."""
@@ -35,7 +155,7 @@ def call(account, method: str, path: str, *, endpoint: str, params: dict | None 
     if json is not None:
         headers["Content-Type"] = "application/json; charset=UTF-8"
     body = http.request(
-        "tiktok", method, api_url(path), endpoint=endpoint, account=account, params=params, json=json,
+        "tiktok", method, api_url(path), endpoint=endpoint, dialect=API, account=account, params=params, json=json,
         headers=headers, pause_keys=(user_key(account),),
     ).data
     return body.get("data") or {}
@@ -44,7 +164,7 @@ def call(account, method: str, path: str, *, endpoint: str, params: dict | None 
 def oauth_call(path: str, *, endpoint: str, data: dict, account=None) -> dict:
     """A form POST to TikTok's OAuth endpoints (token, refresh, revoke); returns the flat body."""
     return http.request(
-        "tiktok", "POST", api_url(path), endpoint=endpoint, data=data, oauth=True,
+        "tiktok", "POST", api_url(path), endpoint=endpoint, dialect=OAUTH, data=data,
         headers={"Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-cache"},
         pause_keys=("tiktok:app",),
     ).data
@@ -211,10 +331,9 @@ def upload_video_chunk(account, upload_url: str, chunk: bytes, *, first_byte: in
                        content_type: str = "video/mp4") -> int:
     """PUT one chunk (sequentially) to the upload_url exactly as returned. Returns the HTTP status (206, 200, 201)."""
     last_byte = first_byte + len(chunk) - 1
-    # The upload endpoint answers with an empty body and no envelope; http.request reads an empty body
-    # as {} (no error), whereas expect_json=False is classified as unreadable today (see the report).
+    # The upload endpoint answers with an empty body and no envelope, which http.request reads as {} (no error).
     response = http.request(
-        "tiktok", "PUT", upload_url, endpoint="post.video.upload", account=account, data=chunk,
+        "tiktok", "PUT", upload_url, endpoint="post.video.upload", dialect=API, account=account, data=chunk,
         headers={"Content-Type": content_type, "Content-Length": str(len(chunk)),
                  "Content-Range": f"bytes {first_byte}-{last_byte}/{total_size}"},
         pause_keys=(user_key(account),),

@@ -66,9 +66,10 @@ def test_summary_takes_the_same_number_of_queries_for_any_size(api_client, accou
 
 def test_summary_counts_only_posts_published_in_the_period(api_client, account_factory):
     account = account_factory("instagram")
-    make_history(account, 20, syncs=1)  # published 0..19 days ago
-    today = timezone.now().date()
-    response = api_client.get(f"/api/v1/analytics/summary/?from={today - timedelta(days=4)}&to={today}")
+    make_history(account, 20, syncs=1)  # published 0..19 days and 1 hour ago
+    # The newest post's day, not today's: in the first hour of a UTC day every post is a day older.
+    newest = TrackedPost.objects.filter(account=account).latest("published_at").published_at.date()
+    response = api_client.get(f"/api/v1/analytics/summary/?from={newest - timedelta(days=4)}&to={newest}")
     assert response.json()["platforms"][0]["totals"]["posts"] == 5
 
 

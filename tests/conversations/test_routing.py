@@ -230,7 +230,7 @@ def test_a_routing_failure_marks_the_event_failed_and_raises_for_a_retry(deliver
 
 
 def test_meta_deauthorize_for_a_page_disconnects_only_that_page(page, ig_account):
-    from conversations.services.routing import route_meta_deauth
+    from conversations.platforms.meta import route_meta_deauth
 
     assert route_meta_deauth({"algorithm": "HMAC-SHA256", "user_id": "0", "profile_id": page.external_id}) is True
     page.refresh_from_db()

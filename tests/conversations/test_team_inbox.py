@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from conversations.models import Conversation
+from conversations.platforms.base import InboxItem
 from conversations.services import upsert_item
-from conversations.sources.base import InboxItem
 from tests.conftest import load_fixture
 from workspaces.models import AuditEntry, Role
 

@@ -213,3 +213,19 @@ def test_process_webhooks_leaves_processed_and_ignored_events_alone(post_meta, m
     call_command("process_webhooks")
 
     assert sent_events == []
+
+
+def test_a_new_delivery_costs_one_statement_and_its_queue_message_no_enqueued_history_row(
+        post_meta, django_assert_num_queries):
+    import dramatiq
+    from django_dramatiq.models import Task
+
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    with django_assert_num_queries(1):  # the INSERT … ON CONFLICT of the event; the stored row is the record
+        assert post_meta(raw_fixture("facebook/webhook_feed_comment_add.json")).status_code == 200
+    event = WebhookEvent.objects.get()
+    assert broker.queues["webhook-process"].qsize() == 1
+    assert not Task.tasks.exists()
+    assert event.status == "received"
+    broker.flush_all()

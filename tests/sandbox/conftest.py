@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 import unipulse.urls  # noqa: F401  (imported while the sandbox is off, as in production: no /sandbox/ there)
-from social.sandbox import clock
+from sandbox import clock
 
 BASE = "http://testserver/sandbox"
 APP_ID, APP_SECRET = "sandbox-app-id", "sandbox-app-secret"
@@ -81,7 +81,7 @@ class Graph:
 
 def approve_facebook(client: Client, pages: list[str] | None = None, scope: str = SCOPES, state: str = "st-1") -> str:
     """Open the dialog, approve it, return the code from the redirect."""
-    from social.sandbox.seed import PAGES
+    from sandbox.seed import PAGES
 
     query = {"client_id": APP_ID, "redirect_uri": REDIRECT, "state": state, "response_type": "code", "scope": scope}
     assert client.get("/sandbox/facebook/v25.0/dialog/oauth", query).status_code == 200

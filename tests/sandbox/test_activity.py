@@ -7,9 +7,9 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from social.sandbox.activity import emit_activity
-from social.sandbox.models import Comment, DirectMessage, Page
-from social.sandbox.seed import ensure_world
+from sandbox.activity import emit_activity
+from sandbox.models import Comment, DirectMessage, Page
+from sandbox.seed import ensure_world
 from tests.sandbox.conftest import APP_SECRET, CLIENT_SECRET, connect_tiktok
 
 PAGE, IG = "104500000000001", "17841400000000101"
@@ -117,6 +117,6 @@ def test_the_command_refuses_to_run_when_the_sandbox_is_off(db):
 
 
 def test_the_command_fails_when_a_delivery_fails(subscribed, monkeypatch):
-    monkeypatch.setattr("social.sandbox.activity.http_send", lambda url, body, headers: 0)
+    monkeypatch.setattr("sandbox.activity.http_send", lambda url, body, headers: 0)
     with pytest.raises(CommandError, match="4 failed"):
         call_command("sandbox_activity")

@@ -2,7 +2,7 @@
 
 from urllib.parse import parse_qs, urlsplit
 
-from social.sandbox.models import AuthCode
+from sandbox.models import AuthCode
 from tests.sandbox.conftest import APP_ID, CLIENT_KEY, REDIRECT, SCOPES, TIKTOK_REDIRECT
 
 FB_QUERY = {"client_id": APP_ID, "redirect_uri": REDIRECT, "state": "abc123", "response_type": "code", "scope": SCOPES}

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from social.sandbox import failures
-from social.sandbox.models import Failure
+from sandbox import failures
+from sandbox.models import Failure
 from tests.sandbox.conftest import Graph, connect_facebook, connect_tiktok
 
 PAGE, IG = "104500000000001", "17841400000000101"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from social.sandbox.models import Conversation, DirectMessage
+from sandbox.models import Conversation, DirectMessage
 from tests.sandbox.conftest import Graph, connect_facebook
 
 PAGE, IG = "104500000000001", "17841400000000101"
@@ -76,7 +76,7 @@ def test_instagram_media_listing_with_insights_by_product_type(page_graph):
 
 
 def test_several_media_in_one_call_with_metrics_of_their_product_type(page_graph):
-    from social.sandbox.models import InstagramAccount, Post
+    from sandbox.models import InstagramAccount, Post
 
     feed = Post.objects.filter(network="instagram", product_type="FEED", instagram__ig_id=IG).first()
     reel = Post.objects.create(post_id="17900000000000555", network="instagram", media_type="VIDEO", product_type="REELS",
@@ -124,13 +124,13 @@ def test_instagram_comments_expand_replies_and_reply_goes_one_level_deep(page_gr
 
 
 def _inbound(page, platform="messenger"):
-    from social.sandbox.activity import create_dm
+    from sandbox.activity import create_dm
 
     return create_dm(page, platform=platform)
 
 
 def test_conversations_list_threads_and_the_send_api_answers_within_the_window(page_graph, frozen):
-    from social.sandbox.models import Page
+    from sandbox.models import Page
 
     message = _inbound(Page.objects.get(page_id=PAGE))
     fields = "id,updated_time,participants,messages.limit(20){id,message,created_time,from,to,attachments}"
@@ -149,7 +149,7 @@ def test_conversations_list_threads_and_the_send_api_answers_within_the_window(p
 
 
 def test_instagram_dms_are_threads_with_platform_instagram(page_graph):
-    from social.sandbox.models import Page
+    from sandbox.models import Page
 
     message = _inbound(Page.objects.get(page_id=PAGE), platform="instagram")
     threads = page_graph.get(f"{PAGE}/conversations", {"platform": "instagram",

@@ -2,7 +2,7 @@
 
 import json
 
-from social.sandbox.seed import FB_USER_ID
+from sandbox.seed import FB_USER_ID
 from tests.sandbox.conftest import (
     APP_ID,
     APP_SECRET,

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from social.sandbox.models import Post
+from sandbox.models import Post
 from tests.sandbox.conftest import Graph, connect_facebook
 
 PAGE, IG = "104500000000001", "17841400000000101"

@@ -58,6 +58,26 @@ def test_debug_off_leaves_the_sandbox_off_by_default():
     assert result.stdout.split()[0] == "False"
 
 
+INSTALLED = "from django.conf import settings as s; print('sandbox' in s.INSTALLED_APPS)"
+
+
+def test_the_sandbox_app_is_installed_only_when_the_sandbox_is_on():
+    assert start({"DEBUG": "true"}, INSTALLED).stdout.split() == ["True"]
+    assert start({"DEBUG": "true", "SOCIAL_SANDBOX": "false"}, INSTALLED).stdout.split() == ["False"]
+    assert start({"DEBUG": "true", "FACEBOOK_APP_ID": "123"}, INSTALLED).stdout.split() == ["False"]
+
+
+def test_with_the_sandbox_off_the_project_checks_and_needs_no_migration():
+    env = {"DEBUG": "true", "SOCIAL_SANDBOX": "false"}
+    code = ("from django.core.management import call_command; call_command('check', fail_level='ERROR'); "
+            "call_command('makemigrations', check=True, dry_run=True); "
+            "from django.urls import resolve, Resolver404\n"
+            "try: resolve('/sandbox/graph/v25.0/me')\nexcept Resolver404: print('no sandbox urls')")
+    result = start(env, code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == ["No changes detected", "no sandbox urls"]
+
+
 def test_accounts_saved_while_the_sandbox_serves_the_platform_are_marked(sandbox, user):
     account = SocialAccount.objects.create(workspace=workspace_of_user(user), platform="facebook", external_id="104500000000001")
     assert account.is_sandbox is True

@@ -2,7 +2,7 @@
 
 import pytest
 
-from social.sandbox.models import PublishJob
+from sandbox.models import PublishJob
 from tests.sandbox.conftest import CLIENT_KEY, CLIENT_SECRET, TIKTOK_REDIRECT, connect_tiktok
 
 API = "/sandbox/tiktok-api"

@@ -5,4 +5,4 @@ from django.urls import include, path
 from unipulse.urls import handler404, handler500  # noqa: F401
 from unipulse.urls import urlpatterns as project_urls
 
-urlpatterns = [path("sandbox/", include("social.sandbox.urls")), *project_urls]
+urlpatterns = [path("sandbox/", include("sandbox.urls")), *project_urls]

@@ -8,7 +8,8 @@ from django.core.management import get_commands, load_command_class
 from unipulse.progress import ProgressBar, progress
 
 OURS = {name: app for name, app in get_commands().items()
-        if app.split(".")[0] in {"social", "tokens", "publishing", "analytics", "conversations", "unipulse"}}
+        if app.split(".")[0] in {"social", "tokens", "publishing", "analytics", "conversations", "unipulse",
+                                          "sandbox"}}
 
 
 def test_our_commands_are_all_there():
@@ -99,8 +100,8 @@ def rows(db, account_factory, mocked_platforms, settings):
 
     from conversations.models import WebhookEvent
     from publishing.models import Post, PostTarget
+    from sandbox.models import Page
     from social.models import SocialAccount
-    from social.sandbox.models import Page
     from tests.conftest import load_fixture
     from tokens.actors import token_refresh
 
@@ -123,7 +124,7 @@ def rows(db, account_factory, mocked_platforms, settings):
 
 
 def _sandbox_user(n: int) -> int:
-    from social.sandbox.models import FacebookUser
+    from sandbox.models import FacebookUser
 
     return FacebookUser.objects.create(fb_id=f"10200000000000{n}", name=f"Fan {n}").pk
 

@@ -96,3 +96,18 @@ def test_a_record_written_inside_a_transaction_that_fails_leaves_that_transactio
         assert connection.in_atomic_block
         assert SocialAccount.objects.count() == 0  # the transaction still answers: the failure was contained
     broker.flush_all()
+
+
+def test_messages_sent_unrecorded_get_no_enqueued_row_but_their_processing_is_recorded(django_assert_num_queries):
+    from unipulse.task_history import TaskHistoryMiddleware, enqueue_unrecorded
+
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    with django_assert_num_queries(0), enqueue_unrecorded():
+        message = token_refresh.send(45)
+    assert not Task.tasks.filter(id=message.message_id).exists()
+    retried = token_refresh.send(46)  # outside the block: recorded as always
+    assert Task.tasks.get(id=retried.message_id).status == "enqueued"
+    TaskHistoryMiddleware().before_process_message(broker, message)
+    assert Task.tasks.get(id=message.message_id).status == "running"
+    broker.flush_all()

@@ -1,6 +1,6 @@
 """Graph error details the reference missed (checked against Meta's docs and real payloads)."""
 
-from social.clients.http import classify_meta_error
+from social.clients.meta import classify_meta_error
 from unipulse.platform_errors import InvalidRequestError, PermissionMissingError, TransientError
 
 
@@ -37,23 +37,23 @@ def test_reduce_the_amount_of_data_hidden_under_a_generic_message_keeps_its_word
 
 
 def test_a_raw_2xx_answer_without_an_envelope_is_a_success(mocked_platforms):
-    from social.clients import http
+    from social.clients import http, tiktok
 
     mocked_platforms.put("https://open-upload.tiktokapis.com/video/?upload_id=1", status=206, body=b"")
     response = http.request("tiktok", "PUT", "https://open-upload.tiktokapis.com/video/?upload_id=1",
-                            endpoint="upload.chunk", data=b"x" * 10, expect_json=False)
+                            endpoint="upload.chunk", dialect=tiktok.API, data=b"x" * 10, expect_json=False)
     assert response.status == 206 and response.data == b""
 
 
 def test_a_raw_answer_with_an_error_status_is_still_classified(mocked_platforms):
     import pytest
 
-    from social.clients import http
+    from social.clients import http, tiktok
 
     mocked_platforms.put("https://open-upload.tiktokapis.com/video/?upload_id=2", status=503, body=b"")
     with pytest.raises(TransientError):
         http.request("tiktok", "PUT", "https://open-upload.tiktokapis.com/video/?upload_id=2",
-                     endpoint="upload.chunk", data=b"x", expect_json=False)
+                     endpoint="upload.chunk", dialect=tiktok.API, data=b"x", expect_json=False)
 
 
 def test_reduce_the_amount_of_data_is_not_repeated_by_the_http_layer(mocked_platforms, account_factory):

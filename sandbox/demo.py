@@ -115,6 +115,14 @@ def server_answers(base: str) -> bool:
         return False
 
 
+def sandbox_served(base: str) -> bool:
+    """A server started with the sandbox off answers 404 under /sandbox/; with it on, this asks for a login."""
+    try:
+        return requests.get(f"{base}/sandbox/control/failures", timeout=5).status_code != 404
+    except requests.RequestException:
+        return False
+
+
 def start_server(port: int):
     """This process serves the app on 127.0.0.1:port in a thread (when `make run` is not running)."""
     from django.core.servers.basehttp import (

@@ -6,7 +6,7 @@ from analytics.models import AccountMetrics, PostMetricSnapshot, TrackedPost
 from analytics.services import sync_account
 from tests.conftest import load_fixture
 
-from .conftest import GRAPH, load_fresh, query
+from ..conftest import GRAPH, load_fresh, query
 
 IG = "17841400000000001"
 LISTED_METRICS = "views,reach,likes,comments,shares,saved,total_interactions"

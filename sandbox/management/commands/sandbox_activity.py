@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from social.sandbox.activity import emit_activity
+from sandbox.activity import emit_activity
 from unipulse.progress import progress
 
 

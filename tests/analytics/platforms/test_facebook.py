@@ -10,7 +10,7 @@ from analytics.models import AccountMetricSnapshot, PostMetricSnapshot, Rejected
 from analytics.services import sync_account
 from tests.conftest import load_fixture
 
-from .conftest import GRAPH, load_fresh, query
+from ..conftest import GRAPH, load_fresh, query
 
 POSTS_URL = f"{GRAPH}/101/published_posts"
 PAGE_URL = f"{GRAPH}/101"

@@ -2,8 +2,8 @@ from django.apps import AppConfig
 
 
 class SandboxConfig(AppConfig):
-    name = "social.sandbox"
-    label = "sandbox"
+    name = "sandbox"
+    label = "sandbox"  # its tables are sandbox_*, wherever the module lives
     verbose_name = "Sandbox platforms"
 
     def ready(self) -> None:

@@ -7,7 +7,7 @@ from rest_framework.authtoken.models import Token
 from analytics.models import SyncRun
 from conversations.models import Conversation
 from publishing.models import PostMedia
-from social.sandbox import demo
+from sandbox import demo
 from unipulse.broker import is_embedded, start_embedded_worker
 
 USERNAME = "demo"
@@ -25,7 +25,6 @@ class Command(BaseCommand):
         if not settings.SOCIAL_SANDBOX:
             raise CommandError("The demo runs on the built-in sandbox (SOCIAL_SANDBOX), which is off here.")
         base = settings.PUBLIC_BASE_URL
-        user = self._login(password)
         server = None
         if not demo.server_answers(base):
             if not is_embedded():
@@ -33,6 +32,10 @@ class Command(BaseCommand):
             settings.PUBLISH_POLL_DELAY_SECONDS = 2  # our own server: the sandbox finishes in seconds
             server = demo.start_server(settings.PORT)
             start_embedded_worker()
+        elif not demo.sandbox_served(base):
+            raise CommandError(f"The server at {base} runs with the sandbox off: restart it with SOCIAL_SANDBOX=true "
+                               "(e.g. `SOCIAL_SANDBOX=true make run`), or stop it and the demo serves itself.")
+        user = self._login(password)
         try:
             self._run(demo.Api(base, Token.objects.get_or_create(user=user)[0].key), timeout)
         except demo.DemoError as error:

@@ -9,8 +9,11 @@ from django.utils import timezone
 
 from social.clients import facebook, instagram
 
-from .base import InboxItem, PollResult
-from .facebook import thread_items
+from ..models import Message
+from .base import HANDLED, IGNORED, InboxItem, PollResult, as_dict, as_str, inbox
+from .facebook import route_message, thread_items  # noqa: F401 (DMs come through the Page's Messenger Platform)
+
+INBOX = True
 
 
 def page_id(account) -> str:
@@ -50,3 +53,24 @@ def send_direct_message(account, conversation, text: str, tag: str | None) -> st
 
 def set_comment_hidden(account, comment_id: str, hidden: bool) -> None:
     instagram.set_comment_hidden(account, comment_id, hidden)
+
+
+# ---- webhooks (one `change` or `messaging` item of a Meta delivery, see meta.route_meta) -----------
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/webhooks/#comments
+def route_change(account, change: dict) -> bool:
+    if change.get("field") != "comments":
+        return IGNORED
+    value = as_dict(change.get("value"))
+    comment_id = as_str(value.get("id"))
+    if not comment_id:
+        return IGNORED
+    author = as_dict(value.get("from"))
+    inbox().upsert_item(account, InboxItem(
+        kind="comment", external_id=comment_id, post_id=as_str(as_dict(value.get("media")).get("id")),
+        parent_id=as_str(value.get("parent_id")),
+        direction="out" if as_str(author.get("id")) == account.external_id else "in",
+        created_at=timezone.now(),  # IG comment events carry no timestamp
+        text=as_str(value.get("text")), author_id=as_str(author.get("id")), author_name=as_str(author.get("username")),
+    ), Message.Origin.WEBHOOK)
+    return HANDLED

@@ -1,4 +1,4 @@
-"""Facebook Page comments and Messenger DMs."""
+"""Facebook Page comments and Messenger DMs: polled, answered, and read from Meta's webhooks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from django.utils import timezone
 
 from social.clients import facebook
 
-from .base import InboxItem, PollResult
+from ..models import Message
+from .base import HANDLED, IGNORED, InboxItem, PollResult, as_dict, as_dicts, as_str, from_epoch, inbox
+
+INBOX = True
 
 
 def poll(account, comments_since: datetime | None, messages_since: datetime | None) -> PollResult:
@@ -68,3 +71,61 @@ def send_direct_message(account, conversation, text: str, tag: str | None) -> st
 
 def set_comment_hidden(account, comment_id: str, hidden: bool) -> None:
     facebook.set_comment_hidden(account, comment_id, hidden)
+
+
+# ---- webhooks (one `change` or `messaging` item of a Meta delivery, see meta.route_meta) -----------
+
+# Ref: https://developers.facebook.com/docs/graph-api/webhooks/reference/page/#feed
+def route_change(account, change: dict) -> bool:
+    value = as_dict(change.get("value"))
+    if change.get("field") != "feed" or value.get("item") != "comment":
+        return IGNORED
+    comment_id, verb = as_str(value.get("comment_id")), value.get("verb")
+    if not comment_id:
+        return IGNORED
+    if verb == "remove":
+        inbox().mark_item_deleted(account, comment_id)
+        return HANDLED
+    if verb in ("hide", "unhide"):
+        inbox().mark_item_hidden(account, comment_id, verb == "hide")
+        return HANDLED
+    if verb not in ("add", "edited"):
+        return IGNORED
+    author = as_dict(value.get("from"))
+    post_id = as_str(value.get("post_id"))
+    parent_id = as_str(value.get("parent_id"))
+    inbox().upsert_item(account, InboxItem(
+        kind="comment", external_id=comment_id, post_id=post_id,
+        parent_id="" if parent_id == post_id else parent_id,
+        # The Page's own comments (our replies) arrive too: stored as outbound, never answered.
+        direction="out" if as_str(author.get("id")) == account.external_id else "in",
+        created_at=from_epoch(value.get("created_time")), text=as_str(value.get("message")),
+        author_id=as_str(author.get("id")), author_name=as_str(author.get("name")),
+        attachments=[{"type": "photo", "url": as_str(value["photo"])}] if as_str(value.get("photo")) else [],
+    ), Message.Origin.WEBHOOK)
+    return HANDLED
+
+
+# Ref: https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages
+def route_message(account, messaging: dict) -> bool:
+    """One Messenger Platform message event (Instagram DMs arrive in the same shape)."""
+    message = messaging.get("message")
+    if not isinstance(message, dict):
+        return IGNORED
+    mid = as_str(message.get("mid"))
+    if not mid:
+        return IGNORED
+    if message.get("is_deleted"):
+        inbox().mark_item_deleted(account, mid)
+        return HANDLED
+    sender = as_str(as_dict(messaging.get("sender")).get("id"))
+    recipient = as_str(as_dict(messaging.get("recipient")).get("id"))
+    # Echoes (messages the Page/IG account sent, ours or typed in Meta's apps) are outbound.
+    outbound = bool(message.get("is_echo")) or sender == account.external_id
+    inbox().upsert_item(account, InboxItem(
+        kind="dm", external_id=mid, direction="out" if outbound else "in",
+        created_at=from_epoch(messaging.get("timestamp")), text=as_str(message.get("text")),
+        author_id=sender, attachments=as_dicts(message.get("attachments")),
+        participant_id=recipient if outbound else sender,
+    ), Message.Origin.WEBHOOK)
+    return HANDLED

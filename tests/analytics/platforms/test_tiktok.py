@@ -9,7 +9,7 @@ from analytics.models import AccountMetricSnapshot, PostMetricSnapshot, TrackedP
 from analytics.services import store, sync_account
 from tests.conftest import load_fixture
 
-from .conftest import TIKTOK, json_body, load_fresh, query
+from ..conftest import TIKTOK, json_body, load_fresh, query
 
 LIST_URL = f"{TIKTOK}/v2/video/list/"
 QUERY_URL = f"{TIKTOK}/v2/video/query/"

@@ -1,6 +1,6 @@
 """Failure injection: make the next N matching sandbox requests fail like the real platforms.
 
-    from social.sandbox import failures
+    from sandbox import failures
     failures.inject("graph_error", platform="meta", path="media_publish", code=368)
     failures.inject("rate_limit", platform="tiktok", count=3)
     failures.inject("container_error", platform="meta", subcode=2207052)
