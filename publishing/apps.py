@@ -7,7 +7,8 @@ class PublishingConfig(AppConfig):
     def ready(self) -> None:
         from unipulse import hooks
 
-        from .services import apply_tiktok_publish_event, get_platform_posts_in_workspace
+        from .platforms.tiktok import apply_publish_event
+        from .services.posts import get_platform_posts_in_workspace
 
         hooks.post_platform_posts.provide(get_platform_posts_in_workspace)
-        hooks.tiktok_publish_event.provide(apply_tiktok_publish_event)
+        hooks.tiktok_publish_event.provide(apply_publish_event)

@@ -1,8 +1,9 @@
 """The publish state machine shared by the three platforms.
 
 One run of `publish_target` (one `publish` message) takes a lease on the target, advances it as far
-as it can (prepare -> poll -> commit -> published), writes every handle and step on the row as soon
-as it exists, then releases the lease. Polling re-enqueues the message with a delay: no worker sleeps.
+as it can, calling the platform's steps in order (prepare -> poll -> commit -> published; see
+`publishing.platforms` for the protocol), writes every handle and step on the row as soon as it
+exists, then releases the lease. Polling re-enqueues the message with a delay: no worker sleeps.
 
 The commit (the one public-making call) is guarded by `commit_started_at`, saved before the call and
 cleared only when the platform answered with a definite refusal. A run that finds it set without a
@@ -38,6 +39,20 @@ from unipulse.platform_errors import (
 )
 
 from ..models import CommentStatus, PostTarget, Step, TargetStatus
+from ..platforms import (
+    NOT_SENT,
+    POLL_LATER,
+    READY,
+    STOPPED,
+    TOO_EARLY,
+    Outcome,
+    Published,
+    PublishPlatform,
+    Run,
+    Sent,
+    Unconfirmable,
+    get_platform,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -46,10 +61,6 @@ T = TypeVar("T")
 LEASE = (timedelta(milliseconds=QUEUE_POLICY["publish"]["time_limit"])
          + timedelta(seconds=settings.PUBLISH_LEASE_MARGIN_SECONDS))
 MAX_TEMPORARY_FAILURES = QUEUE_POLICY["publish"]["max_retries"]
-
-
-class Unconfirmable(Exception):  # noqa: N818 - control flow, not an error to report
-    """The platform cannot tell whether an ambiguous commit went out."""
 
 
 def send_publish(target_id: int, delay_seconds: float = 0) -> None:
@@ -99,22 +110,13 @@ def send_queued(target_ids: list[int]) -> list[int]:
 
 def publish_target(target_id: int) -> None:
     """Advance one target as far as possible. Safe to call again at any time: it never posts twice."""
-    from . import platforms
-
     target = _claim(target_id)
     if target is None:
         return
     try:
-        _run(target, platforms.runner_for(target.account.platform))
+        _run(target, get_platform(target.account.platform))
     finally:
         PostTarget.objects.filter(pk=target.pk).update(lease_until=None)
-
-
-def awaits_post_id(target: PostTarget) -> bool:
-    """A published target still owed a follow-up for its post id (TikTok only; see tiktok.awaits_post_id)."""
-    from .tiktok import awaits_post_id
-
-    return awaits_post_id(target)
 
 
 def _claim(target_id: int) -> PostTarget | None:
@@ -126,8 +128,8 @@ def _claim(target_id: int) -> PostTarget | None:
                   .filter(pk=target_id).first())
         if target is None:
             return None
-        follow_up_due = target.status == TargetStatus.PUBLISHED and (
-            target.first_comment_status in (CommentStatus.PENDING, CommentStatus.UNKNOWN) or awaits_post_id(target))
+        follow_up_due = (target.status == TargetStatus.PUBLISHED
+                         and get_platform(target.account.platform).follow_up_due(target))
         if target.status not in (TargetStatus.QUEUED, TargetStatus.PUBLISHING) and not follow_up_due:
             return None  # finished, cancelled, or not due yet: a stray or duplicate message
         if target.lease_until and target.lease_until > now:
@@ -146,7 +148,7 @@ def _claim(target_id: int) -> PostTarget | None:
     return target
 
 
-def _run(target: PostTarget, runner: Callable[[PostTarget], None]) -> None:
+def _run(target: PostTarget, platform: PublishPlatform) -> None:
     name = PLATFORM_NAMES[target.account.platform]
     if target.account.status != AccountStatus.ACTIVE and target.status != TargetStatus.PUBLISHED:
         # Known to need a reconnect: do not spend a call learning it again.
@@ -154,7 +156,7 @@ def _run(target: PostTarget, runner: Callable[[PostTarget], None]) -> None:
             return mark_unconfirmed(target, f"Reconnect your {name} account to learn whether the post went out.")
         return mark_failed(target, f"Reconnect your {name} account, then retry this post.", "account_inactive")
     try:
-        runner(target)
+        _advance(target, platform)
     except Unconfirmable as why:
         mark_unconfirmed(target, str(why))
     except ReauthRequiredError as error:
@@ -199,6 +201,75 @@ def _run(target: PostTarget, runner: Callable[[PostTarget], None]) -> None:
             else:
                 mark_failed(target, target.last_error_message, "internal")
         raise
+
+
+# ---- the order of the steps ---------------------------------------------------------------------
+
+def _advance(target: PostTarget, platform: PublishPlatform) -> None:
+    if is_published(target):
+        return platform.follow_up(target)
+    run = Run(target, list(target.post.media.all()))
+    outcome: Outcome = READY
+    if target.commit_started_at and target.step != Step.COMMITTED:
+        outcome = _reconcile(run, platform)  # never post again before the platform has been asked
+    if outcome is READY and target.step == Step.COMMITTED:
+        outcome = platform.poll(run)  # sent: the platform finishes on its own
+    elif outcome is READY:
+        outcome = _prepare_and_commit(run, platform)
+    _settle(run, platform, outcome)
+
+
+def is_published(target: PostTarget) -> bool:
+    """Any sign the post is live counts: such a target only ever gets its follow-up, never a commit."""
+    return target.status == TargetStatus.PUBLISHED or bool(target.platform_post_id) or target.step == Step.DONE
+
+
+def _reconcile(run: Run, platform: PublishPlatform) -> Outcome:
+    outcome = platform.reconcile(run)
+    if outcome is NOT_SENT:  # the platform says it did not go out: committing again is safe
+        save_handles(run.target, commit_started_at=None)
+        return READY
+    if isinstance(outcome, Sent):  # it did, and the platform is finishing it: ask how it goes now
+        save_handles(run.target, **outcome.handles, step=Step.COMMITTED)
+        return READY
+    return outcome
+
+
+def _prepare_and_commit(run: Run, platform: PublishPlatform) -> Outcome:
+    for step in (platform.prepare, platform.poll):
+        outcome = step(run)
+        if outcome is not READY:
+            return outcome
+    outcome = commit(run.target, lambda: platform.commit(run))
+    if outcome is TOO_EARLY:  # a refusal: nothing went out
+        save_handles(run.target, commit_started_at=None)
+        return POLL_LATER
+    if isinstance(outcome, Published):
+        # The commit's answer names the post; its link is a read after it, whose failure changes nothing.
+        _publish(run.target, platform, outcome, read_permalink=True)
+        return STOPPED
+    return outcome
+
+
+def _settle(run: Run, platform: PublishPlatform, outcome: Outcome) -> None:
+    target = run.target
+    if isinstance(outcome, Published):
+        _publish(target, platform, outcome)
+    elif isinstance(outcome, Sent):
+        save_handles(target, **outcome.handles, step=Step.COMMITTED)
+        wait_for_poll(target, committed=True)
+    elif outcome is POLL_LATER:
+        wait_for_poll(target, committed=has_committed(target))
+
+
+def _publish(target: PostTarget, platform: PublishPlatform, outcome: Published, *, read_permalink: bool = False) -> None:
+    mark_published(target, outcome.post_id, outcome.permalink)
+    if read_permalink:
+        permalink = best_effort("permalink", target, lambda: platform.permalink(target.account, outcome.post_id), "")
+        if permalink:
+            save_handles(target, permalink=permalink)
+    if outcome.after_publish:
+        platform.after_publish(target)
 
 
 def has_committed(target: PostTarget) -> bool:
@@ -318,7 +389,7 @@ def _tell_analytics(account_id: int, platform_post_id: str, published_at) -> Non
 
 
 def commit(target: PostTarget, call: Callable[[], T]) -> T:
-    """Run the public-making call. `commit_started_at` is on the row before it leaves.
+    """Run the platform's commit step. `commit_started_at` is on the row before its call leaves.
 
     A definite refusal (rate limit, block, invalid, reauth) clears it: nothing went out. A timeout,
     5xx or a killed worker leaves it set, so the next run reconciles instead of posting again.
@@ -358,28 +429,3 @@ def best_effort(what: str, target: PostTarget, call: Callable[[], T], default: T
     except PlatformError as error:
         logger.warning("Target %s: could not read %s after publishing (%s)", target.pk, what, error.error_code)
         return default
-
-
-def post_first_comment(target: PostTarget, create: Callable[[], str], find: Callable[[], str]) -> None:
-    """Post the first comment once. After an unclear outcome, look for it before posting again."""
-    if not target.first_comment or target.first_comment_status not in (CommentStatus.PENDING, CommentStatus.UNKNOWN):
-        return
-    delay = int((target.options or {}).get("first_comment_delay_seconds") or 0)
-    if target.first_comment_status == CommentStatus.PENDING and delay and target.published_at:
-        due = target.published_at + timedelta(seconds=delay)
-        if due > timezone.now():
-            send_publish(target.pk, (due - timezone.now()).total_seconds())
-            return
-    if target.first_comment_status == CommentStatus.UNKNOWN:
-        found = find()
-        if found:
-            _set(target, first_comment_id=found, first_comment_status=CommentStatus.POSTED)
-            return
-    _set(target, first_comment_status=CommentStatus.UNKNOWN)  # a crash from here on means "look first"
-    comment_id = create()
-    _set(target, first_comment_id=comment_id, first_comment_status=CommentStatus.POSTED)
-
-
-def matches_text(candidate: str, expected: str) -> bool:
-    return " ".join(candidate.split()) == " ".join(expected.split())
-

@@ -250,6 +250,17 @@ def cancel_targets(targets: QuerySet[PostTarget]) -> int:
             .update(status=TargetStatus.CANCELLED, updated_at=timezone.now()))
 
 
+def get_platform_posts_in_workspace(workspace, post_id: int) -> list[tuple[int, int, str]]:
+    """(target id, account id, platform post id) of one of the workspace's posts, for the analytics API.
+
+    Raises LookupError when the post is not the workspace's (the caller answers 404). Targets not yet
+    published have an empty platform post id.
+    """
+    if not Post.objects.filter(pk=post_id, workspace=workspace).exists():
+        raise LookupError(post_id)
+    return list(PostTarget.objects.filter(post_id=post_id).order_by("pk").values_list("pk", "account_id", "platform_post_id"))
+
+
 def retry_post(post: Post, actor=None) -> list[int]:
     """Queue the failed targets again from scratch, and resume the resumable unconfirmed ones. Returns their ids."""
     ids = retry_targets(PostTarget.objects.filter(post=post))

@@ -22,8 +22,8 @@ from unipulse.platform_errors import (
     ReauthRequiredError,
 )
 
+from ..platforms import instagram  # a module, not a name: instagram imports the services package
 from . import media_info
-from .instagram import published_kind
 
 IG_CAPTION_MAX = 2200
 IG_CAROUSEL_MIN, IG_CAROUSEL_MAX = 2, 10
@@ -104,7 +104,7 @@ def _instagram(text: str, media: list, options: dict, errors) -> None:
         errors["media"].append("An Instagram reel is exactly one video.")
     elif kind == "story" and len(media) != 1:
         errors["media"].append("An Instagram story is one image or one video (publish several as several stories).")
-    published = published_kind(kind, [m["type"] for m in media])  # the rules of what is really published
+    published = instagram.published_kind(kind, [m["type"] for m in media])  # the rules of what is really published
     for index, item in enumerate(media):
         if item["type"] == "image" and _ext(item["url"]) in IMAGE_EXTENSIONS_NOT_JPEG:
             errors[f"media.{index}.url"].append("Instagram accepts JPEG images only.")

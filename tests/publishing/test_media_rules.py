@@ -104,7 +104,7 @@ def test_a_video_in_a_feed_carousel_keeps_the_60_second_limit(api_client, accoun
 
 
 def test_the_publisher_and_the_validator_agree_on_what_a_feed_post_is():
-    from publishing.services.instagram import published_kind
+    from publishing.platforms.instagram import published_kind
 
     assert published_kind("feed", ["video"]) == "reel"
     assert published_kind("feed", ["image"]) == "image"

@@ -8,10 +8,11 @@ from unipulse import hooks
 
 def test_every_hook_is_provided_by_its_app_at_start_up():
     import analytics.services
+    import publishing.platforms.tiktok
     import publishing.services
 
     assert hooks.post_platform_posts._function is publishing.services.get_platform_posts_in_workspace
-    assert hooks.tiktok_publish_event._function is publishing.services.apply_tiktok_publish_event
+    assert hooks.tiktok_publish_event._function is publishing.platforms.tiktok.apply_publish_event
     assert hooks.video_comment_counts._function is analytics.services.get_video_comment_counts_in_workspace
 
 

@@ -7,13 +7,13 @@ import requests
 import responses
 from django.utils import timezone
 
-from publishing import services
 from publishing.actors import publish
 from publishing.models import PostTarget
+from publishing.platforms.tiktok import apply_publish_event
 from social.models import SocialAccount
 from unipulse.platform_errors import TransientError
 
-from .conftest import TIKTOK, body, calls_to, fixture
+from ..conftest import TIKTOK, body, calls_to, fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -237,8 +237,8 @@ def test_publicly_available_webhook_stores_the_post_id(make_target, sent):
     target = video_target(make_target, status="publishing")
     PostTarget.objects.filter(pk=target.pk).update(publish_id=PUBLISH_ID, step="committed")
 
-    assert services.apply_tiktok_publish_event(PUBLISH_ID, "post.publish.complete") is True
-    assert services.apply_tiktok_publish_event(PUBLISH_ID, "post.publish.publicly_available", post_id="7301") is True
+    assert apply_publish_event(PUBLISH_ID, "post.publish.complete") is True
+    assert apply_publish_event(PUBLISH_ID, "post.publish.publicly_available", post_id="7301") is True
 
     target.refresh_from_db()
     assert (target.status, target.platform_post_id) == ("published", "7301")
@@ -248,15 +248,15 @@ def test_failed_webhook_fails_an_unfinished_target_with_its_reason(make_target, 
     target = video_target(make_target, status="unconfirmed")
     PostTarget.objects.filter(pk=target.pk).update(publish_id=PUBLISH_ID)
 
-    assert services.apply_tiktok_publish_event(PUBLISH_ID, "post.publish.failed", reason="spam_risk_text") is True
+    assert apply_publish_event(PUBLISH_ID, "post.publish.failed", reason="spam_risk_text") is True
 
     target.refresh_from_db()
     assert target.status == "failed" and target.last_error_code == "tiktok:spam_risk_text"
 
 
 def test_webhook_for_an_unknown_publish_id_matches_nothing(db):
-    assert services.apply_tiktok_publish_event("v_pub_url~unknown", "post.publish.complete") is False
-    assert services.apply_tiktok_publish_event("", "post.publish.complete") is False
+    assert apply_publish_event("v_pub_url~unknown", "post.publish.complete") is False
+    assert apply_publish_event("", "post.publish.complete") is False
 
 
 UPLOAD_URL = "https://open-upload.tiktokapis.com/video/?upload_id=67890&upload_token=Xza123"
@@ -293,7 +293,7 @@ def test_our_own_uploaded_video_is_sent_by_file_upload(make_target, mocked_platf
 
 def test_file_upload_resumes_after_a_timeout_on_the_last_chunk(make_target, mocked_platforms, sent, worker, own_video,
                                                                monkeypatch):
-    from publishing.services import tiktok as service
+    from publishing.platforms import tiktok as service
 
     monkeypatch.setattr(service, "SINGLE_CHUNK_MAX", 8)
     monkeypatch.setattr(service, "CHUNK_SIZE", 4)
@@ -365,7 +365,7 @@ def test_a_poll_without_post_id_keeps_the_id_a_webhook_already_stored(make_targe
     real_fetch = client.fetch_publish_status
 
     def webhook_arrives_meanwhile(*args, **kwargs):
-        services.apply_tiktok_publish_event(PUBLISH_ID, "post.publish.publicly_available", post_id="7309")
+        apply_publish_event(PUBLISH_ID, "post.publish.publicly_available", post_id="7309")
         return real_fetch(*args, **kwargs)
 
     monkeypatch.setattr(client, "fetch_publish_status", webhook_arrives_meanwhile)
@@ -530,7 +530,7 @@ def test_complete_without_a_post_id_is_published_and_checked_again_until_tiktok_
 
 
 def test_follow_up_checks_for_the_post_id_are_bounded_and_back_off(make_target, mocked_platforms, sent, settings):
-    from publishing.services.tiktok import POST_ID_CHECKS
+    from publishing.platforms.tiktok import POST_ID_CHECKS
 
     target = committed_target(make_target)
     mocked_platforms.post(STATUS, json=complete_without_post_id())

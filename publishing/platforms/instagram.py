@@ -1,8 +1,8 @@
 """Instagram: image, carousel (children, then the parent), reel, story.
 
 prepare = create containers (ids saved one by one); poll = container status_code, re-enqueued with a
-delay; commit = media_publish, after checking the live 24-hour quota. A container that reports
-PUBLISHED already went out, which makes an ambiguous media_publish safe to reconcile.
+delay, then the live 24-hour quota; commit = media_publish. A container that reports PUBLISHED already
+went out, which makes an ambiguous media_publish safe to reconcile: reconcile reads the parent's status.
 Ref: https://developers.facebook.com/docs/instagram-platform/content-publishing/
 """
 
@@ -16,8 +16,9 @@ from social.clients import instagram as client
 from social.clients.meta import parse_graph_time
 from unipulse.platform_errors import BlockedError, InvalidRequestError
 
-from ..models import MediaType, PostTarget, Step
-from . import engine
+from ..models import CommentStatus, MediaType, PostTarget, Step
+from ..services import engine
+from . import NOT_SENT, POLL_LATER, READY, STOPPED, TOO_EARLY, Outcome, Published, Run, meta
 
 MEDIA_NOT_READY = 2207027  # code 9007: poll longer before media_publish
 
@@ -39,54 +40,57 @@ def published_kind(kind: str, media_types: list[str]) -> str:
     return "carousel" if len(media_types) > 1 else "image"
 
 
-def run(target: PostTarget) -> None:
-    account, post = target.account, target.post
-    if target.platform_post_id or target.step == Step.DONE:
-        return _first_comment(target)
-    media = list(post.media.all())
-    kind = kind_of(target.options, media)
-    handles = dict(target.container_ids)
-
-    if target.commit_started_at and handles.get("parent"):
-        status = client.get_container_status(account, handles["parent"])
-        if status.status_code == "PUBLISHED":
-            return _published_without_answer(target, post.text)
-        if status.status_code != "FINISHED":
-            return _container_failed(target, status)
-        engine.save_handles(target, commit_started_at=None)  # still FINISHED: it did not go out
-
-    if not handles.get("parent") and not _prepare(target, kind, media, handles):
-        return  # waiting for carousel children
-
-    status = client.get_container_status(account, handles["parent"])
-    if status.status_code == "IN_PROGRESS":
-        return engine.wait_for_poll(target)
+def reconcile(run: Run) -> Outcome:
+    parent = run.target.container_ids.get("parent")
+    if not parent:
+        return NOT_SENT  # media_publish names the parent container: without one it cannot have been called
+    status = client.get_container_status(run.account, parent)
     if status.status_code == "PUBLISHED":
-        return _published_without_answer(target, post.text)
+        return _published_without_answer(run.target)
     if status.status_code != "FINISHED":
-        return _container_failed(target, status)
-    engine.save_handles(target, step=Step.READY)
+        return _container_failed(run.target, status)
+    return NOT_SENT  # still FINISHED: it did not go out
 
+
+def prepare(run: Run) -> Outcome:
+    if run.target.container_ids.get("parent"):
+        return READY
+    return _prepare(run.target, kind_of(run.options, run.media), run.media, dict(run.target.container_ids))
+
+
+def poll(run: Run) -> Outcome:
+    """The parent container's status, then the live 24-hour quota, before media_publish."""
+    account = run.account
+    status = client.get_container_status(account, run.target.container_ids["parent"])
+    if status.status_code == "IN_PROGRESS":
+        return POLL_LATER
+    if status.status_code == "PUBLISHED":
+        return _published_without_answer(run.target)
+    if status.status_code != "FINISHED":
+        return _container_failed(run.target, status)
+    engine.save_handles(run.target, step=Step.READY)
     limit = client.get_publishing_limit(account)
     if limit.quota_total and limit.quota_usage >= limit.quota_total:
         raise BlockedError("Instagram's 24-hour publishing limit for this account is reached; the post waits.",
                            until=timezone.now() + timedelta(hours=1), platform="meta", code="quota")
+    return READY
 
+
+def commit(run: Run) -> Outcome:
     try:
-        media_id = engine.commit(target, lambda: client.publish_container(account, handles["parent"]))
+        return Published(client.publish_container(run.account, run.target.container_ids["parent"]))
     except InvalidRequestError as error:
         if error.subcode != MEDIA_NOT_READY:
             raise
-        return engine.wait_for_poll(target)  # FINISHED yet "not ready": Meta asks to wait a little longer
-    engine.mark_published(target, media_id)
-    permalink = engine.best_effort("permalink", target, lambda: client.get_media_permalink(account, media_id), "")
-    if permalink:
-        engine.save_handles(target, permalink=permalink)
-    _first_comment(target)
+        return TOO_EARLY  # FINISHED yet "not ready": Meta asks to wait a little longer
 
 
-def _prepare(target: PostTarget, kind: str, media: list, handles: dict) -> bool:
-    """Create the containers not created yet. False while carousel children are still processing."""
+def permalink(account, post_id: str) -> str:
+    return client.get_media_permalink(account, post_id)
+
+
+def _prepare(target: PostTarget, kind: str, media: list, handles: dict) -> Outcome:
+    """Create the containers not created yet; POLL_LATER while carousel children are still processing."""
     account, caption = target.account, target.post.text
     if kind == "carousel":
         children = list(handles.get("children", []))
@@ -99,11 +103,9 @@ def _prepare(target: PostTarget, kind: str, media: list, handles: dict) -> bool:
         for child in children:
             status = client.get_container_status(account, child)
             if status.status_code == "IN_PROGRESS":
-                engine.wait_for_poll(target)
-                return False
+                return POLL_LATER
             if status.status_code != "FINISHED":
-                _container_failed(target, status)
-                return False
+                return _container_failed(target, status)
         parent = client.create_container(account, media_type="CAROUSEL", children=children, caption=caption)
     else:
         item = media[0]
@@ -120,10 +122,10 @@ def _prepare(target: PostTarget, kind: str, media: list, handles: dict) -> bool:
         parent = client.create_container(account, **kwargs)
     handles["parent"] = parent
     engine.save_handles(target, container_ids=handles, step=Step.PREPARED)
-    return True
+    return READY
 
 
-def _container_failed(target: PostTarget, status) -> None:
+def _container_failed(target: PostTarget, status) -> Outcome:
     # A container publishes once and then says PUBLISHED: EXPIRED or ERROR means it never went out.
     if status.status_code == "EXPIRED":
         engine.mark_failed(target, "Instagram's media container expired (24 h) before publishing; retry the post.",
@@ -131,20 +133,17 @@ def _container_failed(target: PostTarget, status) -> None:
     else:
         engine.mark_failed(target, f"Instagram could not process the media: {status.status or status.status_code}",
                            "instagram:container_error", platform_refused=status.status_code == "ERROR")
+    return STOPPED
 
 
-def _published_without_answer(target: PostTarget, caption: str) -> None:
+def _published_without_answer(target: PostTarget) -> Outcome:
     """The container is PUBLISHED but we never got the media id: find it among the latest media."""
     since = target.commit_started_at or target.updated_at
     for item in engine.best_effort("recent media", target, lambda: client.list_recent_media(target.account), []):
-        if engine.matches_text(item.caption, caption) and _after(item.timestamp, since):
-            engine.mark_published(target, item.id, item.permalink)
-            return _first_comment(target)
+        if meta.matches_text(item.caption, target.post.text) and _after(item.timestamp, since):
+            return Published(item.id, item.permalink)
     # It is live (the container says so) even though we cannot name it: never publish it again.
-    engine.mark_published(target, "")
-    if target.first_comment:
-        engine.save_handles(target, first_comment_status="failed",
-                            last_error_message="First comment: the Instagram media id is unknown; comment in the app.")
+    return Published("")
 
 
 def _after(timestamp: str, since) -> bool:
@@ -152,15 +151,21 @@ def _after(timestamp: str, since) -> bool:
     return when is None or when >= since - timedelta(minutes=5)
 
 
-def _first_comment(target: PostTarget) -> None:
+def first_comment(target: PostTarget) -> None:
     account, media_id = target.account, target.platform_post_id
     if not media_id:
+        if target.first_comment and meta.follow_up_due(target):
+            engine.save_handles(target, first_comment_status=CommentStatus.FAILED, last_error_message=(
+                "First comment: the Instagram media id is unknown; comment in the app."))
         return
+    meta.post_first_comment(
+        target, lambda: client.comment_on_media(account, media_id, target.first_comment),
+        lambda: client.list_media_comments(account, media_id),
+        lambda comment: comment.username == account.username and meta.matches_text(comment.text, target.first_comment))
 
-    def find() -> str:
-        for comment in client.list_media_comments(account, media_id):
-            if comment.username == account.username and engine.matches_text(comment.text, target.first_comment):
-                return comment.id
-        return ""
 
-    engine.post_first_comment(target, lambda: client.comment_on_media(account, media_id, target.first_comment), find)
+after_publish = follow_up = first_comment
+
+
+def follow_up_due(target: PostTarget) -> bool:
+    return meta.follow_up_due(target)

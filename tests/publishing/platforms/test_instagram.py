@@ -13,7 +13,7 @@ from publishing.models import PostTarget
 from social.models import SocialAccount
 from unipulse.platform_errors import TransientError
 
-from .conftest import GRAPH, IG_ID, calls_to, fixture, form
+from ..conftest import GRAPH, IG_ID, calls_to, fixture, form
 
 pytestmark = pytest.mark.django_db
 

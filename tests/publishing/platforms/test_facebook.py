@@ -13,7 +13,7 @@ from publishing.models import PostTarget
 from social.models import SocialAccount
 from unipulse.platform_errors import TransientError
 
-from .conftest import GRAPH, PAGE_ID, calls_to, fixture, form
+from ..conftest import GRAPH, PAGE_ID, calls_to, fixture, form
 
 pytestmark = pytest.mark.django_db
 
@@ -370,7 +370,7 @@ def test_first_comment_waits_for_its_delay(make_target, mocked_platforms, sent):
 
 def test_an_unexpected_error_is_retried_then_fails_the_target_instead_of_hanging(make_target, mocked_platforms, sent,
                                                                                  monkeypatch, settings):
-    from publishing.services import facebook as service
+    from publishing.platforms import facebook as service
 
     settings.PUBLISH_RECONCILE_GRACE_SECONDS = 0  # each retry may conclude "not on the Page" at once
     target = make_target()

@@ -1,7 +1,8 @@
 """TikTok Direct Post: creator_info, then video (PULL_FROM_URL) or photos; then poll status/fetch.
 
-commit = video/init or content/init (the call after which TikTok posts on its own); its publish_id is
-saved at once. status/fetch is read-only and re-enqueued with a delay until complete or failed.
+commit = video/init or content/init (the call after which TikTok posts on its own), or the last chunk of
+a FILE_UPLOAD; its publish_id is saved at once. poll = status/fetch, read-only, re-enqueued with a delay
+until complete or failed.
 A publish whose init answer was lost has no publish_id to ask about; a public one shows up in the
 creator's video list (after moderation), so we look for it there by caption and time, a bounded number
 of times, before ending `unconfirmed` (private posts never appear in that list).
@@ -18,7 +19,8 @@ from social.clients import tiktok as client
 from social.models import AccountStatus
 
 from ..models import MediaType, PostTarget, Step, TargetStatus
-from . import engine
+from ..services import engine
+from . import NOT_SENT, POLL_LATER, READY, STOPPED, Outcome, Published, Run, Sent, Unconfirmable
 
 DONE_STATUSES = ("PUBLISH_COMPLETE", "SEND_TO_USER_INBOX")
 # PUBLISH_COMPLETE often comes before moderation has made a public post public, so without its id:
@@ -82,53 +84,86 @@ def post_info(target: PostTarget, media: list, creator: client.CreatorInfo | Non
     return info
 
 
-def run(target: PostTarget) -> None:
-    account = target.account
-    if target.status == TargetStatus.PUBLISHED:
-        return _check_post_id(target)
-    if target.publish_id and target.step == Step.COMMITTED:
-        return _poll(target)
-    if target.publish_id:
-        return _upload(target)
-    if target.commit_started_at:
-        return _find_lost_publish(target)
-    media = list(target.post.media.all())
-    info = client.query_creator_info(account)  # required before every Direct Post
-    privacy = (target.options or {}).get("privacy_level")
-    if privacy not in info.privacy_level_options:
-        return engine.mark_failed(target, f"TikTok no longer allows privacy level {privacy} for this account "
-                                  f"(allowed: {', '.join(info.privacy_level_options)}).", "tiktok:privacy_level")
-    body = post_info(target, media, info)
-    if uses_file_upload(target.options, media):
-        return _init_upload(target, body, media[0])
-    if is_photo_post(media):
-        publish_id = engine.commit(target, lambda: client.init_photo_post(
-            account, post_info=body, photo_urls=[m.url for m in media],
-            cover_index=int(target.options.get("photo_cover_index", 0))))
-    else:
-        publish_id = engine.commit(target, lambda: client.init_video_post(account, post_info=body, video_url=media[0].url))
-    engine.save_handles(target, publish_id=publish_id, step=Step.COMMITTED)
-    engine.wait_for_poll(target, committed=True)
-
-
 LOST_INIT = ("TikTok did not answer when we sent the post, and TikTok cannot be asked about it: "
              "check the profile before retrying.")
 CLOCK_SKEW_SECONDS = 120
 
 
-def _find_lost_publish(target: PostTarget) -> None:
+def reconcile(run: Run) -> Outcome:
+    if run.target.publish_id:
+        return _reconcile_last_chunk(run)
+    return _find_lost_publish(run)
+
+
+def prepare(run: Run) -> Outcome:
+    """creator_info (required before every Direct Post); for FILE_UPLOAD, the init and every chunk but the last."""
+    target = run.target
+    if target.publish_id:  # an upload under way: its remaining chunks
+        return _put_chunks(run)
+    info = client.query_creator_info(run.account)
+    privacy = run.options.get("privacy_level")
+    if privacy not in info.privacy_level_options:
+        engine.mark_failed(target, f"TikTok no longer allows privacy level {privacy} for this account "
+                           f"(allowed: {', '.join(info.privacy_level_options)}).", "tiktok:privacy_level")
+        return STOPPED
+    body = post_info(target, run.media, info)
+    if uses_file_upload(run.options, run.media):
+        _init_upload(target, body, run.media[0])
+        return _put_chunks(run)
+    run.learnt["post_info"] = body
+    return READY
+
+
+def poll(run: Run) -> Outcome:
+    """status/fetch of a sent publish (read-only), until TikTok has finished or failed it."""
+    target = run.target
+    if target.step != Step.COMMITTED:
+        return READY  # nothing to wait for before the init
+    status = client.fetch_publish_status(target.account, target.publish_id)
+    if status.status in DONE_STATUSES:
+        # Only PUBLISH_COMPLETE is followed by checks for the id of the public post.
+        return Published(status.post_ids[0] if status.post_ids else "",
+                         after_publish=status.status == "PUBLISH_COMPLETE")
+    if status.status == "FAILED":
+        engine.mark_failed(target, f"TikTok could not publish the post: {status.fail_reason or 'no reason given'}.",
+                           f"tiktok:{status.fail_reason or 'failed'}", platform_refused=True)
+        return STOPPED
+    return POLL_LATER
+
+
+def commit(run: Run) -> Outcome:
+    """video/init or content/init (PULL_FROM_URL), or the last chunk of a FILE_UPLOAD."""
+    target, media = run.target, run.media
+    if target.publish_id:
+        return _put_last_chunk(run)
+    if is_photo_post(media):
+        publish_id = client.init_photo_post(run.account, post_info=run.learnt["post_info"],
+                                            photo_urls=[m.url for m in media],
+                                            cover_index=int(target.options.get("photo_cover_index", 0)))
+    else:
+        publish_id = client.init_video_post(run.account, post_info=run.learnt["post_info"], video_url=media[0].url)
+    return Sent({"publish_id": publish_id})
+
+
+def permalink(account, post_id: str) -> str:
+    return ""  # never asked: a TikTok commit answers Sent, and the post is named later
+
+
+def _find_lost_publish(run: Run) -> Outcome:
     """The init answer was lost: look for the post among the creator's public videos, then give up."""
-    if (target.options or {}).get("privacy_level") != "PUBLIC_TO_EVERYONE":
-        raise engine.Unconfirmable(LOST_INIT)  # only public videos are listed
-    title = post_info(target, list(target.post.media.all()))["title"].strip()
+    target = run.target
+    if run.options.get("privacy_level") != "PUBLIC_TO_EVERYONE":
+        raise Unconfirmable(LOST_INIT)  # only public videos are listed
+    title = post_info(target, run.media)["title"].strip()
     since = target.commit_started_at.timestamp() - CLOCK_SKEW_SECONDS
     for video in client.list_videos(target.account).videos:  # newest first; one call
         if video.title.strip() == title and (video.create_time or 0) >= since:
-            return engine.mark_published(target, video.id)
+            return Published(video.id)
     try:
         engine.wait_for_poll(target, committed=True)  # moderation can take a while: look again later
-    except engine.Unconfirmable:
-        raise engine.Unconfirmable(LOST_INIT) from None
+    except Unconfirmable:
+        raise Unconfirmable(LOST_INIT) from None
+    return STOPPED
 
 
 def _init_upload(target: PostTarget, body: dict, item) -> None:
@@ -139,55 +174,54 @@ def _init_upload(target: PostTarget, body: dict, item) -> None:
                                       total_chunk_count=count)
     engine.save_handles(target, publish_id=upload.publish_id, step=Step.PREPARED, container_ids={
         "upload_url": upload.upload_url, "size": size, "chunk_size": chunk_size, "chunks": count, "chunks_done": 0})
-    _upload(target)
 
 
-def _upload(target: PostTarget) -> None:
-    """PUT the chunks in order, saving progress after each; the last one is the commit."""
-    handles = dict(target.container_ids)
-    size, chunk_size, count = handles["size"], handles["chunk_size"], handles["chunks"]
-    if target.commit_started_at:  # the last chunk's answer was lost: did TikTok get every byte?
-        status = client.fetch_publish_status(target.account, target.publish_id)
-        if status.status != "PROCESSING_UPLOAD" or status.uploaded_bytes >= size:
-            engine.save_handles(target, step=Step.COMMITTED)
-            return _poll(target)
-    item = target.post.media.all()[0]
-    with default_storage.open(own_media_name(item.url), "rb") as source:
-        for index in range(handles["chunks_done"], count):
-            first = index * chunk_size
-            length = size - first if index == count - 1 else chunk_size
-            source.seek(first)
-            chunk = source.read(length)
-            if index == count - 1:  # the last chunk makes TikTok post: guarded like every commit
-                engine.commit(target, lambda chunk=chunk, first=first: _put(target, handles, item, chunk, first))
-            else:
-                _put(target, handles, item, chunk, first)
+def _reconcile_last_chunk(run: Run) -> Outcome:
+    """The last chunk's answer was lost: did TikTok get every byte?"""
+    target = run.target
+    status = client.fetch_publish_status(target.account, target.publish_id)
+    if status.status != "PROCESSING_UPLOAD" or status.uploaded_bytes >= target.container_ids["size"]:
+        return Sent()
+    return NOT_SENT
+
+
+def _put_chunks(run: Run) -> Outcome:
+    """PUT every chunk but the last, in order, saving progress after each; read the last one for the commit."""
+    handles = dict(run.target.container_ids)
+    count = handles["chunks"]
+    with default_storage.open(own_media_name(run.media[0].url), "rb") as source:
+        for index in range(handles["chunks_done"], count - 1):
+            _put(run, handles, index, _read(source, handles, index))
             handles["chunks_done"] = index + 1
-            engine.save_handles(target, container_ids=handles)
-    engine.save_handles(target, step=Step.COMMITTED)
-    engine.wait_for_poll(target, committed=True)
+            engine.save_handles(run.target, container_ids=handles)
+        if handles["chunks_done"] < count:  # read before commit_started_at is set: only the PUT comes after it
+            run.learnt["last_chunk"] = _read(source, handles, count - 1)
+    return READY
 
 
-def _put(target: PostTarget, handles: dict, item, chunk: bytes, first: int) -> int:
-    return client.upload_video_chunk(target.account, handles["upload_url"], chunk, first_byte=first,
-                                     total_size=handles["size"], content_type=_content_type(item.url))
+def _put_last_chunk(run: Run) -> Outcome:
+    """The last chunk makes TikTok post: the commit."""
+    handles = dict(run.target.container_ids)
+    if handles["chunks_done"] >= handles["chunks"]:
+        return Sent()  # every chunk went already: nothing to send again
+    _put(run, handles, handles["chunks"] - 1, run.learnt["last_chunk"])
+    handles["chunks_done"] = handles["chunks"]
+    return Sent({"container_ids": handles})
+
+
+def _read(source, handles: dict, index: int) -> bytes:
+    first = index * handles["chunk_size"]
+    source.seek(first)
+    return source.read(handles["size"] - first if index == handles["chunks"] - 1 else handles["chunk_size"])
+
+
+def _put(run: Run, handles: dict, index: int, chunk: bytes) -> int:
+    return client.upload_video_chunk(run.account, handles["upload_url"], chunk, first_byte=index * handles["chunk_size"],
+                                     total_size=handles["size"], content_type=_content_type(run.media[0].url))
 
 
 def _content_type(url: str) -> str:
     return {"mov": "video/quicktime", "webm": "video/webm"}.get(url.rsplit(".", 1)[-1].lower(), "video/mp4")
-
-
-def _poll(target: PostTarget) -> None:
-    status = client.fetch_publish_status(target.account, target.publish_id)
-    if status.status in DONE_STATUSES:
-        engine.mark_published(target, status.post_ids[0] if status.post_ids else "")
-        if status.status == "PUBLISH_COMPLETE":
-            _schedule_post_id_check(target)
-        return None
-    if status.status == "FAILED":
-        return engine.mark_failed(target, f"TikTok could not publish the post: {status.fail_reason or 'no reason given'}.",
-                                  f"tiktok:{status.fail_reason or 'failed'}", platform_refused=True)
-    engine.wait_for_poll(target, committed=True)
 
 
 def awaits_post_id(target: PostTarget) -> bool:
@@ -202,12 +236,16 @@ def awaits_post_id(target: PostTarget) -> bool:
             and target.account.status == AccountStatus.ACTIVE and target.polls < POST_ID_CHECKS)
 
 
-def _schedule_post_id_check(target: PostTarget) -> None:
+follow_up_due = awaits_post_id
+
+
+def after_publish(target: PostTarget) -> None:
+    """Schedule the next check (the delay doubling each time) for the id of a public post TikTok has not named yet."""
     if awaits_post_id(target):
         engine.send_publish(target.pk, settings.PUBLISH_POLL_DELAY_SECONDS * 2 ** target.polls)
 
 
-def _check_post_id(target: PostTarget) -> None:
+def follow_up(target: PostTarget) -> None:
     """A follow-up after PUBLISH_COMPLETE without an id: read status/fetch once more. The target stays
     published whatever the answer (a failed read included); bounded by POST_ID_CHECKS."""
     if not awaits_post_id(target):
@@ -218,7 +256,7 @@ def _check_post_id(target: PostTarget) -> None:
     if status is not None and status.post_ids:
         engine.fill_post_id(target, status.post_ids[0])
         return
-    _schedule_post_id_check(target)
+    after_publish(target)
 
 
 def apply_publish_event(publish_id: str, event: str, post_id: str | None = None, reason: str | None = None) -> bool:
