@@ -84,3 +84,16 @@ def test_every_variable_the_settings_read_is_in_env_example():
     read = set(re.findall(r"\benv(?:\.\w+)?\(\s*\"([A-Z][A-Z0-9_]+)\"", source))
     assert len(read) > 40
     assert read - _env_example() == set()
+
+
+def test_every_api_path_the_readme_walkthrough_calls_exists():
+    from django.urls import Resolver404, resolve
+
+    paths = set(re.findall(r"\$BASE(/[\w/{}.$-]*)", DOCS[0].read_text()))
+    assert len(paths) >= 8
+    for path in paths:
+        try:
+            # `$1` is connect()'s platform argument; any other variable stands for an id.
+            resolve(re.sub(r"\$\w+", "1", "/api/v1" + path.replace("$1", "facebook")))
+        except Resolver404:
+            pytest.fail(f"README.md calls {path}, which no route serves")
