@@ -70,7 +70,7 @@ superuser: migrate  ## asks on a terminal; without one, reads DJANGO_SUPERUSER_U
 clean:
 	rm -rf $(VENV) *.egg-info
 
-bench: install  ## benchmarks on PostgreSQL + Redis (not part of make test); BENCH_ARGS=--readme writes the table into README.md
+bench: install  ## benchmarks on PostgreSQL + Redis (not part of make test); BENCH_ARGS=--docs writes the table into docs/operations.md
 	bash .ci/services
 	DEBUG=true DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/unipulse_bench} \
 		REDIS_URL=$${BENCH_REDIS_URL:-redis://127.0.0.1:6379/9} $(BIN)/python -m benchmarks.run $(BENCH_ARGS)

@@ -1,4 +1,4 @@
-"""`make bench`: run every benchmark on PostgreSQL + Redis and print one table (optionally into the README).
+"""`make bench`: run every benchmark on PostgreSQL + Redis and print one table (optionally into docs/operations.md).
 
 Each module in BENCHMARKS has `run() -> list[Row]`; each figure stands beside a baseline measured
 in the same run, so the ratios hold on any machine.
@@ -28,7 +28,8 @@ SCALE = ["benchmarks.due_queries_scale"]  # minutes of data generation: only wit
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--docs", "--readme", dest="docs", action="store_true",
+                        help="write the table into docs/operations.md (--readme: its old name)")
     parser.add_argument("--scale", action="store_true",
                         help="also run the due queries on 100,000 accounts and 5,000,000 tracked posts (minutes)")
     parser.add_argument("only", nargs="*", help="module names to run (default: all)")
@@ -46,12 +47,12 @@ def main() -> int:
             failed.append(name)
     text = f"Measured on {machine()}.\n\n{table(rows)}\n"
     print(text)
-    if args.readme and not failed:
-        readme = ROOT / "README.md"
-        content = readme.read_text()
+    if args.docs and not failed:
+        doc = ROOT / "docs" / "operations.md"
+        content = doc.read_text()
         block = f"<!-- bench:start -->\n{text}<!-- bench:end -->"
         content = re.sub(r"<!-- bench:start -->.*?<!-- bench:end -->", lambda _m: block, content, flags=re.S)
-        readme.write_text(content)
+        doc.write_text(content)
     return 1 if failed else 0
 
 

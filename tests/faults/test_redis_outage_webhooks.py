@@ -26,7 +26,7 @@ from .stack import running_stack
 
 pytestmark = pytest.mark.faults
 
-APP_SECRET = "sandbox-app-secret"  # the Meta app secret the sandbox configures (README, "Sandbox")
+APP_SECRET = "sandbox-app-secret"  # the Meta app secret the sandbox configures (docs/platforms.md, "Sandbox")
 
 
 def delivery(page_id: str, n: int) -> tuple[bytes, str]:

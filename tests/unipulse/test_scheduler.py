@@ -170,8 +170,8 @@ def test_sandbox_activity_runs_only_with_the_sandbox_on(settings):
     assert "sandbox_activity" in [j.command for j in scheduler.available_jobs()]
 
 
-def test_the_readme_crontab_lists_every_production_job_on_the_same_cadence():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+def test_the_operations_crontab_lists_every_production_job_on_the_same_cadence():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
     for job in scheduler.SCHEDULE:
         if not job.sandbox_only:
-            assert f"| `{job.cron}` | `python manage.py {job.command}" in readme, job.command
+            assert f"| `{job.cron}` | `python manage.py {job.command}" in doc, job.command

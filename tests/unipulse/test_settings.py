@@ -15,6 +15,7 @@ def start(env_overrides: dict) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ENCRYPTION_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}}
     env.update(env_overrides)
     env["DJANGO_SETTINGS_MODULE"] = "unipulse.settings"
+    env.setdefault("ENV_FILE", "/nonexistent/.env")  # the checkout's development .env (make run) must not fill the keys in
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
