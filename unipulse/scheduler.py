@@ -1,6 +1,6 @@
 """The periodic commands, at the clock times of the documented crontab.
 
-Production runs these from cron (README, "Cron") or as the Procfile's single `scheduler` process.
+Production runs these from cron (docs/operations.md, "Cron") or as the Procfile's single `scheduler` process.
 `make run` on the embedded defaults runs them on a thread inside the web process, because the
 in-process broker only reaches workers in the same process.
 
@@ -71,7 +71,7 @@ class Cron:
 @dataclass(frozen=True)
 class Job:
     command: str
-    cron: str  # the same line as the README's "Cron" table
+    cron: str  # the same line as docs/operations.md's "Cron" table
     sandbox_only: bool = False  # the built-in sandbox's simulated activity (new comments, DMs, TikTok events)
     schedule: Cron = field(init=False, repr=False, compare=False)
 

@@ -1,7 +1,7 @@
 """The one permission table: the role each API route needs, by URL name and method.
 
 Reads need `viewer`. A route missing from the table is refused (fail closed); a test checks that
-every /api/v1/ route is listed. README "Workspaces and roles" renders this table.
+every /api/v1/ route is listed. docs/api-reference.md renders this table.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class WorkspaceRole(BasePermission):
 
 
 def permission_table_markdown() -> str:
-    """The table above as README shows it (tests/workspaces/test_permission_table.py keeps them equal)."""
+    """The table above as docs/api-reference.md shows it (tests/workspaces/test_permission_table.py keeps them equal)."""
     from django.urls import get_resolver
     from django.urls.resolvers import URLResolver
 
