@@ -113,8 +113,12 @@ class PostViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
                                                                for m in post.media.all()],
                    "accounts": [t.account_id for t in post.targets.all()],
                    "options": {t.account.platform: t.options for t in post.targets.all() if t.options}}
+        named = set(request.data) if isinstance(request.data, dict) else set()
+        if str(request.data.get("next_free_slot") if named else "").lower() in ("true", "1") and "scheduled_at" not in named:
+            current["scheduled_at"] = None  # the queue picks the time
         data = self._valid_input({**current, **request.data})
-        services.update_post(post, data, current_membership(request))
+        keep_slots = not named & {"scheduled_at", "next_free_slot"}  # no new time: queued targets keep their slots
+        services.update_post(post, data, current_membership(request), keep_slots=keep_slots)
         return Response(PostSerializer(self.get_object()).data)
 
     def destroy(self, request, pk=None):

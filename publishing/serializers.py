@@ -10,7 +10,7 @@ from unipulse.converters import id_field
 from workspaces.access import workspace_of
 
 from .models import Approval, MediaType, Post, PostMedia, PostTarget, TargetStatus
-from .services import validation
+from .services import slots, validation
 from .services.posts import hosted_media_errors, media_url_errors
 
 
@@ -42,7 +42,8 @@ class TargetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PostTarget
-        fields = ["id", "account", "platform", "account_name", "is_sandbox", "status", "step", "options", "platform_post_id",
+        fields = ["id", "account", "platform", "account_name", "is_sandbox", "status", "step", "scheduled_at", "slot_at",
+                  "options", "platform_post_id",
                   "permalink", "attempts", "last_error_code", "last_error_message", "published_at",
                   "first_comment_status", "first_comment_id"]
 
@@ -73,6 +74,9 @@ class PostInputSerializer(serializers.Serializer):
     media = MediaItemSerializer(many=True, required=False, default=list)
     accounts = serializers.ListField(child=id_field(), allow_empty=False)
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    next_free_slot = serializers.BooleanField(required=False, default=False, help_text=(
+        "Instead of `scheduled_at`: each target takes the next free slot of its account's posting schedule "
+        "(GET /api/v1/accounts/{id}/queue/). The post's `scheduled_at` is then its earliest slot."))
     options = serializers.DictField(child=serializers.DictField(), required=False, default=dict)
     first_comment = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -95,6 +99,12 @@ class PostInputSerializer(serializers.Serializer):
         return accounts
 
     def validate(self, data: dict) -> dict:
+        if data.get("next_free_slot"):
+            if data.get("scheduled_at"):
+                raise serializers.ValidationError({"next_free_slot": ["Give either scheduled_at or next_free_slot."]})
+            problems = slots.queue_errors(data["accounts"])
+            if problems:
+                raise serializers.ValidationError({"next_free_slot": problems})
         errors = validation.content_errors(data, data["accounts"])
         if errors:
             raise serializers.ValidationError(errors)

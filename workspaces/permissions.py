@@ -40,6 +40,10 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "account-refresh": {"POST": ADMIN},
     "account-sync": {"POST": EDITOR},
     "account-publishing-options": {"GET": VIEWER},
+    # posting queues: the schedule is the account's settings (admin); filling and ordering it is writing posts
+    "account-schedule": {"GET": VIEWER, "PUT": ADMIN},
+    "account-queue": {"GET": VIEWER},
+    "account-queue-reorder": {"POST": EDITOR}, "account-queue-shuffle": {"POST": EDITOR},
     # publishing
     "media-upload": {"POST": EDITOR},
     "post-list": {"GET": VIEWER, "POST": EDITOR},
