@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 import unipulse.converters  # noqa: F401  (registers <id:...>)
 
 from .api import MediaUploadView, PostRetryWithoutSlash, PostViewSet, publishing_options
+from .calendar import calendar
 from .queue_api import AccountQueueReorderView, AccountQueueShuffleView, AccountQueueView, AccountScheduleView
 
 router = SimpleRouter()
@@ -11,6 +12,7 @@ router.register("posts", PostViewSet, basename="post")
 
 urlpatterns = [
     path("media/", MediaUploadView.as_view(), name="media-upload"),
+    path("calendar/", calendar, name="calendar"),
     path("accounts/<id:pk>/publishing-options/", publishing_options, name="account-publishing-options"),
     path("accounts/<id:pk>/schedule/", AccountScheduleView.as_view(), name="account-schedule"),
     path("accounts/<id:pk>/queue/", AccountQueueView.as_view(), name="account-queue"),

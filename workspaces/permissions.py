@@ -50,6 +50,7 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "post-detail": {"GET": VIEWER, "PATCH": EDITOR, "DELETE": EDITOR},
     "post-retry": {"POST": EDITOR}, "post-retry-noslash": {"POST": EDITOR},
     "post-approve": {"POST": ADMIN}, "post-reject": {"POST": ADMIN},
+    "calendar": {"GET": VIEWER},
     # analytics
     "analytics-account": {"GET": VIEWER}, "analytics-post": {"GET": VIEWER},
     "analytics-tracked-posts": {"GET": VIEWER}, "analytics-tracked-post": {"GET": VIEWER},
