@@ -21,6 +21,25 @@ class Approval(models.TextChoices):
     EXPIRED = "expired", "Time passed while pending"
 
 
+class PostSeries(models.Model):
+    """A recurring post: an RRULE (subset) over local wall-clock times, whose occurrences are ordinary posts
+    created ahead for a window (SCHEDULING_RECURRENCE_DAYS) by `create_recurring_posts`."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="post_series")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    rule = models.CharField(max_length=500, help_text="RRULE subset: FREQ, INTERVAL, BYDAY (weekly), UNTIL or COUNT.")
+    starts_at = models.DateTimeField(help_text="The first occurrence (its local time in `timezone` repeats).")
+    timezone = models.CharField(max_length=64, help_text="The workspace's timezone when the series was written.")
+    template = models.JSONField(default=dict, help_text="What each occurrence posts: text, link, media, accounts, options.")
+    generated_until = models.DateTimeField(help_text="Occurrences up to this instant exist.")
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="No occurrence from this instant on (deleted or split).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Series {self.pk}: {self.rule}"
+
+
 class Post(models.Model):
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="posts")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -39,6 +58,8 @@ class Post(models.Model):
                                     related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.TextField(blank=True, default="", help_text="Why it was rejected (kept until approved).")
+    series = models.ForeignKey(PostSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts")
+    series_at = models.DateTimeField(null=True, blank=True, help_text="The occurrence of the series this post is.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -50,6 +71,9 @@ class Post(models.Model):
             # same key only one INSERT succeeds. Posts created without a key are not constrained.
             models.UniqueConstraint(fields=["workspace", "idempotency_key"], condition=~models.Q(idempotency_key=""),
                                     name="uniq_post_idempotency_key"),
+            # One post per occurrence: two runs of create_recurring_posts at once cannot both create it.
+            models.UniqueConstraint(fields=["series", "series_at"], condition=models.Q(series__isnull=False),
+                                    name="uniq_series_occurrence"),
         ]
 
     def __str__(self) -> str:

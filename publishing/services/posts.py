@@ -20,7 +20,7 @@ from workspaces.models import Membership, Role
 from workspaces.services import record
 
 from ..models import NOT_STARTED, Approval, Post, PostMedia, PostTarget, Step, TargetStatus
-from . import media_info, slots, validation
+from . import media_info, recurrence, slots, validation
 from .engine import can_resume, send_queued
 
 
@@ -30,7 +30,8 @@ def get_posts_in_workspace(workspace) -> QuerySet[Post]:
     The accounts' encrypted tokens are not loaded (nothing here sends), so no row decrypts them.
     """
     targets = PostTarget.objects.select_related("account").defer("account__access_token", "account__refresh_token")
-    return Post.objects.filter(workspace=workspace).prefetch_related("media", Prefetch("targets", queryset=targets))
+    return (Post.objects.filter(workspace=workspace).select_related("series")
+            .prefetch_related("media", Prefetch("targets", queryset=targets)))
 
 
 def filter_posts(qs: QuerySet[Post], *, status: str = "", account: int | None = None, platform: str = "",
@@ -86,6 +87,8 @@ def create_post(membership: Membership, data: dict, idempotency_key: str = "", f
             slots.write_queued_targets(post, accounts, data.get("options") or {}, pending)
         else:
             _write_targets(post, accounts, data.get("options") or {}, pending=pending)
+        if data.get("recurrence"):
+            recurrence.start_series(post, membership, data)
         record(post.workspace_id, membership.user, "post.created", post,
                f"Post {post.pk} for {len(accounts)} account(s)" + (", waiting for approval." if pending else "."))
     return post
