@@ -228,7 +228,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"ConversationStatusEnum": ["open", "done"],
-                            "InvitationStatusEnum": ["pending", "accepted", "revoked", "expired"]},
+                            "InvitationStatusEnum": ["pending", "accepted", "revoked", "expired"],
+                            "TargetStatusEnum": "publishing.models.TargetStatus"},
 }
 
 CORS_ALLOWED_ORIGINS = [FRONTEND_ORIGIN]
