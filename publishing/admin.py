@@ -6,7 +6,7 @@ from unipulse.api_errors import ApiError
 from unipulse.sandbox_admin import SandboxColumnMixin, sandbox_filter
 
 from . import services
-from .models import Post, PostMedia, PostTarget, TargetStatus
+from .models import Post, PostingSchedule, PostMedia, PostTarget, ScheduleTime, TargetStatus
 
 STATUS_COLOURS = {TargetStatus.PUBLISHED: "#1b7f3b", TargetStatus.FAILED: "#b3261e", TargetStatus.UNCONFIRMED: "#b35c00",
                   TargetStatus.PUBLISHING: "#1f5fa8", TargetStatus.QUEUED: "#1f5fa8"}
@@ -128,3 +128,34 @@ class PostTargetAdmin(SandboxColumnMixin, admin.ModelAdmin):
     def cancel(self, request, queryset):
         count = services.cancel_targets(queryset)
         self.message_user(request, f"Cancelled {count} target(s).", messages.SUCCESS)
+
+
+class ScheduleTimeInline(admin.TabularInline):
+    model = ScheduleTime
+    extra = 1
+
+
+@admin.register(PostingSchedule)
+class PostingScheduleAdmin(admin.ModelAdmin):
+    """An account's posting queue: weekly local times (the workspace's timezone), and a pause switch."""
+
+    list_display = ["account", "workspace", "paused", "slots_per_week", "updated_at"]
+    list_filter = ["paused", "account__platform"]
+    list_editable = ["paused"]
+    search_fields = ["account__name", "account__username", "account__workspace__name"]
+    list_select_related = ["account__workspace"]
+    raw_id_fields = ["account"]
+    inlines = [ScheduleTimeInline]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(n_times=Count("times"))
+
+    @admin.display(description="Workspace", ordering="account__workspace__name")
+    def workspace(self, obj):
+        return obj.account.workspace
+
+    @admin.display(description="Slots a week", ordering="n_times")
+    def slots_per_week(self, obj):
+        return obj.n_times

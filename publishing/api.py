@@ -28,6 +28,7 @@ from .serializers import (
     PostSerializer,
     StoredMediaSerializer,
 )
+from .services import recurrence
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # visible ASCII, e.g. a UUID the client made for this post
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -36,6 +37,21 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "Optional. A client-chosen key (1-255 visible ASCII characters, e.g. a UUID) naming this post: repeating "
         "the request with the same key, e.g. after a timeout, returns the post the first one created (200) and "
         "queues nothing new. Keys are per workspace; a key sent again with a different body is a 422."))
+
+
+SCOPE = OpenApiParameter("scope", str, enum=["this", "following", "series"], description=(
+    "For an occurrence of a recurring post: `this` (default) edits or cancels this one only; `following` this one "
+    "and the later ones (an edit starts a new series from here); `series` (DELETE only) the whole series. Only "
+    "occurrences that have not started are cancelled."))
+
+
+def scope_of(request, post: Post, allowed: tuple[str, ...]) -> str:
+    scope = request.query_params.get("scope", "this")
+    if scope not in allowed:
+        raise ApiError("invalid_scope", f"scope is one of {', '.join(allowed)}.", 400, fields={"scope": ["Not allowed."]})
+    if scope != "this" and post.series_id is None:
+        raise ApiError("not_recurring", "This post is not part of a recurring series: leave scope out.", 400)
+    return scope
 
 
 def idempotency_key_of(request) -> str:
@@ -105,7 +121,7 @@ class PostViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
         return Response(PostSerializer(self.get_queryset().get(pk=post.pk)).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(request=PostInputSerializer, responses=PostSerializer)
+    @extend_schema(request=PostInputSerializer, responses=PostSerializer, parameters=[SCOPE])
     def partial_update(self, request, pk=None):
         post = self.get_object()
         current = {"text": post.text, "link": post.link, "first_comment": post.first_comment,
@@ -113,12 +129,25 @@ class PostViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
                                                                for m in post.media.all()],
                    "accounts": [t.account_id for t in post.targets.all()],
                    "options": {t.account.platform: t.options for t in post.targets.all() if t.options}}
+        named = set(request.data) if isinstance(request.data, dict) else set()
+        if str(request.data.get("next_free_slot") if named else "").lower() in ("true", "1") and "scheduled_at" not in named:
+            current["scheduled_at"] = None  # the queue picks the time
         data = self._valid_input({**current, **request.data})
-        services.update_post(post, data, current_membership(request))
+        keep_slots = not named & {"scheduled_at", "next_free_slot"}  # no new time: queued targets keep their slots
+        if scope_of(request, post, ("this", "following")) == "following":
+            recurrence.edit_following(post, data, current_membership(request))
+        else:
+            services.update_post(post, data, current_membership(request), keep_slots=keep_slots)
         return Response(PostSerializer(self.get_object()).data)
 
+    @extend_schema(parameters=[SCOPE])
     def destroy(self, request, pk=None):
-        services.cancel_post(self.get_object(), request.user)
+        post = self.get_object()
+        scope = scope_of(request, post, ("this", "following", "series"))
+        if scope == "this":
+            services.cancel_post(post, request.user)
+        else:
+            recurrence.cancel_series_from(post, whole=scope == "series")
         return Response(PostSerializer(self.get_object()).data)
 
     @extend_schema(request=None, responses={202: PostSerializer})

@@ -21,6 +21,25 @@ class Approval(models.TextChoices):
     EXPIRED = "expired", "Time passed while pending"
 
 
+class PostSeries(models.Model):
+    """A recurring post: an RRULE (subset) over local wall-clock times, whose occurrences are ordinary posts
+    created ahead for a window (SCHEDULING_RECURRENCE_DAYS) by `create_recurring_posts`."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="post_series")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    rule = models.CharField(max_length=500, help_text="RRULE subset: FREQ, INTERVAL, BYDAY (weekly), UNTIL or COUNT.")
+    starts_at = models.DateTimeField(help_text="The first occurrence (its local time in `timezone` repeats).")
+    timezone = models.CharField(max_length=64, help_text="The workspace's timezone when the series was written.")
+    template = models.JSONField(default=dict, help_text="What each occurrence posts: text, link, media, accounts, options.")
+    generated_until = models.DateTimeField(help_text="Occurrences up to this instant exist.")
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="No occurrence from this instant on (deleted or split).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Series {self.pk}: {self.rule}"
+
+
 class Post(models.Model):
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="posts")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -39,6 +58,8 @@ class Post(models.Model):
                                     related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.TextField(blank=True, default="", help_text="Why it was rejected (kept until approved).")
+    series = models.ForeignKey(PostSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts")
+    series_at = models.DateTimeField(null=True, blank=True, help_text="The occurrence of the series this post is.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -50,6 +71,9 @@ class Post(models.Model):
             # same key only one INSERT succeeds. Posts created without a key are not constrained.
             models.UniqueConstraint(fields=["workspace", "idempotency_key"], condition=~models.Q(idempotency_key=""),
                                     name="uniq_post_idempotency_key"),
+            # One post per occurrence: two runs of create_recurring_posts at once cannot both create it.
+            models.UniqueConstraint(fields=["series", "series_at"], condition=models.Q(series__isnull=False),
+                                    name="uniq_series_occurrence"),
         ]
 
     def __str__(self) -> str:
@@ -89,6 +113,9 @@ class TargetStatus(models.TextChoices):
 
 NOT_STARTED = (TargetStatus.DRAFT, TargetStatus.PENDING_APPROVAL, TargetStatus.SCHEDULED, TargetStatus.QUEUED)
 FINISHED = (TargetStatus.PUBLISHED, TargetStatus.UNCONFIRMED, TargetStatus.FAILED, TargetStatus.CANCELLED)
+# A target filling a queue slot holds it while in one of these; published, failed, cancelled or back to
+# draft (rejected, expired) frees it, with no code path to forget: the unique index below only covers these.
+HOLDS_SLOT = (TargetStatus.PENDING_APPROVAL, TargetStatus.SCHEDULED, TargetStatus.QUEUED, TargetStatus.PUBLISHING)
 
 
 class Step(models.TextChoices):
@@ -128,6 +155,8 @@ class PostTarget(models.Model):
     commit_started_at = models.DateTimeField(null=True, blank=True, help_text="Set just before the public-making call.")
     lease_until = models.DateTimeField(null=True, blank=True, help_text="A worker is on this target until then.")
     published_at = models.DateTimeField(null=True, blank=True)
+    slot_at = models.DateTimeField(null=True, blank=True, help_text=(
+        "The posting-queue slot this target fills (equal to scheduled_at); empty for a post given its own time."))
 
     first_comment = models.TextField(blank=True, default="")
     first_comment_id = models.CharField(max_length=128, blank=True, default="")
@@ -138,7 +167,13 @@ class PostTarget(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["post", "account"], name="uniq_target_per_account")]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "account"], name="uniq_target_per_account"),
+            # One target per account and slot instant, enforced by the database: of two requests taking the
+            # same "next free slot" at once, only one INSERT succeeds; the other moves on to the next slot.
+            models.UniqueConstraint(fields=["account", "slot_at"], name="uniq_queue_slot",
+                                    condition=models.Q(slot_at__isnull=False, status__in=HOLDS_SLOT)),
+        ]
         indexes = [
             # publish_due: WHERE status = 'scheduled' AND scheduled_at <= now
             models.Index(fields=["status", "scheduled_at"], name="target_status_scheduled"),
@@ -154,6 +189,41 @@ class PostTarget(models.Model):
 
     def is_due(self) -> bool:
         return self.status == TargetStatus.SCHEDULED and (self.scheduled_at is None or self.scheduled_at <= timezone.now())
+
+
+class PostingSchedule(models.Model):
+    """An account's posting queue: weekly local times (in the workspace's timezone) posts can be put in."""
+
+    account = models.OneToOneField(SocialAccount, on_delete=models.CASCADE, related_name="posting_schedule")
+    paused = models.BooleanField(default=False, help_text=(
+        "Paused: no post takes a slot, and queued posts whose slot comes are held back until it is resumed."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Posting schedule of {self.account}"
+
+
+class Weekday(models.IntegerChoices):
+    MON = 0, "Monday"
+    TUE = 1, "Tuesday"
+    WED = 2, "Wednesday"
+    THU = 3, "Thursday"
+    FRI = 4, "Friday"
+    SAT = 5, "Saturday"
+    SUN = 6, "Sunday"
+
+
+class ScheduleTime(models.Model):
+    schedule = models.ForeignKey(PostingSchedule, on_delete=models.CASCADE, related_name="times")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    time = models.TimeField(help_text="Local wall-clock time in the workspace's timezone (minutes; seconds are dropped).")
+
+    class Meta:
+        ordering = ["weekday", "time"]
+        constraints = [models.UniqueConstraint(fields=["schedule", "weekday", "time"], name="uniq_schedule_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.time:%H:%M}"
 
 
 def get_post_in_workspace(workspace, post_id: int) -> Post:

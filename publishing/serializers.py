@@ -10,7 +10,7 @@ from unipulse.converters import id_field
 from workspaces.access import workspace_of
 
 from .models import Approval, MediaType, Post, PostMedia, PostTarget, TargetStatus
-from .services import validation
+from .services import recurrence, slots, validation
 from .services.posts import hosted_media_errors, media_url_errors
 
 
@@ -42,7 +42,8 @@ class TargetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PostTarget
-        fields = ["id", "account", "platform", "account_name", "is_sandbox", "status", "step", "options", "platform_post_id",
+        fields = ["id", "account", "platform", "account_name", "is_sandbox", "status", "step", "scheduled_at", "slot_at",
+                  "options", "platform_post_id",
                   "permalink", "attempts", "last_error_code", "last_error_message", "published_at",
                   "first_comment_status", "first_comment_id"]
 
@@ -57,10 +58,14 @@ class PostSerializer(serializers.ModelSerializer):
     created_by = serializers.IntegerField(source="created_by_id", read_only=True, allow_null=True,
                                           help_text="The member who wrote it.")
     reviewed_by = serializers.IntegerField(source="reviewed_by_id", read_only=True, allow_null=True)
+    series = serializers.IntegerField(source="series_id", read_only=True, allow_null=True,
+                                      help_text="The recurring series this post is an occurrence of.")
+    recurrence = serializers.CharField(source="series.rule", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Post
-        fields = ["id", "text", "link", "first_comment", "scheduled_at", "media", "targets", "is_sandbox", "approval",
+        fields = ["id", "text", "link", "first_comment", "scheduled_at", "series", "series_at", "recurrence", "media",
+                  "targets", "is_sandbox", "approval",
                   "created_by", "reviewed_by", "reviewed_at", "review_comment", "created_at", "updated_at"]
 
     def get_is_sandbox(self, post: Post) -> bool:
@@ -73,8 +78,15 @@ class PostInputSerializer(serializers.Serializer):
     media = MediaItemSerializer(many=True, required=False, default=list)
     accounts = serializers.ListField(child=id_field(), allow_empty=False)
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    next_free_slot = serializers.BooleanField(required=False, default=False, help_text=(
+        "Instead of `scheduled_at`: each target takes the next free slot of its account's posting schedule "
+        "(GET /api/v1/accounts/{id}/queue/). The post's `scheduled_at` is then its earliest slot."))
     options = serializers.DictField(child=serializers.DictField(), required=False, default=dict)
     first_comment = serializers.CharField(required=False, allow_blank=True, default="")
+    recurrence = serializers.CharField(required=False, allow_blank=True, default="", max_length=500, help_text=(
+        "Repeat the post: an RFC 5545 RRULE subset, e.g. FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10 (FREQ=DAILY|WEEKLY|MONTHLY, "
+        "INTERVAL, BYDAY for weekly, UNTIL or COUNT). `scheduled_at` is the first occurrence; its local time in the "
+        "workspace's timezone repeats. Each occurrence is a post of its own, created ahead."))
 
     def validate_scheduled_at(self, value):
         if value is not None and value <= timezone.now():
@@ -94,7 +106,21 @@ class PostInputSerializer(serializers.Serializer):
             raise serializers.ValidationError(problems)
         return accounts
 
+    def validate_recurrence(self, value: str) -> str:
+        problems = recurrence.rule_errors(value) if value else []
+        if problems:
+            raise serializers.ValidationError(problems)
+        return value
+
     def validate(self, data: dict) -> dict:
+        if data.get("recurrence") and (not data.get("scheduled_at") or data.get("next_free_slot")):
+            raise serializers.ValidationError({"recurrence": ["A recurring post needs scheduled_at (its first occurrence)."]})
+        if data.get("next_free_slot"):
+            if data.get("scheduled_at"):
+                raise serializers.ValidationError({"next_free_slot": ["Give either scheduled_at or next_free_slot."]})
+            problems = slots.queue_errors(data["accounts"])
+            if problems:
+                raise serializers.ValidationError({"next_free_slot": problems})
         errors = validation.content_errors(data, data["accounts"])
         if errors:
             raise serializers.ValidationError(errors)

@@ -85,6 +85,7 @@ SCHEDULE = [
     Job("sync_conversations", "*/15 * * * *"),
     Job("refresh_tokens", "*/15 * * * *"),
     Job("sync_analytics", "0 * * * *"),
+    Job("create_recurring_posts", "10 * * * *"),
     Job("subscribe_webhooks", "30 3 * * *"),
     Job("prune_task_history", "30 3 * * *"),
     Job("prune_webhook_events", "30 3 * * *"),

@@ -228,7 +228,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"ConversationStatusEnum": ["open", "done"],
-                            "InvitationStatusEnum": ["pending", "accepted", "revoked", "expired"]},
+                            "InvitationStatusEnum": ["pending", "accepted", "revoked", "expired"],
+                            "TargetStatusEnum": "publishing.models.TargetStatus"},
 }
 
 CORS_ALLOWED_ORIGINS = [FRONTEND_ORIGIN]
@@ -378,6 +379,8 @@ PUBLISH_RECONCILE_GRACE_SECONDS = env.int("PUBLISH_RECONCILE_GRACE_SECONDS", def
 # (so a redelivered message never runs beside a platform call the dead worker may have in flight).
 PUBLISH_TIME_LIMIT_SECONDS = env.int("PUBLISH_TIME_LIMIT_SECONDS", default=600)
 PUBLISH_LEASE_MARGIN_SECONDS = env.int("PUBLISH_LEASE_MARGIN_SECONDS", default=60)
+# Recurring posts: occurrences are created this many days ahead (create_recurring_posts, hourly).
+SCHEDULING_RECURRENCE_DAYS = env.int("SCHEDULING_RECURRENCE_DAYS", default=30)
 # Upload size limits for POST /api/v1/media/.
 MEDIA_MAX_IMAGE_BYTES = env.int("MEDIA_MAX_IMAGE_BYTES", default=8 * 1024 * 1024)
 MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=512 * 1024 * 1024)

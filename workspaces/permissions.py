@@ -40,12 +40,17 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "account-refresh": {"POST": ADMIN},
     "account-sync": {"POST": EDITOR},
     "account-publishing-options": {"GET": VIEWER},
+    # posting queues: the schedule is the account's settings (admin); filling and ordering it is writing posts
+    "account-schedule": {"GET": VIEWER, "PUT": ADMIN},
+    "account-queue": {"GET": VIEWER},
+    "account-queue-reorder": {"POST": EDITOR}, "account-queue-shuffle": {"POST": EDITOR},
     # publishing
     "media-upload": {"POST": EDITOR},
     "post-list": {"GET": VIEWER, "POST": EDITOR},
     "post-detail": {"GET": VIEWER, "PATCH": EDITOR, "DELETE": EDITOR},
     "post-retry": {"POST": EDITOR}, "post-retry-noslash": {"POST": EDITOR},
     "post-approve": {"POST": ADMIN}, "post-reject": {"POST": ADMIN},
+    "calendar": {"GET": VIEWER},
     # analytics
     "analytics-account": {"GET": VIEWER}, "analytics-post": {"GET": VIEWER},
     "analytics-tracked-posts": {"GET": VIEWER}, "analytics-tracked-post": {"GET": VIEWER},

@@ -20,7 +20,7 @@ from workspaces.models import Membership, Role
 from workspaces.services import record
 
 from ..models import NOT_STARTED, Approval, Post, PostMedia, PostTarget, Step, TargetStatus
-from . import media_info, validation
+from . import media_info, recurrence, slots, validation
 from .engine import can_resume, send_queued
 
 
@@ -30,7 +30,8 @@ def get_posts_in_workspace(workspace) -> QuerySet[Post]:
     The accounts' encrypted tokens are not loaded (nothing here sends), so no row decrypts them.
     """
     targets = PostTarget.objects.select_related("account").defer("account__access_token", "account__refresh_token")
-    return Post.objects.filter(workspace=workspace).prefetch_related("media", Prefetch("targets", queryset=targets))
+    return (Post.objects.filter(workspace=workspace).select_related("series")
+            .prefetch_related("media", Prefetch("targets", queryset=targets)))
 
 
 def filter_posts(qs: QuerySet[Post], *, status: str = "", account: int | None = None, platform: str = "",
@@ -82,7 +83,12 @@ def create_post(membership: Membership, data: dict, idempotency_key: str = "", f
                                    approval=Approval.PENDING if pending else Approval.NOT_NEEDED,
                                    idempotency_key=idempotency_key, idempotency_fingerprint=fingerprint)
         _write_media(post, data.get("media") or [])
-        _write_targets(post, accounts, data.get("options") or {}, pending=pending)
+        if data.get("next_free_slot"):
+            slots.write_queued_targets(post, accounts, data.get("options") or {}, pending)
+        else:
+            _write_targets(post, accounts, data.get("options") or {}, pending=pending)
+        if data.get("recurrence"):
+            recurrence.start_series(post, membership, data)
         record(post.workspace_id, membership.user, "post.created", post,
                f"Post {post.pk} for {len(accounts)} account(s)" + (", waiting for approval." if pending else "."))
     return post
@@ -113,11 +119,12 @@ def create_post_once(membership: Membership, data: dict, idempotency_key: str = 
 EDITABLE = (TargetStatus.DRAFT, TargetStatus.PENDING_APPROVAL, TargetStatus.SCHEDULED)
 
 
-def update_post(post: Post, data: dict, membership: Membership) -> Post:
+def update_post(post: Post, data: dict, membership: Membership, keep_slots: bool = False) -> Post:
     """Edit a post while none of its targets has started; targets are rebuilt from the new data.
 
     An editor's edit in a workspace with approval asks for approval again (a rejected or expired post
-    is resubmitted this way); an admin's edit needs none.
+    is resubmitted this way); an admin's edit needs none. `keep_slots` (the edit named no time): a
+    queued post's targets keep their queue slots; `next_free_slot` in the data takes new ones.
     """
     accounts = data["accounts"]
     _check_platforms(data, accounts)
@@ -134,8 +141,12 @@ def update_post(post: Post, data: dict, membership: Membership) -> Post:
         post.save()
         post.media.all().delete()
         _write_media(post, data.get("media") or [])
+        kept = slots.held_slots(post) if keep_slots else {}
         post.targets.all().delete()
-        _write_targets(post, accounts, data.get("options") or {}, pending=pending)
+        if kept or data.get("next_free_slot"):
+            slots.write_queued_targets(post, accounts, data.get("options") or {}, pending, keep=kept)
+        else:
+            _write_targets(post, accounts, data.get("options") or {}, pending=pending)
         record(post.workspace_id, membership.user, "post.edited", post,
                f"Edited post {post.pk}" + (", waiting for approval." if pending else "."))
     return post
@@ -303,7 +314,7 @@ def enqueue_due_targets(now=None, limit: int = 1000, track: Callable[[list[int]]
     """
     now = now or timezone.now()
     expire_pending_posts(now=now)
-    candidates = list(PostTarget.objects.filter(status=TargetStatus.SCHEDULED, scheduled_at__lte=now)
+    candidates = list(slots.not_held_back(PostTarget.objects.filter(status=TargetStatus.SCHEDULED, scheduled_at__lte=now))
                       .order_by("scheduled_at").values_list("pk", flat=True)[:limit])
     queued = [pk for pk in track(candidates) if claim_due_target(pk)]
     refused = refused if refused is not None else []

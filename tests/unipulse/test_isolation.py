@@ -94,6 +94,8 @@ ALLOWED = {
     ("account-refresh", "POST"): 502,
     ("account-sync", "POST"): 202,
     ("account-publishing-options", "GET"): 200,  # the static rules; TikTok unreachable: live_error
+    ("account-schedule", "GET"): 200, ("account-schedule", "PUT"): 400,  # no `times`
+    ("account-queue", "GET"): 200, ("account-queue-reorder", "POST"): 400, ("account-queue-shuffle", "POST"): 200,
     ("post-detail", "GET"): 200, ("post-detail", "PATCH"): 409, ("post-detail", "DELETE"): 200,
     ("post-retry", "POST"): 202, ("post-retry-noslash", "POST"): 202,
     ("post-approve", "POST"): 409, ("post-reject", "POST"): 400,

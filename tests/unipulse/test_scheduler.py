@@ -91,7 +91,7 @@ def test_an_hour_of_ticks_runs_each_job_as_often_as_its_cron_line(calls):
         clock.tick()
     counts = {command: calls.count(command) for command in set(calls)}
     assert counts == {"publish_due": 60, "process_webhooks": 12, "sync_conversations": 4, "refresh_tokens": 4,
-                      "sync_analytics": 1, "sandbox_activity": 30}
+                      "sync_analytics": 1, "create_recurring_posts": 1, "sandbox_activity": 30}
 
 
 def test_minutes_missed_by_a_long_command_still_run_each_due_job_once(calls):
