@@ -48,24 +48,26 @@ INSTAGRAM_GRAPH = http.Dialect(classify=_classify, after_response=_read_usage_he
 
 
 def call(account, method: str, path: str, *, endpoint: str, params: dict | None = None, data: dict | None = None,
-         token: str | None = None, object_id: str | None = None) -> Any:
+         json: Any = None, files: dict | None = None, token: str | None = None, object_id: str | None = None) -> Any:
     """One graph.instagram.com call as `account` (its own Instagram user token); returns the parsed body.
 
-    No appsecret_proof: Meta documents it for graph.facebook.com, not for this host.
+    meta.call hands every call of an Instagram Login account here, so the Instagram client, analytics
+    and the inbox reach this host through the same functions. No appsecret_proof: Meta documents it
+    for graph.facebook.com, not for this host.
     """
     if token is None:
         http.refresh_if_needed(account)
     token = token or account.access_token
     params = dict(params or {})
     data = dict(data) if data is not None else None
-    if data is not None:
+    if data is not None and json is None:
         data["access_token"] = token  # in the POST body, never in a URL
     else:
         params["access_token"] = token
     object_id = object_id or account.external_id
     return http.request(
         "meta", method, graph_url(path), endpoint=endpoint, dialect=INSTAGRAM_GRAPH, account=account, params=params,
-        data=data, budget_key=user_budget_key(account),
+        data=data, json=json, files=files, budget_key=user_budget_key(account),
         pause_keys=(ratelimit.INSTAGRAM_APP, ratelimit.meta_object_key(object_id)), object_id=object_id,
     ).data
 
