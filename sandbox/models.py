@@ -75,13 +75,16 @@ class AuthCode(models.Model):
     """An authorization code the dialog issued, bound to the assets the tester ticked."""
 
     code = models.CharField(max_length=100, unique=True)
-    platform = models.CharField(max_length=10, choices=[("meta", "Meta"), ("tiktok", "TikTok")])
+    platform = models.CharField(max_length=10, choices=[("meta", "Meta"), ("tiktok", "TikTok"),
+                                                        ("instagram", "Instagram Login")])
     client_id = models.CharField(max_length=100)
     redirect_uri = models.CharField(max_length=2048)
     scopes = models.JSONField(default=list)
     fb_user = models.ForeignKey(FacebookUser, null=True, blank=True, on_delete=models.CASCADE)
     pages = models.ManyToManyField(Page, blank=True)
     creator = models.ForeignKey(TikTokCreator, null=True, blank=True, on_delete=models.CASCADE)
+    instagram = models.ForeignKey(InstagramAccount, null=True, blank=True, on_delete=models.CASCADE,
+                                  help_text="Instagram Login: the professional account the tester approved.")
     created_at = models.DateTimeField(default=clock.now)
     used_at = models.DateTimeField(null=True, blank=True)
 
@@ -95,12 +98,15 @@ class Token(models.Model):
         PAGE = "page", "Facebook Page token"
         TIKTOK_ACCESS = "tt_access", "TikTok access token"
         TIKTOK_REFRESH = "tt_refresh", "TikTok refresh token"
+        INSTAGRAM_SHORT = "ig_short", "Instagram user token (1 h)"
+        INSTAGRAM_LONG = "ig_long", "Instagram user token (60 days)"
 
     token = models.CharField(max_length=200, unique=True)  # plain on purpose: see the module docstring
     kind = models.CharField(max_length=12, choices=Kind.choices)
     fb_user = models.ForeignKey(FacebookUser, null=True, blank=True, on_delete=models.CASCADE)
     page = models.ForeignKey(Page, null=True, blank=True, on_delete=models.CASCADE)
     creator = models.ForeignKey(TikTokCreator, null=True, blank=True, on_delete=models.CASCADE)
+    instagram = models.ForeignKey(InstagramAccount, null=True, blank=True, on_delete=models.CASCADE)
     granted_pages = models.ManyToManyField(Page, blank=True, related_name="+")
     scopes = models.JSONField(default=list)
     issued_at = models.DateTimeField(default=clock.now)

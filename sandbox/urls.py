@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from . import control, dialogs, graph, tiktok
+from . import control, dialogs, graph, instagram_login, tiktok
 
 app_name = "sandbox"
 
@@ -10,6 +10,12 @@ urlpatterns = [
     # Meta
     path("facebook/<str:version>/dialog/oauth", dialogs.facebook_dialog, name="facebook-dialog"),
     re_path(r"^graph/(?P<version>v\d+\.\d+)/(?P<path>.*)$", graph.graph, name="graph"),
+    # Instagram Login (Instagram accounts without a Page)
+    path("instagram/oauth/authorize", instagram_login.dialog, name="instagram-dialog"),
+    path("instagram-api/oauth/access_token", instagram_login.access_token, name="instagram-access-token"),
+    path("instagram-graph/access_token", instagram_login.exchange_token, name="instagram-exchange-token"),
+    path("instagram-graph/refresh_access_token", instagram_login.refresh_token, name="instagram-refresh-token"),
+    re_path(r"^instagram-graph/(?P<version>v\d+\.\d+)/me$", instagram_login.me, name="instagram-me"),
     # TikTok
     path("tiktok/v2/auth/authorize/", dialogs.tiktok_dialog, name="tiktok-dialog"),
     path("tiktok-api/v2/oauth/token/", tiktok.oauth_token, name="tiktok-token"),

@@ -21,7 +21,8 @@ def check_secrets(app_configs, **kwargs):
             issues.append(Error(f"{name} {exc}.", hint=KEY_HINT, id="unipulse.E001"))
     if "ENCRYPTION_KEY" in settings.USING_DEVELOPMENT_KEYS:
         issues.append(Warning("ENCRYPTION_KEY is the fixed development key.", hint=KEY_HINT, id="unipulse.W001"))
-    pairs = [("FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET"), ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET")]
+    pairs = [("FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET"), ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET"),
+             ("INSTAGRAM_APP_ID", "INSTAGRAM_APP_SECRET")]
     for public, secret in pairs:
         if bool(getattr(settings, public)) != bool(getattr(settings, secret)):
             missing = secret if getattr(settings, public) else public

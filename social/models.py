@@ -24,6 +24,19 @@ class Platform(models.TextChoices):
 
 META_PLATFORMS = (Platform.FACEBOOK, Platform.INSTAGRAM)  # one Meta app, Graph API, Facebook Login
 
+class LoginPath(models.TextChoices):
+    """How an Instagram account was connected: through a Facebook Page, or Instagram's own login."""
+
+    FACEBOOK = "facebook", "Facebook Login (through a Page)"
+    INSTAGRAM = "instagram", "Instagram Login"
+
+
+# The connect flow of the Instagram Login path: its own start and callback routes and OAuth states
+# (a state started for one flow is refused at another's callback), landing on platform=instagram.
+INSTAGRAM_LOGIN_FLOW = "instagram_login"
+OAUTH_FLOW_CHOICES = [*Platform.choices, (INSTAGRAM_LOGIN_FLOW, "Instagram (Instagram Login)")]
+
+
 class AccountStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     NEEDS_REAUTH = "needs_reauth", "Needs reconnect"
@@ -66,6 +79,10 @@ class SocialAccount(models.Model):
     )
     token_checked_at = models.DateTimeField(null=True, blank=True, help_text="Last refresh or validity check.")
 
+    login_path = models.CharField(
+        max_length=16, choices=LoginPath.choices, blank=True, default="",
+        help_text="Instagram only: the path of the last connect (Facebook Login through a Page, or Instagram Login).",
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
         help_text="The Facebook Page an Instagram account is linked through.",
@@ -101,6 +118,11 @@ class SocialAccount(models.Model):
 
     def __repr__(self) -> str:
         return f"<SocialAccount id={self.pk} platform={self.platform} external_id={self.external_id} status={self.status}>"
+
+    @property
+    def uses_instagram_login(self) -> bool:
+        """An Instagram account connected through Instagram Login: its own token, graph.instagram.com."""
+        return self.platform == Platform.INSTAGRAM and self.login_path == LoginPath.INSTAGRAM
 
     @property
     def has_access_token(self) -> bool:
@@ -142,7 +164,7 @@ class OAuthState(models.Model):
     state = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oauth_states")
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
-    platform = models.CharField(max_length=16, choices=Platform.choices)
+    platform = models.CharField(max_length=16, choices=OAUTH_FLOW_CHOICES, help_text="The connect flow it was made for.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
 

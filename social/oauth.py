@@ -19,13 +19,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from unipulse.errors import ApiError
 from unipulse.logging_filters import redact
 from unipulse.platform_errors import PlatformError
 from workspaces.models import Membership, Role
 from workspaces.services import record
 
-from .clients import meta, tiktok
-from .models import AccountStatus, OAuthState, Platform, SocialAccount
+from .clients import instagram_login, meta, tiktok
+from .models import INSTAGRAM_LOGIN_FLOW, AccountStatus, LoginPath, OAuthState, Platform, SocialAccount
 from .services import join_reasons, subscribe_page_webhooks
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,14 @@ FEATURE_SCOPES: dict[str, dict[str, list[str]]] = {
         "inbox DMs": ["instagram_manage_messages"],
         "analytics": ["instagram_manage_insights"],
     },
+    # Instagram Login path: Instagram's own business scopes (no Page, no Facebook permission).
+    INSTAGRAM_LOGIN_FLOW: {
+        "the profile": ["instagram_business_basic"],
+        "publishing": ["instagram_business_content_publish"],
+        "comments": ["instagram_business_manage_comments"],
+        "inbox DMs": ["instagram_business_manage_messages"],
+        "analytics": ["instagram_business_manage_insights"],
+    },
     Platform.TIKTOK: {
         "the profile": ["user.info.basic"],
         "publishing": ["video.publish"],
@@ -72,6 +81,7 @@ STATE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 RATE_LIMITED = "rate_limited"
 CONNECT_FAILED = "connect_failed"
 NOT_ALLOWED = "not_allowed"  # the member may no longer connect accounts in that workspace
+NOT_CONFIGURED = "not_configured"  # the flow's app credentials are not set on this server
 
 
 class OAuthError(Exception):
@@ -103,6 +113,7 @@ def callback_url(platform: str) -> str:
         Platform.FACEBOOK: settings.FACEBOOK_CALLBACK_URL,
         Platform.INSTAGRAM: settings.INSTAGRAM_CALLBACK_URL,
         Platform.TIKTOK: settings.TIKTOK_CALLBACK_URL,
+        INSTAGRAM_LOGIN_FLOW: settings.INSTAGRAM_LOGIN_CALLBACK_URL,
     }[platform]
 
 
@@ -147,7 +158,12 @@ def consume_state(state: str, platform: str, request_user=None):
 # ---- authorize URLs ----------------------------------------------------------------------------
 
 def build_authorization_url(membership, platform: str) -> str:
-    """The platform's consent-dialog URL with a new state for this member's workspace."""
+    """The platform's consent-dialog URL with a new state for this member's workspace.
+
+    Raises ApiError 503 `instagram_login_not_configured` for the Instagram Login flow without its app credentials.
+    """
+    if platform == INSTAGRAM_LOGIN_FLOW:
+        return _instagram_login_url(membership)
     state = create_state(membership, platform)
     if platform == Platform.TIKTOK:
         # Web Login Kit: no PKCE (TikTok requires it only for desktop/mobile apps).
@@ -161,6 +177,18 @@ def build_authorization_url(membership, platform: str) -> str:
              # re-ask permissions the user declined last time instead of silently skipping them
              "auth_type": "rerequest"}
     return f"{settings.META_OAUTH_DIALOG_URL}/{settings.META_GRAPH_VERSION}/dialog/oauth?{urlencode(query)}"
+
+
+def _instagram_login_url(membership) -> str:
+    if not instagram_login.is_configured():
+        raise ApiError("instagram_login_not_configured",
+                       "Instagram Login is not set up on this server: set INSTAGRAM_APP_ID and INSTAGRAM_APP_SECRET.",
+                       503)
+    # Ref: https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login#step-1--get-authorization
+    query = {"client_id": settings.INSTAGRAM_APP_ID, "redirect_uri": callback_url(INSTAGRAM_LOGIN_FLOW),
+             "response_type": "code", "scope": ",".join(settings.INSTAGRAM_LOGIN_SCOPES),
+             "state": create_state(membership, INSTAGRAM_LOGIN_FLOW)}
+    return f"{settings.INSTAGRAM_OAUTH_DIALOG_URL}/oauth/authorize?{urlencode(query)}"
 
 
 # ---- callbacks ---------------------------------------------------------------------------------
@@ -179,6 +207,8 @@ def complete_oauth(platform: str, params, request_user=None) -> ConnectResult:
             raise OAuthError("exchange_failed")
         if platform == Platform.TIKTOK:
             ids = connect_tiktok(origin, code)
+        elif platform == INSTAGRAM_LOGIN_FLOW:
+            ids = connect_instagram_login(origin, code)
         else:
             ids = connect_meta(origin, platform, code)
         _record_connected(origin, ids)
@@ -334,11 +364,37 @@ def _upsert_instagram(origin: OAuthState, fb_user_id, page, page_account, grante
     problems = [missing_scopes_reason(Platform.INSTAGRAM, granted), *_page_problems(page)]
     return _upsert(origin, Platform.INSTAGRAM, ig.id, {
         "platform_user_id": fb_user_id, "name": ig.name, "username": ig.username, "avatar_url": ig.picture_url,
-        "scopes": granted, "parent": page_account,
+        "scopes": granted, "parent": page_account, "login_path": LoginPath.FACEBOOK,
         # Facebook-Login path: Instagram calls are made with the linked Page's token.
         "access_token": page.access_token, "token_expires_at": None,
         "data_access_expires_at": data_access_expires_at, "status_reason": join_reasons(problems),
     })
+
+
+def connect_instagram_login(origin: OAuthState, code: str) -> list[int]:
+    """Code -> short-lived token -> 60-day token -> /me; upsert the one professional account.
+
+    The row is keyed by the Instagram account id, the same id the Facebook-Login path stores, so an
+    account connected both ways in one workspace stays one row: this connect switches it to its own
+    token and graph.instagram.com (no Page parent), a later Facebook connect switches it back.
+    """
+    if not instagram_login.is_configured():
+        raise OAuthError(NOT_CONFIGURED)
+    short = instagram_login.exchange_code(code, callback_url(INSTAGRAM_LOGIN_FLOW))
+    grant = instagram_login.exchange_long_lived_token(short.access_token, short.user_id)
+    me = instagram_login.get_me(grant.access_token, short.user_id)
+    if not me.user_id:
+        raise OAuthError("exchange_failed")
+    with transaction.atomic():
+        account = _upsert(origin, Platform.INSTAGRAM, me.user_id, {
+            "platform_user_id": me.user_id, "name": me.name, "username": me.username,
+            "avatar_url": me.picture_url[:2048], "scopes": short.permissions, "parent": None,
+            "login_path": LoginPath.INSTAGRAM, "access_token": grant.access_token,
+            "token_expires_at": grant.expires_at, "data_access_expires_at": None,
+            "status_reason": missing_scopes_reason(INSTAGRAM_LOGIN_FLOW, short.permissions),
+        })
+    logger.info("Connected Instagram account %s through Instagram Login (%s)", account.pk, me.account_type or "?")
+    return [account.pk]
 
 
 def connect_tiktok(origin: OAuthState, code: str) -> list[int]:

@@ -5,7 +5,10 @@ it; `refresh_tokens` selects `status='active' AND (token_refresh_due_at <= now O
 indexed query.
 - TikTok: due when about a fifth of the lifetime TikTok actually granted (`expires_in`) remains.
   Refresh tokens rotate, so the new pair and both expiries are saved in one transaction.
-- Meta: only Page tokens are stored, and those made from a long-lived user token do not expire; we
+- Instagram Login: the account's own 60-day Instagram user token, refreshed with `ig_refresh_token`
+  once fewer than INSTAGRAM_REFRESH_DAYS_BEFORE days remain (and never before it is 24 h old, which
+  Meta refuses); a refresh starts a new 60 days.
+- Meta (Facebook Login): only Page tokens are stored, and those made from a long-lived user token do not expire; we
   re-check each token daily with `debug_token` (revoked or narrowed grants, data-access expiry) and
   warn when re-consent is coming. Nothing can renew a data-access expiry but the user logging in again.
 """
@@ -25,11 +28,16 @@ from django.db.models.signals import post_init, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from social.clients import meta, tiktok
+from social.clients import instagram_login, meta, tiktok
 from social.models import AccountStatus, Platform, SocialAccount
 from social.oauth import needed_scopes
 from social.signals import account_needs_reauth
-from unipulse.platform_errors import ReauthRequiredError, TransientError
+from unipulse.platform_errors import (
+    InvalidRequestError,
+    PermissionMissingError,
+    ReauthRequiredError,
+    TransientError,
+)
 from workspaces.services import get_admin_emails
 
 logger = logging.getLogger(__name__)
@@ -39,6 +47,10 @@ REFRESH_FIELDS = [
     "token_refresh_due_at", "token_checked_at", "status", "status_reason", "scopes", "updated_at",
 ]
 WARNING_PREFIX = "Expiring:"
+# What ig_exchange_token and ig_refresh_token grant (Meta: "valid for 60 days from the date at which they
+# are refreshed"); with the stored expiry it tells a token's age, which must reach 24 h before a refresh.
+INSTAGRAM_TOKEN_LIFETIME = timedelta(days=60)
+INSTAGRAM_MIN_TOKEN_AGE = timedelta(hours=25)  # Meta's 24 h, plus room for expires_in being a little under 60 days
 
 
 # ---- scheduling ---------------------------------------------------------------------------------
@@ -52,6 +64,8 @@ def compute_refresh_due_at(account: SocialAccount, now=None):
         remaining = max(account.token_expires_at - now, timedelta(0))
         # Stored tokens are fresh: the time left is the lifetime granted. Refresh with a fifth left.
         return now + remaining * (1 - settings.TIKTOK_REFRESH_REMAINING_FRACTION)
+    if account.uses_instagram_login:
+        return _instagram_login_due_at(account, now)
     due = now + settings.META_TOKEN_CHECK_INTERVAL
     for expiry in (account.token_expires_at, account.data_access_expires_at):
         if expiry is None or expiry <= now:
@@ -66,6 +80,14 @@ def compute_refresh_due_at(account: SocialAccount, now=None):
         next_look = now if checked is None or checked < window_opens else checked + settings.META_TOKEN_CHECK_NEAR_EXPIRY
         due = min(due, max(next_look, now), expiry)
     return due
+
+
+def _instagram_login_due_at(account: SocialAccount, now):
+    if account.token_expires_at is None:
+        return now  # nothing known: look now (the refresh learns the expiry)
+    issued = account.token_expires_at - INSTAGRAM_TOKEN_LIFETIME
+    window_opens = account.token_expires_at - timedelta(days=settings.INSTAGRAM_REFRESH_DAYS_BEFORE)
+    return max(window_opens, issued + INSTAGRAM_MIN_TOKEN_AGE)
 
 
 @receiver(post_init, sender=SocialAccount)
@@ -117,6 +139,7 @@ def refresh_account_token(account_id: int, force: bool = False, *, expiring_with
     """
     seen = seen if seen is not None else _stored_token_version(account_id)
     reauth: ReauthRequiredError | None = None
+    retry: TransientError | None = None
     with _single_flight(account_id):
         with transaction.atomic():
             account = SocialAccount.objects.select_for_update().get(pk=account_id)
@@ -129,16 +152,27 @@ def refresh_account_token(account_id: int, force: bool = False, *, expiring_with
             try:
                 if account.platform == Platform.TIKTOK:
                     _refresh_tiktok(account)
+                elif account.uses_instagram_login:
+                    _refresh_instagram_login(account)
                 else:
                     _check_meta(account)
             except ReauthRequiredError as error:
                 reauth = error  # recorded below, raised after the commit so the status sticks
                 account.refresh_from_db(fields=["status", "status_reason"])
+            except TransientError as error:
+                if not account.uses_instagram_login:
+                    raise
+                # Retried (the job's backoff, the next cron run); the warning says the clock is running.
+                retry = error
+                ends = f"{account.token_expires_at:%Y-%m-%d %H:%M} UTC" if account.token_expires_at else "soon"
+                _warn(account, f"the Instagram token ends {ends} and could not be refreshed yet; retrying.")
             account.token_checked_at = timezone.now()
             account.token_refresh_due_at = compute_refresh_due_at(account)
             account.save(update_fields=REFRESH_FIELDS)
     if reauth is not None:
         raise reauth
+    if retry is not None:
+        raise retry
     return account
 
 
@@ -231,6 +265,29 @@ def _refresh_tiktok(account: SocialAccount) -> None:
     _clear_warning(account)
     _warn_if_refresh_token_ending(account)
     logger.info("Refreshed TikTok token for account %s (expires in %d s)", account.pk, grant.expires_in)
+
+
+def _refresh_instagram_login(account: SocialAccount) -> None:
+    """A new 60-day token through ig_refresh_token. Refused (expired, revoked, the account gone
+    private or its grant withdrawn) -> needs_reauth with the reason; a token under 24 h old is left alone."""
+    now = timezone.now()
+    if not account.has_access_token:
+        _needs_reauth(account, "Reconnect your Instagram account: no token is stored.")
+    if account.token_expires_at is not None and account.token_expires_at <= now:
+        _needs_reauth(account, f"Reconnect your Instagram account: its Instagram Login token ended "
+                               f"{account.token_expires_at:%Y-%m-%d %H:%M} UTC and can no longer be refreshed.")
+    if account.token_expires_at is not None and account.token_expires_at - INSTAGRAM_TOKEN_LIFETIME > now - INSTAGRAM_MIN_TOKEN_AGE:
+        return  # Meta refreshes only a token at least 24 h old; rescheduled by the caller
+    try:
+        grant = instagram_login.refresh_access_token(account)
+    except (ReauthRequiredError, PermissionMissingError, InvalidRequestError) as error:
+        logger.warning("Instagram Login refresh refused for account %s: code=%s trace=%s", account.pk,
+                       error.error_code, error.trace_id)
+        _needs_reauth(account, "Reconnect your Instagram account: Instagram no longer accepts its Instagram Login token.")
+    account.access_token = grant.access_token
+    account.token_expires_at = grant.expires_at
+    _clear_warning(account)
+    logger.info("Refreshed Instagram Login token for account %s (expires in %d s)", account.pk, grant.expires_in)
 
 
 def _check_meta(account: SocialAccount) -> None:

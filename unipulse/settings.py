@@ -296,6 +296,16 @@ META_CALLS_PER_HOUR = env.int("META_CALLS_PER_HOUR", default=200)
 # Stop calling for a user/page/app once any usage header reaches this percentage.
 META_USAGE_PAUSE_PERCENT = env.int("META_USAGE_PAUSE_PERCENT", default=90)
 
+# Instagram Login (Instagram professional accounts without a Facebook Page: the Instagram app's own
+# credentials, hosts and scopes; the Facebook-Login path above stays as it is).
+INSTAGRAM_APP_ID = env.str("INSTAGRAM_APP_ID", default="")
+INSTAGRAM_APP_SECRET = env.str("INSTAGRAM_APP_SECRET", default="")
+INSTAGRAM_LOGIN_CALLBACK_URL = env.str(
+    "INSTAGRAM_LOGIN_CALLBACK_URL", default=f"{PUBLIC_BASE_URL}/api/v1/auth/callback/instagram_login")
+INSTAGRAM_GRAPH_URL = env.str("INSTAGRAM_GRAPH_URL", default="https://graph.instagram.com").rstrip("/")
+INSTAGRAM_OAUTH_DIALOG_URL = env.str("INSTAGRAM_OAUTH_DIALOG_URL", default="https://www.instagram.com").rstrip("/")
+INSTAGRAM_API_URL = env.str("INSTAGRAM_API_URL", default="https://api.instagram.com").rstrip("/")
+
 # TikTok
 TIKTOK_CLIENT_KEY = env.str("TIKTOK_CLIENT_KEY", default="")
 TIKTOK_CLIENT_SECRET = env.str("TIKTOK_CLIENT_SECRET", default="")
@@ -324,11 +334,16 @@ if SOCIAL_SANDBOX:
     META_OAUTH_DIALOG_URL = f"{SANDBOX_URL}/facebook"
     TIKTOK_API_URL = f"{SANDBOX_URL}/tiktok-api"
     TIKTOK_AUTH_URL = f"{SANDBOX_URL}/tiktok"
+    INSTAGRAM_GRAPH_URL = f"{SANDBOX_URL}/instagram-graph"
+    INSTAGRAM_OAUTH_DIALOG_URL = f"{SANDBOX_URL}/instagram"
+    INSTAGRAM_API_URL = f"{SANDBOX_URL}/instagram-api"
     # Fake credentials the sandbox knows; real ones given in the environment still win.
     FACEBOOK_APP_ID = FACEBOOK_APP_ID or "sandbox-app-id"
     FACEBOOK_APP_SECRET = FACEBOOK_APP_SECRET or "sandbox-app-secret"
     TIKTOK_CLIENT_KEY = TIKTOK_CLIENT_KEY or "sandbox-client-key"
     TIKTOK_CLIENT_SECRET = TIKTOK_CLIENT_SECRET or "sandbox-client-secret"
+    INSTAGRAM_APP_ID = INSTAGRAM_APP_ID or "sandbox-instagram-app-id"
+    INSTAGRAM_APP_SECRET = INSTAGRAM_APP_SECRET or "sandbox-instagram-app-secret"
     META_WEBHOOK_VERIFY_TOKEN = META_WEBHOOK_VERIFY_TOKEN or "sandbox-verify-token"
 
 # Outgoing HTTP
@@ -348,6 +363,11 @@ _META_SCOPES = [
 ]
 FACEBOOK_OAUTH_SCOPES = env.list("FACEBOOK_OAUTH_SCOPES", default=[]) or _META_SCOPES  # empty in .env: the default
 INSTAGRAM_OAUTH_SCOPES = env.list("INSTAGRAM_OAUTH_SCOPES", default=[]) or _META_SCOPES  # empty in .env: the default
+# Scopes asked for in Instagram's own dialog (Instagram Login path).
+INSTAGRAM_LOGIN_SCOPES = env.list("INSTAGRAM_LOGIN_SCOPES", default=[]) or [
+    "instagram_business_basic", "instagram_business_content_publish", "instagram_business_manage_comments",
+    "instagram_business_manage_messages", "instagram_business_manage_insights",
+]
 # `video.insights` (listed in the product seed) is not a Login Kit scope: TikTok rejects unknown
 # scopes, and video metrics already come with `video.list`. So it is deliberately absent.
 TIKTOK_OAUTH_SCOPES = env.list("TIKTOK_OAUTH_SCOPES", default=[]) or [
@@ -420,6 +440,9 @@ INBOX_WEBHOOK_QUIET_HOURS = env.int("INBOX_WEBHOOK_QUIET_HOURS", default=6)
 # Token refresh
 # TikTok: refresh when this fraction of the lifetime TikTok granted (expires_in) remains.
 TIKTOK_REFRESH_REMAINING_FRACTION = env.float("TIKTOK_REFRESH_REMAINING_FRACTION", default=0.2)
+# Instagram Login: refresh the 60-day token (ig_refresh_token) once fewer than this many days remain
+# (Meta refreshes only a token at least 24 h old and not yet expired).
+INSTAGRAM_REFRESH_DAYS_BEFORE = env.int("INSTAGRAM_REFRESH_DAYS_BEFORE", default=10)
 # How long a creator_info answer is reused by the publishing-options endpoint and validation messages
 # (the publish itself always asks TikTok again, right before video/init).
 TIKTOK_CREATOR_INFO_CACHE_SECONDS = env.int("TIKTOK_CREATOR_INFO_CACHE_SECONDS", default=300)

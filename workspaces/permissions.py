@@ -22,7 +22,7 @@ VIEWER, EDITOR, ADMIN, OWNER = Role.VIEWER, Role.EDITOR, Role.ADMIN, Role.OWNER
 PERMISSIONS: dict[str, dict[str, str]] = {
     # outside workspaces
     "schema": {"GET": PUBLIC}, "swagger-ui": {"GET": PUBLIC}, "api-token": {"POST": PUBLIC},
-    "oauth-callback": {"GET": PUBLIC},
+    "oauth-callback": {"GET": PUBLIC}, "oauth-callback-instagram-login": {"GET": PUBLIC},
     "workspace-list": {"GET": SIGNED_IN, "POST": SIGNED_IN},
     "invitation-accept": {"POST": SIGNED_IN},
     # the workspace itself
@@ -34,7 +34,7 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "workspace-invitation-detail": {"GET": ADMIN, "DELETE": ADMIN},
     "workspace-audit": {"GET": ADMIN},
     # accounts
-    "oauth-start": {"GET": ADMIN},
+    "oauth-start": {"GET": ADMIN}, "oauth-start-instagram-login": {"GET": ADMIN},
     "account-list": {"GET": VIEWER},
     "account-detail": {"GET": VIEWER, "DELETE": ADMIN},
     "account-refresh": {"POST": ADMIN},

@@ -28,7 +28,7 @@ from unipulse.platform_errors import (
     TransientError,
 )
 
-from . import http, ratelimit
+from . import http, instagram_login, ratelimit
 
 
 def parse_graph_time(value) -> datetime | None:
@@ -167,7 +167,15 @@ def call(
     token: str | None = None,
     object_id: str | None = None,
 ) -> Any:
-    """One Graph call as `account` (its token unless `token` is given); returns the parsed body."""
+    """One Graph call as `account` (its token unless `token` is given); returns the parsed body.
+
+    The one place the two Instagram paths part: an account connected through Instagram Login is
+    called on graph.instagram.com with its own token and budget (instagram_login.call); every other
+    account on graph.facebook.com with appsecret_proof and its Facebook user's budget.
+    """
+    if getattr(account, "uses_instagram_login", False):
+        return instagram_login.call(account, method, path, endpoint=endpoint, params=params, data=data, json=json,
+                                    files=files, token=token, object_id=object_id)
     if token is None:
         http.refresh_if_needed(account)
     token = token or account.access_token

@@ -192,6 +192,14 @@ def meta_object_key(object_id: str) -> str:
     return f"meta:obj:{object_id}"
 
 
+INSTAGRAM_APP = "instagram:app"  # the Instagram app of the Instagram Login path (its own app usage)
+
+
+def instagram_user_key(ig_user_id: str) -> str:
+    """The hourly budget of one Instagram Login account (its token belongs to the Instagram user)."""
+    return f"instagram:user:{ig_user_id}"
+
+
 def tiktok_user_key(open_id: str) -> str:
     return f"tiktok:user:{open_id}"
 
@@ -270,16 +278,18 @@ def clear_backoff(key: str) -> None:
     get_store().clear_strikes(key)
 
 
-def apply_meta_usage_headers(headers, user_key: str | None) -> None:
-    """Read X-App-Usage / X-Business-Use-Case-Usage and pause the scopes that near 100 %."""
+def apply_meta_usage_headers(headers, user_key: str | None, app_key: str = META_APP) -> None:
+    """Read X-App-Usage / X-Business-Use-Case-Usage and pause the scopes that near 100 %.
+
+    `app_key`: whose app usage X-App-Usage reports (the Facebook app, or the Instagram app of graph.instagram.com)."""
     threshold = settings.META_USAGE_PAUSE_PERCENT
     app_usage = _parse_json_header(headers.get("X-App-Usage"))
     if isinstance(app_usage, dict):
         peak = max((_num(v) for v in app_usage.values()), default=0)
         if peak >= 100:
-            pause(META_APP, 3600, f"X-App-Usage at {peak}%")
+            pause(app_key, 3600, f"X-App-Usage at {peak}%")
         elif peak >= threshold:
-            pause(META_APP, 300, f"X-App-Usage at {peak}%")
+            pause(app_key, 300, f"X-App-Usage at {peak}%")
     for header in ("X-Business-Use-Case-Usage", "X-Page-Usage"):
         usage = _parse_json_header(headers.get(header))
         if not isinstance(usage, dict):

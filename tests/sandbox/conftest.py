@@ -15,6 +15,7 @@ from sandbox import clock
 BASE = "http://testserver/sandbox"
 APP_ID, APP_SECRET = "sandbox-app-id", "sandbox-app-secret"
 CLIENT_KEY, CLIENT_SECRET = "sandbox-client-key", "sandbox-client-secret"
+IG_APP_ID, IG_APP_SECRET = "sandbox-instagram-app-id", "sandbox-instagram-app-secret"
 REDIRECT = "http://testserver/api/v1/auth/callback/facebook"
 TIKTOK_REDIRECT = "http://testserver/api/v1/auth/callback/tiktok"
 SCOPES = "pages_show_list,pages_manage_posts,pages_read_engagement,pages_manage_metadata,pages_manage_engagement," \
@@ -33,6 +34,10 @@ def sandbox(settings, db):
     settings.META_OAUTH_DIALOG_URL = f"{BASE}/facebook"
     settings.TIKTOK_API_URL = f"{BASE}/tiktok-api"
     settings.TIKTOK_AUTH_URL = f"{BASE}/tiktok"
+    settings.INSTAGRAM_GRAPH_URL = f"{BASE}/instagram-graph"
+    settings.INSTAGRAM_OAUTH_DIALOG_URL = f"{BASE}/instagram"
+    settings.INSTAGRAM_API_URL = f"{BASE}/instagram-api"
+    settings.INSTAGRAM_APP_ID, settings.INSTAGRAM_APP_SECRET = IG_APP_ID, IG_APP_SECRET
     settings.FACEBOOK_APP_ID, settings.FACEBOOK_APP_SECRET = APP_ID, APP_SECRET
     settings.TIKTOK_CLIENT_KEY, settings.TIKTOK_CLIENT_SECRET = CLIENT_KEY, CLIENT_SECRET
     settings.PUBLIC_BASE_URL = "http://testserver"
