@@ -153,13 +153,15 @@ def find_object(object_id: str):
     lookups = (
         (Page, "page_id"), (InstagramAccount, "ig_id"), (Post, "post_id"), (Post, "photo_id"),
         (MediaContainer, "container_id"), (Comment, "comment_id"), (Conversation, "thread_id"),
-        (DirectMessage, "mid"), (FacebookUser, "fb_id"),
+        (DirectMessage, "mid"), (FacebookUser, "fb_id"), (Conversation, "participant_id"),
     )
     for model, field_name in lookups:
         found = model.objects.filter(**{field_name: object_id}).first()
         if found is not None:
             if model is Post and field_name == "photo_id":
                 found._as_object = "video" if found.media_type == "video" else "photo"
+            if model is Conversation and field_name == "participant_id":  # a PSID/IGSID: the User Profile API
+                found._as_object = "ig_person" if found.platform == "instagram" else "person"
             return found
     return None
 
@@ -322,6 +324,8 @@ def node_kind(obj) -> str:
         return {"facebook": "post", "instagram": "ig_media"}.get(obj.network, "post")
     if isinstance(obj, Comment):
         return "ig_comment" if obj.post.network == Post.Network.INSTAGRAM else "comment"
+    if isinstance(obj, Conversation) and getattr(obj, "_as_object", None):
+        return obj._as_object
     return {Page: "page", InstagramAccount: "ig_user", MediaContainer: "container", Conversation: "conversation",
             DirectMessage: "message", FacebookUser: "user"}[type(obj)]
 

@@ -436,6 +436,25 @@ def _conversation_scalars(conversation: Conversation, ctx: Ctx) -> dict:
     }
 
 
+def participant_picture(person_id: str) -> str:
+    return f"https://picsum.photos/seed/{person_id}/200"
+
+
+# Ref: https://developers.facebook.com/docs/messenger-platform/identity/user-profile/
+def _person_scalars(conversation: Conversation, ctx: Ctx) -> dict:
+    first, _, last = conversation.participant_name.partition(" ")
+    return {"id": conversation.participant_id, "name": conversation.participant_name, "first_name": first,
+            "last_name": last, "profile_pic": participant_picture(conversation.participant_id)}
+
+
+# Ref: https://developers.facebook.com/docs/messenger-platform/instagram/features/user-profile
+def _ig_person_scalars(conversation: Conversation, ctx: Ctx) -> dict:
+    # The sandbox's Instagram fans have a username only, so `name` is absent, as for a person who set none.
+    return {"id": conversation.participant_id, "name": None, "username": conversation.participant_name,
+            "profile_pic": participant_picture(conversation.participant_id), "is_verified_user": False,
+            "follower_count": 120, "is_user_follow_business": True, "is_business_follow_user": False}
+
+
 def _messages_edge(conversation: Conversation, f: Field, ctx: Ctx) -> dict:
     return edge_list(list(conversation.messages.all()), lambda m: render("message", m, f.children, ctx),
                      limit=f.modifiers.get("limit", 25))
@@ -468,4 +487,6 @@ NODES: dict[str, NodeSpec] = {
     "container": NodeSpec("ShadowIGMediaBuilder", "id", _container_scalars),
     "conversation": NodeSpec("UnifiedThread", "id,updated_time", _conversation_scalars, {"messages": _messages_edge}),
     "message": NodeSpec("Message", "id,created_time", _message_scalars),
+    "person": NodeSpec("User", "id,name", _person_scalars),
+    "ig_person": NodeSpec("User", "id,username", _ig_person_scalars),
 }
