@@ -55,6 +55,10 @@ class Post(models.Model):
     def __str__(self) -> str:
         return f"Post {self.pk}: {self.text[:40]}"
 
+    def is_published_anywhere(self) -> bool:
+        """Live on at least one account: its text and media are what the platforms show, no longer a draft."""
+        return self.targets.filter(status="published").exists()
+
 
 class MediaType(models.TextChoices):
     IMAGE = "image", "Image"
@@ -70,6 +74,7 @@ class PostMedia(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
+        verbose_name, verbose_name_plural = "media item", "media items"  # not "post medias"
 
     def __str__(self) -> str:
         return f"{self.type} #{self.position}"
