@@ -173,3 +173,15 @@ def test_the_user_profile_api_names_a_dm_participant_with_a_picture(page_graph):
     assert ig_profile["profile_pic"].startswith("https://")
     threads = page_graph.get(f"{PAGE}/conversations", {"platform": "messenger", "fields": "participants"}).json()["data"]
     assert {"id": fan.participant_id, "name": fan.participant_name} in threads[0]["participants"]["data"]
+
+
+def test_a_fan_who_wrote_to_two_pages_is_looked_up_through_either(client, sandbox):
+    from sandbox.models import Page
+
+    _, page_tokens = connect_facebook(client)
+    for n, page in enumerate(Page.objects.order_by("page_id")[:2]):
+        Conversation.objects.create(thread_id=f"t_shared{n}", page=page, platform="messenger",
+                                    participant_id="6782349999999999", participant_name="Shared Fan")
+    second = Page.objects.order_by("page_id")[1]
+    profile = Graph(client, page_tokens[second.page_id]).get("6782349999999999", {"fields": "name"})
+    assert profile.status_code == 200 and profile.json() == {"name": "Shared Fan", "id": "6782349999999999"}
