@@ -60,3 +60,10 @@ def test_the_admin_index_offers_no_add_for_rows_from_the_platforms(staff):
     for path in FROM_PLATFORMS:
         assert f'href="{path}add/"' not in html
     assert all(path.rsplit("/", 2)[-2] in {m._meta.model_name for m in admin.site._registry} for path in FROM_PLATFORMS)
+
+
+def test_the_admin_gives_the_lists_the_whole_width(staff):
+    # No app list beside the pages: at 1366 px it took 300 px the account list needs (tests/e2e measures).
+    html = staff.get("/admin/social/socialaccount/").content.decode()
+    assert 'id="nav-sidebar"' not in html
+    assert "#changelist #result_list td.nowrap { white-space: normal; }" in html
