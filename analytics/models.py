@@ -122,6 +122,9 @@ class AccountMetrics(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name_plural = "account metrics"  # Django would add an s: "account metricss"
+
     def __str__(self) -> str:
         return f"Metrics of account {self.account_id}"
 

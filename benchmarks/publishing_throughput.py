@@ -38,7 +38,7 @@ MINIMUM_CALLS = {
     "Facebook 3 photos": (5, "3 × POST /photos (unpublished) + POST /feed + GET permalink"),
     "Instagram image": (4, "create container + 1 status poll + media_publish + GET permalink"),
     "Instagram reel": (4, "create container + 1 status poll + media_publish + GET permalink"),
-    "TikTok video": (3, "creator_info + video/init + 1 status/fetch"),
+    "TikTok video": (4, "creator_info + video/init + 1 status/fetch + video/query (permalink)"),
 }
 
 

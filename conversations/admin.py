@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from unipulse.admin_mixins import FromPlatformsMixin
 from unipulse.sandbox_admin import AccountWithoutTokensMixin, SandboxColumnMixin, sandbox_filter
 
 from . import services
@@ -7,7 +8,7 @@ from .models import Conversation, InboxSyncState, Message, WebhookEvent
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(FromPlatformsMixin, admin.ModelAdmin):
     list_display = ["id", "platform", "topic", "status", "attempts", "received_at", "processed_at", "error", "sandbox"]
     list_filter = ["status", "platform", "topic", "received_at", sandbox_filter("is_sandbox")]
     search_fields = ["dedupe_key", "topic", "error"]
@@ -25,7 +26,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
         self.message_user(request, f"{sent} webhook event(s) sent for processing.", messages.SUCCESS)
 
 
-class MessageInline(admin.TabularInline):
+class MessageInline(FromPlatformsMixin, admin.TabularInline):
     model = Message
     extra = 0
     fields = ["created_at", "direction", "author_name", "text", "status", "is_hidden", "is_deleted", "origin"]
@@ -35,7 +36,7 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(SandboxColumnMixin, admin.ModelAdmin):
+class ConversationAdmin(FromPlatformsMixin, SandboxColumnMixin, admin.ModelAdmin):
     list_display = ["id", "account", "kind", "participant_name", "snippet", "status", "assigned_to", "unread_count",
                     "last_message_at", "is_sandbox"]
     list_filter = ["account__workspace", "status", "kind", "account__platform", sandbox_filter("account__is_sandbox")]
@@ -46,7 +47,7 @@ class ConversationAdmin(SandboxColumnMixin, admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(SandboxColumnMixin, admin.ModelAdmin):
+class MessageAdmin(FromPlatformsMixin, SandboxColumnMixin, admin.ModelAdmin):
     list_display = ["id", "conversation", "direction", "author_name", "status", "origin", "created_at", "is_hidden",
                     "is_sandbox"]
     list_filter = ["direction", "status", "origin", "is_hidden", "is_deleted", sandbox_filter("account__is_sandbox")]
@@ -56,6 +57,6 @@ class MessageAdmin(SandboxColumnMixin, admin.ModelAdmin):
 
 
 @admin.register(InboxSyncState)
-class InboxSyncStateAdmin(AccountWithoutTokensMixin, admin.ModelAdmin):
+class InboxSyncStateAdmin(FromPlatformsMixin, AccountWithoutTokensMixin, admin.ModelAdmin):
     list_display = ["account", "last_polled_at", "last_webhook_at", "missed_by_webhooks"]
     raw_id_fields = ["account"]

@@ -70,6 +70,10 @@ class Conversation(models.Model):
     root_comment_id = models.CharField(max_length=128, blank=True, default="")
     participant_id = models.CharField(max_length=128, blank=True, default="")
     participant_name = models.CharField(max_length=255, blank=True, default="")
+    participant_avatar_url = models.URLField(max_length=1000, blank=True, default="", help_text=(
+        "DM threads: the person's picture, where the platform gives one (Meta's URLs expire after a few days)."))
+    participant_looked_up_at = models.DateTimeField(null=True, blank=True, help_text=(
+        "DM threads: when the platform's profile lookup answered (one per conversation)."))
     snippet = models.CharField(max_length=200, blank=True, default="", help_text="Start of the latest message.")
     unread_count = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=8, choices=[("open", "Open"), ("done", "Done")], default="open",

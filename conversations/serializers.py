@@ -34,7 +34,7 @@ class ConversationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Conversation
         fields = ["id", "account", "platform", "is_sandbox", "kind", "platform_post_id", "root_comment_id", "participant_id",
-                  "participant_name", "snippet", "unread", "unread_count", "status", "assigned_to", "last_message_at",
+                  "participant_name", "participant_avatar_url", "snippet", "unread", "unread_count", "status", "assigned_to", "last_message_at",
                   "last_inbound_at"]
         read_only_fields = fields
 

@@ -12,12 +12,31 @@ STATUS_COLOURS = {TargetStatus.PUBLISHED: "#1b7f3b", TargetStatus.FAILED: "#b326
                   TargetStatus.PUBLISHING: "#1f5fa8", TargetStatus.QUEUED: "#1f5fa8"}
 
 
-class PostMediaInline(admin.TabularInline):
+class PublishedPostReadOnly:
+    """A published post is what the platforms show: editing it here would change nothing there, only
+    make the two disagree. Its page (and its inlines, given the post) becomes view-only."""
+
+    def _is_published(self, obj) -> bool:
+        if isinstance(obj, PostTarget):
+            return obj.status == TargetStatus.PUBLISHED
+        return obj is not None and obj.is_published_anywhere()
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not self._is_published(obj) and super().has_change_permission(request, obj)
+
+
+class PostMediaInline(PublishedPostReadOnly, admin.TabularInline):
     model = PostMedia
     extra = 0
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not self._is_published(obj) and super().has_add_permission(request, obj)
 
-class PostTargetInline(admin.TabularInline):
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not self._is_published(obj) and super().has_delete_permission(request, obj)
+
+
+class PostTargetInline(PublishedPostReadOnly, admin.TabularInline):
     model = PostTarget
     extra = 0
     fields = ["account", "status", "step", "platform_post_id", "permalink", "attempts", "last_error_code",
@@ -25,9 +44,12 @@ class PostTargetInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not self._is_published(obj) and super().has_add_permission(request, obj)
+
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(PublishedPostReadOnly, admin.ModelAdmin):
     list_display = ["id", "workspace", "created_by", "short_text", "targets_status", "approval", "is_sandbox",
                     "scheduled_at", "created_at"]
     list_filter = ["workspace", "approval", "targets__status", sandbox_filter("targets__account__is_sandbox")]
@@ -98,7 +120,7 @@ class PostAdmin(admin.ModelAdmin):
 
 
 @admin.register(PostTarget)
-class PostTargetAdmin(SandboxColumnMixin, admin.ModelAdmin):
+class PostTargetAdmin(PublishedPostReadOnly, SandboxColumnMixin, admin.ModelAdmin):
     list_display = ["id", "post", "account", "status", "step", "attempts", "last_error_code", "error", "is_sandbox",
                     "published_at"]
     list_filter = ["status", "account__platform", sandbox_filter("account__is_sandbox")]

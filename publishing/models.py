@@ -36,6 +36,9 @@ class PostSeries(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True, help_text="No occurrence from this instant on (deleted or split).")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name_plural = "post series"
+
     def __str__(self) -> str:
         return f"Series {self.pk}: {self.rule}"
 
@@ -79,6 +82,10 @@ class Post(models.Model):
     def __str__(self) -> str:
         return f"Post {self.pk}: {self.text[:40]}"
 
+    def is_published_anywhere(self) -> bool:
+        """Live on at least one account: its text and media are what the platforms show, no longer a draft."""
+        return self.targets.filter(status="published").exists()
+
 
 class MediaType(models.TextChoices):
     IMAGE = "image", "Image"
@@ -94,6 +101,7 @@ class PostMedia(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
+        verbose_name, verbose_name_plural = "media item", "media items"  # not "post medias"
 
     def __str__(self) -> str:
         return f"{self.type} #{self.position}"

@@ -100,10 +100,14 @@ def emit_activity(*, comments: int = 1, dms: int = 1, send: Sender | None = None
 
 
 def run_scheduled_activity() -> str:
-    """For the scheduler: one round of activity when the sandbox is on; returns the summary line."""
+    """For the scheduler: one round of activity when the sandbox is on; returns the summary line.
+
+    With SANDBOX_ACTIVITY off, no fan comments or DMs; TikTok publish events still go out.
+    """
     if not settings.SOCIAL_SANDBOX:
         return "Sandbox activity: the sandbox is off."
-    return emit_activity().line()
+    per_page = 1 if settings.SANDBOX_ACTIVITY else 0
+    return emit_activity(comments=per_page, dms=per_page).line()
 
 
 # ---- creating activity --------------------------------------------------------------------------

@@ -115,7 +115,7 @@ def route(method: str, path: str, ctx: Ctx) -> tuple[object, str, str]:
     token = authenticate(ctx)
     if parts[0] == "me":
         parts[0] = token.page.page_id if token.kind == Token.Kind.PAGE else token.fb_user.fb_id
-    obj = find_object(parts[0])
+    obj = find_object(parts[0], token)
     if obj is None or not can_access(token, obj):
         raise no_such_object(parts[0], method.lower())
     if len(parts) == 1:
@@ -133,7 +133,7 @@ def multiple_ids(ctx: Ctx) -> dict:
         raise GraphError(100, "(#100) Too many IDs. Maximum: 50.")
     body = {}
     for object_id in ids:
-        obj = find_object(object_id)
+        obj = find_object(object_id, token)
         if obj is None or not can_access(token, obj):
             raise no_such_object(object_id)
         body[object_id] = render(node_kind(obj), obj, fields_param(ctx), ctx)
@@ -148,18 +148,26 @@ def _buc(obj) -> tuple[str, str]:
     return "", ""
 
 
-def find_object(object_id: str):
-    """The sandbox object with this Graph id, whatever its type, or None."""
+def find_object(object_id: str, token: Token | None = None):
+    """The sandbox object with this Graph id, whatever its type, or None.
+
+    A fan's id names one person per Page, as PSIDs are Page-scoped; the sandbox's fans write to every
+    Page with the same id, so with a token the thread of a Page that token reaches is the one meant.
+    """
     lookups = (
         (Page, "page_id"), (InstagramAccount, "ig_id"), (Post, "post_id"), (Post, "photo_id"),
         (MediaContainer, "container_id"), (Comment, "comment_id"), (Conversation, "thread_id"),
-        (DirectMessage, "mid"), (FacebookUser, "fb_id"),
+        (DirectMessage, "mid"), (FacebookUser, "fb_id"), (Conversation, "participant_id"),
     )
     for model, field_name in lookups:
         found = model.objects.filter(**{field_name: object_id}).first()
+        if model is Conversation and field_name == "participant_id" and token is not None:
+            found = next((c for c in model.objects.filter(participant_id=object_id) if can_access(token, c)), found)
         if found is not None:
             if model is Post and field_name == "photo_id":
                 found._as_object = "video" if found.media_type == "video" else "photo"
+            if model is Conversation and field_name == "participant_id":  # a PSID/IGSID: the User Profile API
+                found._as_object = "ig_person" if found.platform == "instagram" else "person"
             return found
     return None
 
@@ -322,6 +330,8 @@ def node_kind(obj) -> str:
         return {"facebook": "post", "instagram": "ig_media"}.get(obj.network, "post")
     if isinstance(obj, Comment):
         return "ig_comment" if obj.post.network == Post.Network.INSTAGRAM else "comment"
+    if isinstance(obj, Conversation) and getattr(obj, "_as_object", None):
+        return obj._as_object
     return {Page: "page", InstagramAccount: "ig_user", MediaContainer: "container", Conversation: "conversation",
             DirectMessage: "message", FacebookUser: "user"}[type(obj)]
 

@@ -29,6 +29,9 @@ class FacebookUser(models.Model):
     fb_id = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
 
+    class Meta:
+        verbose_name, verbose_name_plural = "Facebook user", "Facebook users"
+
     def __str__(self) -> str:
         return self.name
 
@@ -43,6 +46,9 @@ class Page(models.Model):
     subscribed_fields = models.JSONField(default=list, blank=True, help_text="Webhook fields the app is installed for.")
     created_at = models.DateTimeField(default=clock.now)
 
+    class Meta:
+        verbose_name, verbose_name_plural = "Facebook Page", "Facebook Pages"
+
     def __str__(self) -> str:
         return self.name
 
@@ -55,6 +61,9 @@ class InstagramAccount(models.Model):
     base_followers = models.PositiveIntegerField(default=2400)
     created_at = models.DateTimeField(default=clock.now)
 
+    class Meta:
+        verbose_name, verbose_name_plural = "Instagram account", "Instagram accounts"
+
     def __str__(self) -> str:
         return f"@{self.username}"
 
@@ -66,6 +75,9 @@ class TikTokCreator(models.Model):
     display_name = models.CharField(max_length=200)
     base_followers = models.PositiveIntegerField(default=15000)
     created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        verbose_name, verbose_name_plural = "TikTok creator", "TikTok creators"
 
     def __str__(self) -> str:
         return f"@{self.username}"

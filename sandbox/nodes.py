@@ -26,6 +26,7 @@ from .models import (
     Page,
     Post,
 )
+from .pages import post_url
 
 MAX_LIMIT = 100
 
@@ -189,16 +190,12 @@ STATUS_TYPES = {"status": "mobile_status_update", "link": "shared_story", "photo
                 "album": "added_photos", "video": "added_video"}
 
 
-def _post_number(post: Post) -> str:
-    return post.post_id.split("_")[-1]
-
-
 def _post_scalars(post: Post, ctx: Ctx) -> dict:
     counters = metrics.post_counters(post)
     page = post.page
     return {
         "id": post.post_id, "created_time": graph_time(post.created_at), "message": post.message or None,
-        "permalink_url": f"https://www.facebook.com/{page.page_id}/posts/{_post_number(post)}",
+        "permalink_url": post_url(post),  # Graph: https://www.facebook.com/{page-id}/posts/{number}
         "status_type": STATUS_TYPES.get(post.media_type, "mobile_status_update"),
         "shares": {"count": counters["shares"]} if counters["shares"] else None,  # absent when nobody shared
         "full_picture": post.media_url or None, "is_published": post.is_published,
@@ -220,7 +217,7 @@ def _video_scalars(post: Post, ctx: Ctx) -> dict:
     page = post.page
     return {"id": post.photo_id, "created_time": graph_time(post.created_at), "description": post.message or None,
             "title": post.message[:50] or None, "length": 12.5, "source": post.media_url or None,
-            "permalink_url": f"/{page.username or page.page_id}/videos/{post.photo_id}/",
+            "permalink_url": post_url(post),  # Graph: relative, /{page}/videos/{video-id}/
             "status": {"video_status": "ready", "processing_progress": 100},
             "from": {"id": page.page_id, "name": page.name}, "post_id": post.post_id}
 
@@ -321,7 +318,7 @@ def _comment_scalars(comment: Comment, ctx: Ctx) -> dict:
         "like_count": 0, "comment_count": comment.replies.count(), "is_hidden": comment.is_hidden,
         "parent": {"id": comment.parent.comment_id} if comment.parent_id else None,
         "can_reply_privately": comment.author_id != (post.page.page_id if post.page_id else ""),
-        "permalink_url": f"https://www.facebook.com/{post.post_id.replace('_', '/posts/')}?comment_id={comment.comment_id}",
+        "permalink_url": post_url(post, comment.comment_id),
         "attachment": None, "object": {"id": post.post_id},
     }
 
@@ -368,9 +365,8 @@ def _ig_media_scalars(post: Post, ctx: Ctx) -> dict:
 
 
 def _ig_permalink(post: Post, shortcode: str) -> str:
-    if post.product_type == "STORY":
-        return f"https://www.instagram.com/stories/{post.instagram.username}/{post.post_id}/"
-    return f"https://www.instagram.com/{'reel' if post.product_type == 'REELS' else 'p'}/{shortcode}/"
+    # Instagram: https://www.instagram.com/p|reel/{shortcode}/ or /stories/{username}/{id}/; the sandbox's own page.
+    return post_url(post)
 
 
 def _ig_comments_edge(post: Post, f: Field, ctx: Ctx) -> dict:
@@ -436,6 +432,25 @@ def _conversation_scalars(conversation: Conversation, ctx: Ctx) -> dict:
     }
 
 
+def participant_picture(person_id: str) -> str:
+    return f"https://picsum.photos/seed/{person_id}/200"
+
+
+# Ref: https://developers.facebook.com/docs/messenger-platform/identity/user-profile/
+def _person_scalars(conversation: Conversation, ctx: Ctx) -> dict:
+    first, _, last = conversation.participant_name.partition(" ")
+    return {"id": conversation.participant_id, "name": conversation.participant_name, "first_name": first,
+            "last_name": last, "profile_pic": participant_picture(conversation.participant_id)}
+
+
+# Ref: https://developers.facebook.com/docs/messenger-platform/instagram/features/user-profile
+def _ig_person_scalars(conversation: Conversation, ctx: Ctx) -> dict:
+    # The sandbox's Instagram fans have a username only, so `name` is absent, as for a person who set none.
+    return {"id": conversation.participant_id, "name": None, "username": conversation.participant_name,
+            "profile_pic": participant_picture(conversation.participant_id), "is_verified_user": False,
+            "follower_count": 120, "is_user_follow_business": True, "is_business_follow_user": False}
+
+
 def _messages_edge(conversation: Conversation, f: Field, ctx: Ctx) -> dict:
     return edge_list(list(conversation.messages.all()), lambda m: render("message", m, f.children, ctx),
                      limit=f.modifiers.get("limit", 25))
@@ -468,4 +483,6 @@ NODES: dict[str, NodeSpec] = {
     "container": NodeSpec("ShadowIGMediaBuilder", "id", _container_scalars),
     "conversation": NodeSpec("UnifiedThread", "id,updated_time", _conversation_scalars, {"messages": _messages_edge}),
     "message": NodeSpec("Message", "id,created_time", _message_scalars),
+    "person": NodeSpec("User", "id,name", _person_scalars),
+    "ig_person": NodeSpec("User", "id,username", _ig_person_scalars),
 }

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from . import answers, clock, failures
 from .models import AuthCode, Failure, Post, PublishJob, TikTokCreator, Token, new_token
+from .pages import post_url
 
 ACCESS_LIFETIME = 7200  # seconds (2026 docs: 2 h)
 REFRESH_LIFETIME = 15552000  # seconds (180 days)
@@ -228,11 +229,11 @@ def _video(post: Post, names: list[str]) -> dict:
     from . import metrics
 
     c = metrics.post_counters(post)
-    username = post.creator.username
     values = {
         "id": post.post_id, "create_time": int(post.created_at.timestamp()),
         "cover_image_url": f"https://picsum.photos/seed/{post.post_id}/540/960?x-expires=3600",
-        "share_url": f"https://www.tiktok.com/@{username}/video/{post.post_id}", "video_description": post.message,
+        # TikTok: https://www.tiktok.com/@{username}/video/{id}; the sandbox's own page.
+        "share_url": post_url(post), "video_description": post.message,
         "duration": 15, "height": 1920, "width": 1080, "title": post.message[:150],
         "embed_html": f'<blockquote class="tiktok-embed" data-video-id="{post.post_id}"></blockquote>',
         "embed_link": f"https://www.tiktok.com/embed/v2/{post.post_id}", "like_count": c["likes"],

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from . import control, dialogs, graph, instagram_login, tiktok
+from . import control, dialogs, graph, instagram_login, pages, tiktok
 
 app_name = "sandbox"
 
@@ -29,6 +29,8 @@ urlpatterns = [
     path("tiktok-api/v2/post/publish/content/init/", tiktok.content_init_view, name="tiktok-content-init"),
     path("tiktok-api/v2/post/publish/status/fetch/", tiktok.status_fetch_view, name="tiktok-status-fetch"),
     path("tiktok-upload/video/", tiktok.upload, name="tiktok-upload"),
+    # What a sandbox permalink opens
+    path("posts/<str:post_id>/", pages.post_page, name="post"),
     # Test control
     path("control/failures", control.failures_view, name="failures"),
 ]

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from unipulse.admin_mixins import FromPlatformsMixin
 from unipulse.platform_errors import PlatformError
 
 from . import services
@@ -67,7 +68,7 @@ class AccountChangeList(ChangeList):
 
 
 @admin.register(SocialAccount)
-class SocialAccountAdmin(admin.ModelAdmin):
+class SocialAccountAdmin(FromPlatformsMixin, admin.ModelAdmin):
     """Staff view of connected accounts. Token text never appears: only presence and expiry."""
 
     list_display = ["__str__", "platform", "status_badge", "status_reason", "workspace", "token_expires_at",

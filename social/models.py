@@ -168,6 +168,9 @@ class OAuthState(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name, verbose_name_plural = "OAuth state", "OAuth states"
+
     def __repr__(self) -> str:
         return f"<OAuthState id={self.pk} platform={self.platform} used={self.used_at is not None}>"
 

@@ -326,6 +326,9 @@ if SOCIAL_SANDBOX and not DEBUG:
 SANDBOX_CONTAINER_SECONDS = env.float("SANDBOX_CONTAINER_SECONDS", default=5.0)
 SANDBOX_TIKTOK_STEP_SECONDS = env.float("SANDBOX_TIKTOK_STEP_SECONDS", default=5.0)
 SANDBOX_MAX_DELAY_SECONDS = 30.0  # the longest "slow answer" failure injection may ask for
+# The scheduled fan comments and DMs (sandbox_activity every two minutes); off: the inbox stays quiet,
+# while TikTok publish events, which answer our own publishes, are still sent.
+SANDBOX_ACTIVITY = env.bool("SANDBOX_ACTIVITY", default=True)
 if SOCIAL_SANDBOX:
     # Installed only here: with the sandbox off its models, admin, commands and tables do not exist.
     INSTALLED_APPS.append("sandbox")

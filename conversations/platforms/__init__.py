@@ -1,7 +1,7 @@
 """The inbox's per-platform code: one module per platform behind one small protocol, and a registry.
 
 A platform with an inbox API (`INBOX = True`) offers what `InboxPlatform` lists: poll its comments
-and DMs, reply in either, hide a comment. A Meta platform also reads its own entries of Meta's
+and DMs, reply in either, hide a comment, read a DM participant's profile. A Meta platform also reads its own entries of Meta's
 webhook deliveries (`route_change`, `route_message`, called by meta.route_meta). Each module that
 receives webhooks maps its webhook sources to a route in `WEBHOOK_ROUTES`: route(payload) -> whether
 it was handled; a payload whose shape no route can take raises UnroutableError (stored `ignored`).
@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Protocol
 
 from . import facebook, instagram, meta, tiktok
-from .base import PollResult
+from .base import Participant, PollResult
 
 
 class InboxPlatform(Protocol):
@@ -31,6 +31,8 @@ class InboxPlatform(Protocol):
     def send_direct_message(self, account, conversation, text: str, tag: str | None) -> str: ...  # the message id
 
     def set_comment_hidden(self, account, comment_id: str, hidden: bool) -> None: ...
+
+    def read_participant(self, account, participant_id: str) -> Participant: ...  # a DM thread's other person
 
 
 PLATFORMS: dict[str, ModuleType] = {"facebook": facebook, "instagram": instagram, "tiktok": tiktok}

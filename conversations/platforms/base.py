@@ -32,6 +32,14 @@ class InboxItem:
 
 
 @dataclass
+class Participant:
+    """The other person of a DM thread, as the platform's profile lookup describes them."""
+
+    name: str = ""
+    avatar_url: str = ""
+
+
+@dataclass
 class PollResult:
     comments: list[InboxItem]
     messages: list[InboxItem]

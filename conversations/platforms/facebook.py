@@ -10,7 +10,18 @@ from django.utils import timezone
 from social.clients import facebook
 
 from ..models import Message
-from .base import HANDLED, IGNORED, InboxItem, PollResult, as_dict, as_dicts, as_str, from_epoch, inbox
+from .base import (
+    HANDLED,
+    IGNORED,
+    InboxItem,
+    Participant,
+    PollResult,
+    as_dict,
+    as_dicts,
+    as_str,
+    from_epoch,
+    inbox,
+)
 
 INBOX = True
 
@@ -46,6 +57,8 @@ def thread_items(account, threads, since: datetime | None, own_id: str | None = 
         if since is not None and thread.updated_time is not None and thread.updated_time <= since:
             break
         newest = max(newest or thread.updated_time, thread.updated_time) if thread.updated_time else newest
+        # The thread's participants name the person even when its latest messages are all ours.
+        named = next((p.name for p in thread.participants if p.id != own_id and p.name), "")
         participant = next((m for m in thread.messages if m.from_id != own_id), None)
         for message in thread.messages:
             if since is not None and message.created_time is not None and message.created_time <= since:
@@ -56,7 +69,7 @@ def thread_items(account, threads, since: datetime | None, own_id: str | None = 
                 created_at=message.created_time or timezone.now(), text=message.text,
                 author_id=message.from_id, author_name=message.from_name, attachments=message.attachments,
                 participant_id=(message.to_ids[0] if outbound and message.to_ids else message.from_id),
-                participant_name=participant.from_name if participant else "",
+                participant_name=named or (participant.from_name if participant else ""),
             ))
     return items, newest
 
@@ -71,6 +84,11 @@ def send_direct_message(account, conversation, text: str, tag: str | None) -> st
 
 def set_comment_hidden(account, comment_id: str, hidden: bool) -> None:
     facebook.set_comment_hidden(account, comment_id, hidden)
+
+
+def read_participant(account, participant_id: str) -> Participant:
+    profile = facebook.get_messenger_profile(account, participant_id)
+    return Participant(name=profile.name, avatar_url=profile.avatar_url)
 
 
 # ---- webhooks (one `change` or `messaging` item of a Meta delivery, see meta.route_meta) -----------

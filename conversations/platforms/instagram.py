@@ -10,7 +10,7 @@ from django.utils import timezone
 from social.clients import facebook, instagram
 
 from ..models import Message
-from .base import HANDLED, IGNORED, InboxItem, PollResult, as_dict, as_str, inbox
+from .base import HANDLED, IGNORED, InboxItem, Participant, PollResult, as_dict, as_str, inbox
 from .facebook import route_message, thread_items  # noqa: F401 (DMs come through the Page's Messenger Platform)
 
 INBOX = True
@@ -53,6 +53,11 @@ def send_direct_message(account, conversation, text: str, tag: str | None) -> st
 
 def set_comment_hidden(account, comment_id: str, hidden: bool) -> None:
     instagram.set_comment_hidden(account, comment_id, hidden)
+
+
+def read_participant(account, participant_id: str) -> Participant:
+    profile = instagram.get_messaging_profile(account, participant_id)
+    return Participant(name=profile.name, avatar_url=profile.avatar_url)
 
 
 # ---- webhooks (one `change` or `messaging` item of a Meta delivery, see meta.route_meta) -----------

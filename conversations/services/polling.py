@@ -9,14 +9,18 @@ from django.conf import settings
 from django.utils import timezone
 
 from social.models import AccountStatus, SocialAccount
-from social.services import join_reasons, split_reasons
+from social.services import get_call_budget, join_reasons, split_reasons
+from unipulse.platform_errors import PlatformError, ReauthRequiredError, TransientError
 
-from ..models import InboxSyncState, Message
+from ..models import Conversation, InboxSyncState, Message
 from ..platforms import NoInboxError, get_inbox
 from . import inbox
 from .inbox import QUIET_REASON
 
 logger = logging.getLogger(__name__)
+
+# Profile lookups a poll makes at most (one per new DM conversation, never per message).
+PROFILE_LOOKUPS_PER_POLL = 10
 
 
 def sync_account_inbox(account_id: int) -> int:
@@ -41,7 +45,41 @@ def sync_account_inbox(account_id: int) -> int:
     )
     if missed and _webhooks_quiet(state, now):
         _flag_quiet_webhooks(account)
+    fill_participant_profiles(account, platform)
     return missed
+
+
+def fill_participant_profiles(account: SocialAccount, platform) -> int:
+    """Look up the name and picture of DM participants not looked up yet; returns how many were looked up.
+
+    One lookup per conversation (a webhook-delivered DM knows only the sender id; Graph's thread
+    participants carry a name but no picture), at most PROFILE_LOOKUPS_PER_POLL a poll, and only while
+    the hourly Meta budget stays above the reserve kept for publishing and replies. A refused lookup
+    (no consent, a blocked person) counts as done; a temporary failure leaves it for the next poll.
+    """
+    pending = list(Conversation.objects.filter(
+        account=account, kind=Conversation.Kind.DM, participant_looked_up_at__isnull=True,
+    ).exclude(participant_id="").order_by("-last_message_at", "-id")[:PROFILE_LOOKUPS_PER_POLL])
+    done = 0
+    for conversation in pending:
+        left = get_call_budget(account)
+        if left is not None and left <= settings.ANALYTICS_BUDGET_RESERVE:
+            break
+        try:
+            person = platform.read_participant(account, conversation.participant_id)
+        except (TransientError, ReauthRequiredError) as error:
+            logger.info("account %s: participant lookups stopped (%s)", account.pk, type(error).__name__)
+            break
+        except PlatformError as error:
+            logger.info("account %s: no profile for conversation %s (%s)", account.pk, conversation.pk, error.code)
+            Conversation.objects.filter(pk=conversation.pk).update(participant_looked_up_at=timezone.now())
+            continue
+        updates = {"participant_looked_up_at": timezone.now(), "participant_avatar_url": person.avatar_url[:1000]}
+        if person.name and not conversation.participant_name:
+            updates["participant_name"] = person.name[:255]
+        Conversation.objects.filter(pk=conversation.pk).update(**updates)
+        done += 1
+    return done
 
 
 def _webhooks_quiet(state: InboxSyncState, now) -> bool:

@@ -122,7 +122,8 @@ def poll(run: Run) -> Outcome:
     status = client.fetch_publish_status(target.account, target.publish_id)
     if status.status in DONE_STATUSES:
         # Only PUBLISH_COMPLETE is followed by checks for the id of the public post.
-        return Published(status.post_ids[0] if status.post_ids else "",
+        post_id = status.post_ids[0] if status.post_ids else ""
+        return Published(post_id, read_permalink(target, post_id) if post_id else "",
                          after_publish=status.status == "PUBLISH_COMPLETE")
     if status.status == "FAILED":
         engine.mark_failed(target, f"TikTok could not publish the post: {status.fail_reason or 'no reason given'}.",
@@ -145,8 +146,21 @@ def commit(run: Run) -> Outcome:
     return Sent({"publish_id": publish_id})
 
 
+# Ref: https://developers.tiktok.com/doc/tiktok-api-v2-video-query
 def permalink(account, post_id: str) -> str:
-    return ""  # never asked: a TikTok commit answers Sent, and the post is named later
+    """The public video's share_url (video/query, one call); "" when TikTok does not list it (yet)."""
+    return next((video.share_url for video in client.query_videos(account, [post_id]) if video.id == post_id), "")
+
+
+def read_permalink(target: PostTarget, post_id: str) -> str:
+    """permalink() once the post is named; a failed read changes nothing (the link stays empty)."""
+    return engine.best_effort("permalink", target, lambda: permalink(target.account, post_id), "")
+
+
+def fill_permalink(target: PostTarget) -> None:
+    link = read_permalink(target, target.platform_post_id)
+    if link:
+        engine.save_handles(target, permalink=link)
 
 
 def _find_lost_publish(run: Run) -> Outcome:
@@ -236,7 +250,15 @@ def awaits_post_id(target: PostTarget) -> bool:
             and target.account.status == AccountStatus.ACTIVE and target.polls < POST_ID_CHECKS)
 
 
-follow_up_due = awaits_post_id
+def awaits_permalink(target: PostTarget) -> bool:
+    """Named (by a webhook, without a call) but without its link: one follow-up reads it."""
+    return (target.status == TargetStatus.PUBLISHED and target.account.platform == "tiktok"
+            and bool(target.platform_post_id) and not target.permalink
+            and target.account.status == AccountStatus.ACTIVE and target.polls < POST_ID_CHECKS)
+
+
+def follow_up_due(target: PostTarget) -> bool:
+    return awaits_post_id(target) or awaits_permalink(target)
 
 
 def after_publish(target: PostTarget) -> None:
@@ -248,13 +270,18 @@ def after_publish(target: PostTarget) -> None:
 def follow_up(target: PostTarget) -> None:
     """A follow-up after PUBLISH_COMPLETE without an id: read status/fetch once more. The target stays
     published whatever the answer (a failed read included); bounded by POST_ID_CHECKS."""
+    if awaits_permalink(target):  # the id came by webhook: read its link once (counted, so never more)
+        engine.save_handles(target, polls=target.polls + 1)
+        fill_permalink(target)
+        return
     if not awaits_post_id(target):
-        return  # a stray message, or the id has come (e.g. by webhook)
+        return  # a stray message
     status = engine.best_effort("post id", target,
                                 lambda: client.fetch_publish_status(target.account, target.publish_id), None)
     engine.save_handles(target, polls=target.polls + 1)
     if status is not None and status.post_ids:
-        engine.fill_post_id(target, status.post_ids[0])
+        if engine.fill_post_id(target, status.post_ids[0]):
+            fill_permalink(target)
         return
     after_publish(target)
 
@@ -272,6 +299,10 @@ def apply_publish_event(publish_id: str, event: str, post_id: str | None = None,
                 engine.mark_published(target, post_id or "")
             elif post_id and not target.platform_post_id:
                 engine.fill_post_id(target, post_id)
+            if post_id and awaits_permalink(target):
+                # No platform call inside the lock: a follow-up `publish` message reads the link.
+                target_id = target.pk
+                transaction.on_commit(lambda: engine.send_publish(target_id))
         elif kind == "failed" and target.status != TargetStatus.PUBLISHED:
             engine.mark_failed(target, f"TikTok could not publish the post: {reason or 'no reason given'}.",
                                f"tiktok:{reason or 'failed'}", platform_refused=True)

@@ -259,10 +259,23 @@ class ThreadMessage:
 
 
 @dataclass(frozen=True)
+class ThreadParticipant:
+    id: str
+    name: str                # Messenger: the person's name; Instagram: the username
+
+
+@dataclass(frozen=True)
 class MessageThread:
     id: str
     updated_time: datetime | None
     messages: list[ThreadMessage]
+    participants: list[ThreadParticipant] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MessagingProfile:
+    name: str
+    avatar_url: str          # expires after a few days (Meta's note on profile_pic)
 
 
 @dataclass(frozen=True)
@@ -271,7 +284,7 @@ class SentItem:
 
 
 COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},is_hidden,attachment"
-THREAD_FIELDS = "id,updated_time,messages.limit(20){id,message,created_time,from,to,attachments}"
+THREAD_FIELDS = "id,updated_time,participants,messages.limit(20){id,message,created_time,from,to,attachments}"
 
 
 def _page_comment(raw: dict, post_id: str) -> PageComment:
@@ -295,7 +308,12 @@ def parse_thread(raw: dict) -> MessageThread:
             to_ids=[str(t.get("id")) for t in (item.get("to") or {}).get("data", [])],
             attachments=list((item.get("attachments") or {}).get("data", [])),
         ))
-    return MessageThread(id=str(raw["id"]), updated_time=meta.parse_graph_time(raw.get("updated_time")), messages=messages)
+    # Ref: https://developers.facebook.com/docs/graph-api/reference/conversation/ (participants: Messenger
+    # gives id, name, email; Instagram gives id, username)
+    participants = [ThreadParticipant(id=str(p.get("id") or ""), name=p.get("name") or p.get("username") or "")
+                    for p in (raw.get("participants") or {}).get("data", []) if isinstance(p, dict)]
+    return MessageThread(id=str(raw["id"]), updated_time=meta.parse_graph_time(raw.get("updated_time")),
+                         messages=messages, participants=participants)
 
 
 COMMENTS_PAGE = 50
@@ -364,3 +382,10 @@ def send_message(account, recipient_id: str, text: str, *, page_id: str | None =
         payload.update(messaging_type="MESSAGE_TAG", tag=tag)
     body = meta.call(account, "POST", f"{page_id or account.external_id}/messages", endpoint="page.messages", json=payload)
     return SentItem(id=str(body["message_id"]))
+
+
+# Ref: https://developers.facebook.com/docs/messenger-platform/identity/user-profile/
+def get_messenger_profile(account, psid: str) -> MessagingProfile:
+    """Name and picture of a person who wrote to the Page (User Profile API, by PSID). Raises a PlatformError."""
+    body = meta.call(account, "GET", psid, endpoint="messenger.user_profile", params={"fields": "name,profile_pic"})
+    return MessagingProfile(name=body.get("name") or "", avatar_url=body.get("profile_pic") or "")

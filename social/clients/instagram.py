@@ -336,3 +336,19 @@ def reply_to_comment(account, comment_id: str, message: str) -> SentComment:
 def set_comment_hidden(account, comment_id: str, hidden: bool) -> bool:
     body = meta.call(account, "POST", comment_id, endpoint="ig.comment.hide", data={"hide": "true" if hidden else "false"})
     return bool(body.get("success"))
+
+
+@dataclass(frozen=True)
+class MessagingProfile:
+    name: str                # the person's name, or their username when no name is set
+    avatar_url: str          # expires after a few days (Meta's note on profile_pic)
+
+
+# Ref: https://developers.facebook.com/docs/messenger-platform/instagram/features/user-profile
+def get_messaging_profile(account, igsid: str) -> MessagingProfile:
+    """Name and picture of a person who wrote to the IG account (User Profile API, by IGSID). Raises a PlatformError.
+
+    Needs the person's consent, which a message to the account gives; a commenter who never wrote is refused.
+    """
+    body = meta.call(account, "GET", igsid, endpoint="ig.user_profile", params={"fields": "name,username,profile_pic"})
+    return MessagingProfile(name=body.get("name") or body.get("username") or "", avatar_url=body.get("profile_pic") or "")

@@ -38,6 +38,15 @@ def test_the_inbox_lists_only_the_callers_conversations_newest_first(api_client,
     assert (first["platform"], first["kind"], first["snippet"], first["unread"]) == ("facebook", "comment", "hello", False)
 
 
+def test_a_dm_conversation_carries_the_participants_name_and_picture(api_client, page):
+    dm = make_conversation(page, 1, kind="dm", name="Paul Martin")
+    Conversation.objects.filter(pk=dm.pk).update(participant_avatar_url="https://scontent.xx.fbcdn.net/v/paul.jpg")
+    (row,) = api_client.get("/api/v1/conversations/").json()["results"]
+    assert (row["participant_name"], row["participant_avatar_url"]) == (
+        "Paul Martin", "https://scontent.xx.fbcdn.net/v/paul.jpg")
+    assert api_client.get(f"/api/v1/conversations/{dm.id}/").json()["participant_avatar_url"].endswith("paul.jpg")
+
+
 def test_inbox_filters_by_account_platform_kind_unread_and_search(api_client, page, ig_account):
     comment = make_conversation(page, 1, unread=2)
     dm = make_conversation(page, 2, kind="dm", name="Paul Martin")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -21,9 +22,18 @@ pytestmark = pytest.mark.django_db
 GRAPH = "https://graph.facebook.com/v25.0"
 
 
+PROFILE_URL = re.compile(rf"{re.escape(GRAPH)}/\d+\?")  # GET /{psid}?fields=...: the User Profile API
+
+
 def mock_facebook_poll(rsps, posts="facebook/conversations_published_posts.json"):
     rsps.get(f"{GRAPH}/{PAGE_ID}/published_posts", json=load_fixture(posts))
     rsps.get(f"{GRAPH}/{PAGE_ID}/conversations", json=load_fixture("facebook/conversations_conversations.json"))
+    rsps.get(PROFILE_URL, json={"name": "Paul Martin", "profile_pic": "https://scontent.xx.fbcdn.net/v/paul.jpg",
+                                "id": PSID})
+
+
+def profile_calls(rsps) -> list:
+    return [c for c in rsps.calls if PROFILE_URL.match(c.request.url)]
 
 
 def query(call) -> dict:
@@ -38,7 +48,9 @@ def test_first_poll_stores_comments_and_dms_with_field_expansion(page, mocked_pl
     assert "comments.filter(stream)" in posts_call["fields"][0] and posts_call["limit"] == ["10"]
     assert query(mocked_platforms.calls[1])["platform"] == ["messenger"]
     assert "messages.limit(20)" in query(mocked_platforms.calls[1])["fields"][0]
-    assert len(mocked_platforms.calls) == 3  # published_posts + two pages of conversations
+    # published_posts + two pages of conversations + one profile lookup per new DM thread (two)
+    assert len(mocked_platforms.calls) == 5
+    assert len(profile_calls(mocked_platforms)) == 2
     comments = Conversation.objects.get(kind="comment")
     assert comments.messages.count() == 2 and comments.root_comment_id == "822334455667788_1234567890123456"
     dm = Conversation.objects.get(participant_id=PSID)
@@ -61,6 +73,74 @@ def test_a_poll_resumes_from_the_stored_cursor_and_stops_paging_at_old_threads(p
     assert len(mocked_platforms.calls) == 2  # the first conversations page is already older than the cursor
     assert Message.objects.count() == before + 1
     assert InboxSyncState.objects.get(account=page).comments_since.isoformat() == "2026-09-16T07:00:00+00:00"
+
+
+def test_each_new_dm_participant_is_looked_up_once_for_a_name_and_a_picture(page, mocked_platforms):
+    mock_facebook_poll(mocked_platforms)
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json={"data": []})
+    sync_account_inbox(page.id)
+    (lookup,) = profile_calls(mocked_platforms)
+    assert lookup.request.url.startswith(f"{GRAPH}/{PSID}?") and query(lookup)["fields"] == ["name,profile_pic"]
+    dm = Conversation.objects.get(participant_id=PSID)
+    assert dm.participant_avatar_url == "https://scontent.xx.fbcdn.net/v/paul.jpg"
+    assert dm.participant_name == "Paul Martin" and dm.participant_looked_up_at is not None
+    mocked_platforms.reset()
+    mock_facebook_poll(mocked_platforms, posts="facebook/conversations_published_posts_later.json")
+    sync_account_inbox(page.id)
+    assert profile_calls(mocked_platforms) == []  # once per conversation, never per message or per poll
+
+
+def test_a_webhook_dm_knows_only_the_sender_and_the_next_poll_fills_name_and_picture(deliver, page, mocked_platforms):
+    deliver("facebook/webhook_messages.json")
+    dm = Conversation.objects.get(participant_id=PSID)
+    assert (dm.participant_name, dm.participant_avatar_url) == ("", "")
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/published_posts", json={"data": []})
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json={"data": []})
+    mocked_platforms.get(f"{GRAPH}/{PSID}", json={"id": PSID, "name": "Paul Martin", "profile_pic": "https://x.test/p.jpg"})
+    sync_account_inbox(page.id)
+    dm.refresh_from_db()
+    assert (dm.participant_name, dm.participant_avatar_url) == ("Paul Martin", "https://x.test/p.jpg")
+
+
+def test_a_thread_of_only_our_messages_takes_the_name_from_its_participants(page, mocked_platforms):
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/published_posts", json={"data": []})
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json={"data": [{
+        "id": "t_1", "updated_time": "2026-09-15T09:30:00+0000",
+        "participants": {"data": [{"id": PSID, "name": "Paul Martin", "email": f"{PSID}@facebook.com"},
+                                  {"id": PAGE_ID, "name": "Maison Lumière"}]},
+        "messages": {"data": [{"id": "m_1", "message": "Your order shipped.", "created_time": "2026-09-15T09:30:00+0000",
+                               "from": {"id": PAGE_ID, "name": "Maison Lumière"}, "to": {"data": [{"id": PSID}]}}]}}]})
+    mocked_platforms.get(f"{GRAPH}/{PSID}", json={"id": PSID})  # no name nor picture shared
+    sync_account_inbox(page.id)
+    assert "participants" in query(mocked_platforms.calls[1])["fields"][0].split(",")
+    dm = Conversation.objects.get(participant_id=PSID)
+    assert (dm.participant_name, dm.participant_avatar_url) == ("Paul Martin", "")
+    assert dm.participant_looked_up_at is not None
+
+
+def test_profile_lookups_wait_while_the_meta_budget_is_at_the_reserve(page, mocked_platforms, monkeypatch, settings):
+    monkeypatch.setattr("conversations.services.polling.get_call_budget", lambda account: settings.ANALYTICS_BUDGET_RESERVE)
+    mock_facebook_poll(mocked_platforms)
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json={"data": []})
+    sync_account_inbox(page.id)
+    assert profile_calls(mocked_platforms) == []
+    assert Conversation.objects.get(participant_id=PSID).participant_looked_up_at is None  # the next poll tries
+
+
+def test_a_refused_profile_lookup_is_not_repeated_and_a_temporary_failure_is(page, mocked_platforms):
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/published_posts", json={"data": []})
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json=load_fixture("facebook/conversations_conversations.json"))
+    mocked_platforms.get(f"{GRAPH}/{PSID}", status=500, json={"error": {"code": 2, "message": "Service unavailable"}})
+    sync_account_inbox(page.id)
+    assert Conversation.objects.get(participant_id=PSID).participant_looked_up_at is None
+    mocked_platforms.reset()
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/published_posts", json={"data": []})
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json={"data": []})
+    mocked_platforms.get(f"{GRAPH}/{PSID}", status=400, json={"error": {
+        "code": 100, "error_subcode": 2018218, "message": "User consent is required to access user profile"}})
+    sync_account_inbox(page.id)
+    dm = Conversation.objects.get(participant_id=PSID)
+    assert dm.participant_looked_up_at is not None and dm.participant_avatar_url == ""
 
 
 def comment(n: int, at: str, parent: str = "") -> dict:
@@ -150,6 +230,25 @@ def test_instagram_poll_reads_comments_with_replies_and_dms_through_the_page(ig_
     assert query(mocked_platforms.calls[1])["platform"] == ["instagram"]
     thread = Conversation.objects.get()
     assert [m.author_name for m in thread.messages.order_by("created_at")] == ["claire.voyage", "tom_b"]
+
+
+def test_an_instagram_dm_participant_is_looked_up_by_igsid_through_the_page(ig_account, mocked_platforms):
+    from .conftest import IG_ID, IGSID
+
+    mocked_platforms.get(f"{GRAPH}/{IG_ID}/media", json={"data": []})
+    mocked_platforms.get(f"{GRAPH}/{PAGE_ID}/conversations", json={"data": [{
+        "id": "aWdfZAG06", "updated_time": "2026-09-15T09:30:00+0000",
+        "participants": {"data": [{"id": IGSID, "username": "claire.voyage"}, {"id": IG_ID, "username": "maison.lumiere"}]},
+        "messages": {"data": [{"id": "aWdfZAG06m1", "message": "Hello", "created_time": "2026-09-15T09:30:00+0000",
+                               "from": {"id": IGSID, "username": "claire.voyage"}, "to": {"data": [{"id": IG_ID}]}}]}}]})
+    mocked_platforms.get(f"{GRAPH}/{IGSID}", json={"id": IGSID, "username": "claire.voyage",
+                                                   "profile_pic": "https://scontent.cdninstagram.com/c.jpg"})
+    sync_account_inbox(ig_account.id)
+    lookup = mocked_platforms.calls[-1]
+    assert lookup.request.url.startswith(f"{GRAPH}/{IGSID}?")
+    assert query(lookup)["fields"] == ["name,username,profile_pic"]
+    dm = Conversation.objects.get(kind="dm")
+    assert (dm.participant_name, dm.participant_avatar_url) == ("claire.voyage", "https://scontent.cdninstagram.com/c.jpg")
 
 
 def test_quiet_webhooks_while_polls_find_new_items_set_a_status_reason_and_resubscribe(page, mocked_platforms, monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from publishing.models import Post, PostTarget
+from publishing.models import Post, PostMedia, PostTarget
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +106,28 @@ def test_the_target_list_shows_each_targets_error(staff, account_factory):
     PostTarget.objects.filter(pk=target.pk).update(last_error_message="(#10) Application does not have permission")
     html = staff.get("/admin/publishing/posttarget/").content.decode()
     assert "(#10) Application does not have permission" in html
+
+
+def test_a_published_post_and_its_targets_are_read_only(staff, account_factory):
+    post, (live, failed) = post_with(account_factory, "published", "failed")
+    PostMedia.objects.create(post=post, url="https://cdn.example.com/a.jpg", type="image", position=0)
+    page = staff.get(f"/admin/publishing/post/{post.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200 and 'name="_save"' not in html and 'name="text"' not in html
+    assert "https://cdn.example.com/a.jpg" in html and '-0-url"' not in html  # the media inline: shown, not a field
+    assert 'name="media-MAX_NUM_FORMS" value="0"' in html  # and no room for another one
+    assert "Launch day" in html  # shown, not editable
+    refused = staff.post(f"/admin/publishing/post/{post.pk}/change/", {"text": "Edited"})
+    assert refused.status_code == 403
+    post.refresh_from_db()
+    assert post.text == "Launch day"
+    target_page = staff.get(f"/admin/publishing/posttarget/{live.pk}/change/").content.decode()
+    assert 'name="_save"' not in target_page
+    # A target that is not live keeps its form.
+    assert 'name="_save"' in staff.get(f"/admin/publishing/posttarget/{failed.pk}/change/").content.decode()
+
+
+def test_a_post_not_published_anywhere_stays_editable(staff, account_factory):
+    post, _ = post_with(account_factory, "failed", "queued")
+    html = staff.get(f"/admin/publishing/post/{post.pk}/change/").content.decode()
+    assert 'name="_save"' in html and 'name="text"' in html and 'name="media-MAX_NUM_FORMS" value="1000"' in html

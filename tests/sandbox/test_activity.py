@@ -120,3 +120,26 @@ def test_the_command_fails_when_a_delivery_fails(subscribed, monkeypatch):
     monkeypatch.setattr("sandbox.activity.http_send", lambda url, body, headers: 0)
     with pytest.raises(CommandError, match="4 failed"):
         call_command("sandbox_activity")
+
+
+def test_sandbox_activity_off_stops_the_scheduled_comments_and_dms(subscribed, monkeypatch, settings, capsys):
+    sent = Recorder()
+    monkeypatch.setattr("sandbox.activity.http_send", sent)
+    settings.SANDBOX_ACTIVITY = False
+    seeded = Comment.objects.count()
+    call_command("sandbox_activity")  # as the scheduler runs it
+    assert sent.calls == [] and Comment.objects.count() == seeded and DirectMessage.objects.count() == 0
+    assert "nothing new" in capsys.readouterr().out
+    call_command("sandbox_activity", "--dms", "1")  # asked for by hand: it still counts
+    assert [json.loads(body)["entry"][0]["messaging"][0]["sender"]["id"] for _, body, _ in sent.calls]
+    assert DirectMessage.objects.count() == 2  # the Page's Messenger and its Instagram account
+
+
+def test_the_scheduled_round_follows_sandbox_activity(subscribed, monkeypatch, settings):
+    from sandbox.activity import run_scheduled_activity
+
+    monkeypatch.setattr("sandbox.activity.http_send", Recorder())
+    settings.SANDBOX_ACTIVITY = False
+    assert run_scheduled_activity().startswith("Sandbox activity: nothing new")
+    settings.SANDBOX_ACTIVITY = True
+    assert "1 messenger message" in run_scheduled_activity()

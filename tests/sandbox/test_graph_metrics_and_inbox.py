@@ -158,3 +158,30 @@ def test_instagram_dms_are_threads_with_platform_instagram(page_graph):
                                                          "username": Conversation.objects.get().participant_name}
     sent = page_graph.post_json(f"{PAGE}/messages", {"recipient": {"id": message.from_id}, "message": {"text": "Hi"}})
     assert DirectMessage.objects.get(mid=sent.json()["message_id"]).from_id == IG
+
+
+def test_the_user_profile_api_names_a_dm_participant_with_a_picture(page_graph):
+    from sandbox.models import Page
+
+    page = Page.objects.get(page_id=PAGE)
+    fan = _inbound(page).conversation
+    profile = page_graph.get(fan.participant_id, {"fields": "name,profile_pic"}).json()
+    assert profile["name"] == fan.participant_name and profile["profile_pic"].startswith("https://")
+    ig_fan = _inbound(page, platform="instagram").conversation
+    ig_profile = page_graph.get(ig_fan.participant_id, {"fields": "name,username,profile_pic"}).json()
+    assert ig_profile["username"] == ig_fan.participant_name and "name" not in ig_profile  # the fans set no name
+    assert ig_profile["profile_pic"].startswith("https://")
+    threads = page_graph.get(f"{PAGE}/conversations", {"platform": "messenger", "fields": "participants"}).json()["data"]
+    assert {"id": fan.participant_id, "name": fan.participant_name} in threads[0]["participants"]["data"]
+
+
+def test_a_fan_who_wrote_to_two_pages_is_looked_up_through_either(client, sandbox):
+    from sandbox.models import Page
+
+    _, page_tokens = connect_facebook(client)
+    for n, page in enumerate(Page.objects.order_by("page_id")[:2]):
+        Conversation.objects.create(thread_id=f"t_shared{n}", page=page, platform="messenger",
+                                    participant_id="6782349999999999", participant_name="Shared Fan")
+    for page in Page.objects.order_by("page_id")[:2]:
+        profile = Graph(client, page_tokens[page.page_id]).get("6782349999999999", {"fields": "name"})
+        assert profile.status_code == 200 and profile.json() == {"name": "Shared Fan", "id": "6782349999999999"}

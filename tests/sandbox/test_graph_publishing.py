@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from sandbox.models import Post
-from tests.sandbox.conftest import Graph, connect_facebook
+from tests.sandbox.conftest import BASE, Graph, connect_facebook
 
 PAGE, IG = "104500000000001", "17841400000000101"
 
@@ -20,7 +20,8 @@ def test_feed_post_returns_page_scoped_id_and_honours_read_after_write_fields(pa
     body = page_graph.post(f"{PAGE}/feed?fields=id,permalink_url", {"message": "Hello", "published": "true"}).json()
     page_id, number = body["id"].split("_")
     assert page_id == PAGE and number.isdigit()
-    assert body["permalink_url"] == f"https://www.facebook.com/{PAGE}/posts/{number}"
+    # The sandbox's own page for the post (Graph answers https://www.facebook.com/{page}/posts/{number})
+    assert body["permalink_url"] == f"{BASE}/posts/{body['id']}/"
     post = page_graph.get(body["id"], {"fields": "permalink_url"}).json()
     assert post == {"permalink_url": body["permalink_url"], "id": body["id"]}
 
@@ -48,7 +49,8 @@ def test_photo_and_video_posts_answer_their_documented_shapes(page_graph):
     video = page_graph.post(f"{PAGE}/videos", {"file_url": "https://e.x/v.mp4", "description": "Clip"}).json()
     assert set(video) == {"id"}
     node = page_graph.get(video["id"], {"fields": "permalink_url,status"}).json()
-    assert node["status"]["video_status"] == "ready" and node["permalink_url"].endswith(f"/videos/{video['id']}/")
+    post_id = Post.objects.get(photo_id=video["id"]).post_id
+    assert node["status"]["video_status"] == "ready" and node["permalink_url"] == f"{BASE}/posts/{post_id}/"
 
 
 def test_posting_without_pages_manage_posts_is_graph_error_200(client, sandbox):
@@ -75,7 +77,7 @@ def test_container_is_in_progress_then_finished_then_published(page_graph, froze
     media_id = page_graph.post(f"{IG}/media_publish", {"creation_id": container}).json()["id"]
     assert page_graph.get(container, {"fields": "status_code"}).json()["status_code"] == "PUBLISHED"
     media = page_graph.get(media_id, {"fields": "permalink,shortcode,timestamp,caption,media_type"}).json()
-    assert media["permalink"] == f"https://www.instagram.com/p/{media['shortcode']}/"
+    assert media["permalink"] == f"{BASE}/posts/{media_id}/"
     assert media["caption"] == "Latte" and media["media_type"] == "IMAGE"
     limit = page_graph.get(f"{IG}/content_publishing_limit", {"fields": "quota_usage,config"}).json()
     assert limit == {"data": [{"quota_usage": 1, "config": {"quota_total": 100, "quota_duration": 86400}}]}
@@ -108,8 +110,7 @@ def test_reels_need_a_video_url_and_take_longer(page_graph, frozen):
     assert page_graph.get(reel, {"fields": "status_code"}).json()["status_code"] == "IN_PROGRESS"
     frozen.advance(5)
     media_id = page_graph.post(f"{IG}/media_publish", {"creation_id": reel}).json()["id"]
-    assert page_graph.get(media_id, {"fields": "permalink"}).json()["permalink"].startswith(
-        "https://www.instagram.com/reel/")
+    assert page_graph.get(media_id, {"fields": "permalink"}).json()["permalink"] == f"{BASE}/posts/{media_id}/"
 
 
 def test_stories_are_listed_under_stories_not_media_with_a_stories_permalink(page_graph, frozen):
@@ -118,7 +119,18 @@ def test_stories_are_listed_under_stories_not_media_with_a_stories_permalink(pag
     media_id = page_graph.post(f"{IG}/media_publish", {"creation_id": story}).json()["id"]
     stories = page_graph.get(f"{IG}/stories", {"fields": "id,media_product_type,permalink"}).json()["data"]
     assert stories == [{"id": media_id, "media_product_type": "STORY",
-                        "permalink": f"https://www.instagram.com/stories/sandbox.coffee/{media_id}/"}]
+                        "permalink": f"{BASE}/posts/{media_id}/"}]
     assert media_id not in [m["id"] for m in page_graph.get(f"{IG}/media").json()["data"]]
     frozen.advance(24 * 3600)
     assert page_graph.get(f"{IG}/stories").json()["data"] == []
+
+
+def test_a_sandbox_permalink_opens_a_page_the_sandbox_serves(page_graph, client):
+    post_id = page_graph.post(f"{PAGE}/feed", {"message": "Open me"}).json()["id"]
+    comment = page_graph.post(f"{post_id}/comments", {"message": "Nice one"}).json()["id"]
+    link = page_graph.get(post_id, {"fields": "permalink_url"}).json()["permalink_url"]
+    page = client.get(link.removeprefix("http://testserver"))
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert b"Open me" in page.content and b"Nice one" in page.content and b"Facebook" in page.content
+    assert page_graph.get(comment, {"fields": "permalink_url"}).json()["permalink_url"] == f"{link}?comment_id={comment}"
+    assert client.get("/sandbox/posts/999/").status_code == 404

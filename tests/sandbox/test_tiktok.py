@@ -110,6 +110,10 @@ def test_file_upload_direct_post_progresses_to_public_with_the_misspelt_id_field
     videos = call(client, tokens, "v2/video/query/", {"filters": {"video_ids": [str(video_id)]}},
                   fields="id,title,view_count,like_count,share_url").json()["data"]["videos"]
     assert videos[0]["id"] == str(video_id) and videos[0]["title"] == "Sandbox clip #demo"
+    # share_url opens the sandbox's page of the video (TikTok answers https://www.tiktok.com/@user/video/id)
+    assert videos[0]["share_url"] == f"http://testserver/sandbox/posts/{video_id}/"
+    page = client.get(f"/sandbox/posts/{video_id}/")
+    assert page.status_code == 200 and b"TikTok" in page.content and b"Sandbox clip #demo" in page.content
 
 
 def test_chunks_must_arrive_in_order_with_206_until_the_last(client, tokens):

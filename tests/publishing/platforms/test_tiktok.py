@@ -612,3 +612,57 @@ def test_temporary_errors_after_the_commit_are_bounded_and_end_unconfirmed_never
     target.refresh_from_db()
     assert (target.status, target.platform_post_id) == ("published", "7301234567890123456")
     assert len(calls_to(mocked_platforms, "POST", VIDEO_INIT)) == 1 and len(calls_to(mocked_platforms, "POST", STATUS)) == 7
+
+
+VIDEO_QUERY = "https://open.tiktokapis.com/v2/video/query/"
+SHARE_URL = "https://www.tiktok.com/@sandbox.creator/video/7301234567890123456"
+
+
+def video_query_answer(video_id: str = "7301234567890123456", share_url: str = SHARE_URL) -> dict:
+    return {"data": {"videos": [{"id": video_id, "title": "Hello from UniPulse", "share_url": share_url}]},
+            "error": {"code": "ok", "message": "", "log_id": "x"}}
+
+
+def test_once_tiktok_names_the_post_its_permalink_is_read_from_the_video_query(make_target, mocked_platforms, sent):
+    target = committed_target(make_target)
+    PostTarget.objects.filter(pk=target.pk).update(polls=0)
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+    mocked_platforms.post(VIDEO_QUERY, json=video_query_answer())
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id, target.permalink) == ("published", "7301234567890123456", SHARE_URL)
+    (query,) = calls_to(mocked_platforms, "POST", VIDEO_QUERY)
+    assert body(query) == {"filters": {"video_ids": ["7301234567890123456"]}} and "share_url" in query.request.url
+    assert sent == []
+
+
+def test_a_failed_permalink_read_leaves_the_published_post_without_a_link(make_target, mocked_platforms, sent):
+    target = committed_target(make_target)
+    PostTarget.objects.filter(pk=target.pk).update(polls=0)
+    mocked_platforms.post(STATUS, json=fixture("tiktok/publishing_status_complete.json"))
+    mocked_platforms.post(VIDEO_QUERY, status=500, json={"error": {"code": "internal_error", "message": "", "log_id": "x"}})
+
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id, target.permalink) == ("published", "7301234567890123456", "")
+
+
+def test_a_post_named_by_webhook_gets_its_permalink_from_one_follow_up(
+        make_target, mocked_platforms, sent, django_capture_on_commit_callbacks):
+    target = video_target(make_target, status="publishing")
+    PostTarget.objects.filter(pk=target.pk).update(publish_id=PUBLISH_ID, step="committed")
+    mocked_platforms.post(VIDEO_QUERY, json=video_query_answer("7301"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_publish_event(PUBLISH_ID, "post.publish.publicly_available", post_id="7301")
+    assert sent == [(target.pk, 0)]  # no platform call inside the webhook's lock
+    assert len(mocked_platforms.calls) == 0
+    publish(target.pk)
+
+    target.refresh_from_db()
+    assert (target.platform_post_id, target.permalink) == ("7301", SHARE_URL)
+    publish(target.pk)  # a stray message: the link is known, nothing is asked again
+    assert len(calls_to(mocked_platforms, "POST", VIDEO_QUERY)) == 1
