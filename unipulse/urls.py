@@ -8,6 +8,7 @@ from .auth import RateLimitedObtainAuthToken
 from .health import healthz
 
 api_v1 = [
+    path("", include("conversations.webhook_urls")),  # first: the busiest endpoints resolve in three tries
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("auth/token/", RateLimitedObtainAuthToken.as_view(), name="api-token"),

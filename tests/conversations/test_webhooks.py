@@ -229,3 +229,15 @@ def test_a_new_delivery_costs_one_statement_and_its_queue_message_no_enqueued_hi
     assert not Task.tasks.exists()
     assert event.status == "received"
     broker.flush_all()
+
+
+def test_the_webhook_endpoints_are_the_first_api_routes_tried():
+    """The busiest endpoints of the server resolve before the API's routers are walked (issue 19's profile)."""
+    from django.urls import resolve
+
+    from unipulse.urls import api_v1
+
+    assert api_v1[0].urlconf_name.__name__ == "conversations.webhook_urls"
+    for path, name in (("/api/v1/webhooks/meta", "webhook-meta"), ("/api/v1/webhooks/tiktok", "webhook-tiktok"),
+                       ("/api/v1/webhooks/meta/deauthorize", "webhook-meta-deauthorize")):
+        assert resolve(path).url_name == name
