@@ -46,6 +46,16 @@ class PollResult:
     comments_since: datetime | None
     messages_since: datetime | None
 
+    @classmethod
+    def after(cls, comments: list[InboxItem], comments_since: datetime | None, messages: list[InboxItem],
+              messages_since: datetime | None, newest_message: datetime | None) -> PollResult:
+        """One poll's answer: only comments newer than the last poll (a listing may repeat the boundary), and
+        each cursor moved to the newest item it saw, or left where it was."""
+        comments = [c for c in comments if comments_since is None or c.created_at > comments_since]
+        return cls(comments=comments, messages=messages,
+                   comments_since=max([c.created_at for c in comments], default=comments_since),
+                   messages_since=newest_message or messages_since)
+
 
 class UnroutableError(ValueError):
     """A payload no code path can route (its shape is not one the platform documents): stored `ignored`."""

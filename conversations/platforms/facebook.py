@@ -29,13 +29,8 @@ INBOX = True
 def poll(account, comments_since: datetime | None, messages_since: datetime | None) -> PollResult:
     comments = [comment_item(account, c) for c in facebook.list_recent_post_comments(
         account, posts=settings.INBOX_POLL_RECENT_POSTS, since=comments_since)]
-    comments = [c for c in comments if comments_since is None or c.created_at > comments_since]
     messages, newest = thread_items(account, facebook.iter_conversations(account, platform="messenger"), messages_since)
-    return PollResult(
-        comments=comments, messages=messages,
-        comments_since=max([c.created_at for c in comments], default=comments_since),
-        messages_since=newest or messages_since,
-    )
+    return PollResult.after(comments, comments_since, messages, messages_since, newest)
 
 
 def comment_item(account, comment: facebook.PageComment) -> InboxItem:

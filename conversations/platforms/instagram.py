@@ -24,14 +24,9 @@ def page_id(account) -> str:
 def poll(account, comments_since: datetime | None, messages_since: datetime | None) -> PollResult:
     comments = [comment_item(account, c) for c in instagram.list_recent_media_comments(
         account, media=settings.INBOX_POLL_RECENT_POSTS, since=comments_since)]
-    comments = [c for c in comments if comments_since is None or c.created_at > comments_since]
     threads = facebook.iter_conversations(account, platform="instagram", page_id=page_id(account))
     messages, newest = thread_items(account, threads, messages_since)
-    return PollResult(
-        comments=comments, messages=messages,
-        comments_since=max([c.created_at for c in comments], default=comments_since),
-        messages_since=newest or messages_since,
-    )
+    return PollResult.after(comments, comments_since, messages, messages_since, newest)
 
 
 def comment_item(account, comment: instagram.MediaComment) -> InboxItem:
