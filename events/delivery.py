@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import random
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -77,14 +78,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         target = urlsafety.check(url)
     except urlsafety.UnsafeURL as error:
         return done(error=f"refused: the URL {error}")
-    timeout = urllib3.Timeout(connect=settings.WEBHOOK_TIMEOUT_SECONDS, read=settings.WEBHOOK_TIMEOUT_SECONDS)
-    if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            target.address, target.port, timeout=timeout, retries=False, maxsize=1,
-            server_hostname=target.host, assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
-            ca_certs=settings.WEBHOOK_CA_BUNDLE or certifi.where())
-    else:
-        pool = urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, retries=False, maxsize=1)
+    pool = _pool(target)
     host_header = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
     try:
         response = pool.urlopen("POST", target.path, body=body, headers={**headers, "Host": host_header},
@@ -92,13 +86,45 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         try:
             excerpt = response.read(EXCERPT_BYTES, decode_content=False) or b""
         finally:
-            response.release_conn()
+            if response.length_remaining == 0:  # read whole: the connection can carry the next delivery
+                response.release_conn()
+            else:  # more than the excerpt, or no length: never read on from a receiver, hang up
+                response.close()
         text = excerpt.decode("utf-8", errors="replace").replace("\x00", "")
         return done(status_code=response.status, excerpt=text)
     except urllib3.exceptions.HTTPError as error:
+        _pools.cache = {}  # a broken connection is not reused
         return done(error=f"{type(error).__name__}: {_plain(error)}")
-    finally:
-        pool.close()
+
+
+_pools = threading.local()
+POOLS_PER_THREAD = 32
+
+
+def _pool(target: urlsafety.Target) -> urllib3.HTTPConnectionPool:
+    """A kept-alive connection pool per worker thread and (checked address, port, host name): a receiver
+    getting many deliveries is not dialled again for each, and an address that changed gets a new pool."""
+    cache = getattr(_pools, "cache", None)
+    if cache is None:
+        cache = _pools.cache = {}
+    key = (target.scheme, target.address, target.port, target.host, settings.WEBHOOK_TIMEOUT_SECONDS,
+           settings.WEBHOOK_CA_BUNDLE)
+    pool = cache.get(key)
+    if pool is not None:
+        return pool
+    if len(cache) >= POOLS_PER_THREAD:
+        cache.pop(next(iter(cache))).close()
+    timeout = urllib3.Timeout(connect=settings.WEBHOOK_TIMEOUT_SECONDS, read=settings.WEBHOOK_TIMEOUT_SECONDS)
+    if target.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            target.address, target.port, timeout=timeout, retries=False, maxsize=1, block=False,
+            server_hostname=target.host, assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
+            ca_certs=settings.WEBHOOK_CA_BUNDLE or certifi.where())
+    else:
+        pool = urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, retries=False, maxsize=1,
+                                          block=False)
+    cache[key] = pool
+    return pool
 
 
 def _plain(error: Exception) -> str:

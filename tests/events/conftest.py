@@ -19,10 +19,11 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
             def do_POST(self):  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length", 0))
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers),
-                                          "body": self.rfile.read(length)})
+                                          "body": self.rfile.read(length), "client_port": self.client_address[1]})
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 self.send_response(receiver.status)

@@ -229,3 +229,19 @@ def test_a_short_retry_is_a_delayed_message_and_a_long_one_waits_for_the_sweep(o
     Delivery.objects.filter(pk=one_delivery.pk).update(attempts=8, next_attempt_at=timezone.now())
     deliveries.attempt(one_delivery.pk)
     assert len(kept) == 1  # about an hour away: send_webhooks sends it when it is due
+
+
+def test_deliveries_to_one_receiver_reuse_the_connection_and_a_long_answer_is_cut_off(workspace, endpoint_factory,
+                                                                                    receiver):
+    endpoint = endpoint_factory(url=receiver.url)
+    for _ in range(3):
+        record(workspace.pk, "analytics.synced", {"object": {}})
+    ids = list(Delivery.objects.filter(endpoint=endpoint).values_list("pk", flat=True))
+    receiver.body = b"ok"
+    for pk in ids[:2]:
+        deliveries.attempt(pk)
+    receiver.body = b"y" * 200_000  # far more than the excerpt: not read on, the connection is closed
+    assert deliveries.attempt(ids[2]).status == DeliveryStatus.DELIVERED
+    ports = [r["client_port"] for r in receiver.requests]
+    assert ports[0] == ports[1]  # kept alive between the first two
+    assert DeliveryAttempt.objects.get(delivery_id=ids[2]).response_excerpt == "y" * deliveries.EXCERPT_BYTES
