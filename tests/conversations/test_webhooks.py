@@ -241,3 +241,46 @@ def test_the_webhook_endpoints_are_the_first_api_routes_tried():
     for path, name in (("/api/v1/webhooks/meta", "webhook-meta"), ("/api/v1/webhooks/tiktok", "webhook-tiktok"),
                        ("/api/v1/webhooks/meta/deauthorize", "webhook-meta-deauthorize")):
         assert resolve(path).url_name == name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_row_is_committed_before_the_200_and_the_message_goes_once_the_answer_is_sent(monkeypatch):
+    """Autocommit, as in production: the platform's 200 waits for the INSERT's commit only; the Redis send
+    runs when the server closes the response (after the last byte), and a failure there loses nothing."""
+    from django.test import RequestFactory
+
+    from conversations.webhooks import meta_webhook
+
+    from .conftest import meta_signature
+
+    sent = keep_enqueued(monkeypatch, "webhook-process")
+    body = raw_fixture("facebook/webhook_feed_comment_add.json")
+    request = RequestFactory().post("/api/v1/webhooks/meta", body, content_type="application/json",
+                                    HTTP_X_HUB_SIGNATURE_256=meta_signature(body))
+    response = meta_webhook(request)
+
+    assert response.status_code == 200
+    stored = WebhookEvent.objects.get()  # another connection would see it: autocommitted before the answer
+    assert stored.status == "received" and sent == []
+    response.close()  # what gunicorn does once the answer is on the wire
+    assert sent == [stored.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_down_after_the_answer_leaves_the_row_for_process_webhooks(monkeypatch):
+    import dramatiq
+    from django.test import RequestFactory
+
+    from conversations.webhooks import meta_webhook
+
+    from .conftest import meta_signature
+
+    def refuse(message, *, delay=None):
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(dramatiq.get_broker(), "enqueue", refuse)
+    body = raw_fixture("facebook/webhook_feed_comment_add.json")
+    response = meta_webhook(RequestFactory().post("/api/v1/webhooks/meta", body, content_type="application/json",
+                                                  HTTP_X_HUB_SIGNATURE_256=meta_signature(body)))
+    response.close()
+    assert response.status_code == 200 and WebhookEvent.objects.get().status == "received"
