@@ -121,14 +121,14 @@ def test_subscribe_webhooks_command_resubscribes_active_pages(account_factory, m
     ig.refresh_from_db()
     assert page.webhook_subscribed_at is not None and ig.webhook_subscribed_at is not None
     assert page.status_reason == ""
-    assert capsys.readouterr().out.strip() == "subscribe_webhooks: subscribed 1 Page(s); 0 failed."
+    assert capsys.readouterr().out.strip() == "subscribe_webhooks: subscribed 1 Page(s) and 0 Instagram Login account(s); 0 failed."
 
 
 def test_subscribe_webhooks_dry_run_calls_nothing(account_factory, mocked_platforms, capsys):
     account_factory("facebook")
     call_command("subscribe_webhooks", "--dry-run")
     assert len(mocked_platforms.calls) == 0
-    assert capsys.readouterr().out.strip() == "subscribe_webhooks: would subscribe 1 Page(s); 0 failed."
+    assert capsys.readouterr().out.strip() == "subscribe_webhooks: would subscribe 1 Page(s) and 0 Instagram Login account(s); 0 failed."
 
 
 def test_disconnected_accounts_stay_listed_for_the_owner(api_client, account_factory):
