@@ -68,7 +68,8 @@ def subscribe_instagram_login_webhooks(account: SocialAccount) -> bool:
     fields = list(instagram.INSTAGRAM_LOGIN_WEBHOOK_FIELDS)
     try:
         instagram.subscribe_webhooks(account, fields)
-        missing = [f for f in fields if f not in instagram.get_webhook_fields(account)]
+        got = instagram.get_webhook_fields(account)
+        missing = [f for f in fields if f not in got]
         problem = f"{WEBHOOK_REASON_PREFIX}: Meta did not confirm {', '.join(missing)}." if missing else ""
     except TransientError as error:
         logger.warning("Webhook subscription for account %s failed for now: %s", account.pk, error.error_code)
