@@ -1,6 +1,8 @@
 """Instagram Login deliveries: signed by the Instagram app (INSTAGRAM_APP_SECRET) as well as the Facebook app,
 and routed to the Page-less account they name."""
 
+import json
+
 import pytest
 
 from conversations.models import Conversation, Message, WebhookEvent
@@ -65,3 +67,16 @@ def test_instagram_login_comments_and_dms_reach_the_page_less_account(ig_login_a
     assert dm.participant_id == "7012345678901234"
     assert [(m.direction, m.text) for m in dm.messages.order_by("created_at")] == [
         ("in", "Do you have this in size M?"), ("out", "Yes! Sending you the link.")]
+
+
+def test_a_comment_printed_in_the_entry_itself_as_in_metas_instagram_login_examples_is_routed(
+        ig_login_account, post_meta, sent_events):
+    body = json.dumps({"object": "instagram", "entry": [{
+        "id": IG_ID, "time": 1789463925, "field": "comments",
+        "value": {"from": {"id": "2345678901234567", "username": "claire.voyage"}, "id": "17865432109870001",
+                  "text": "Love it", "media": {"id": "18023456789012345", "media_product_type": "REELS"}}}]}).encode()
+    assert post_meta(body, signature=meta_signature(body, secret=IG_APP_SECRET)).status_code == 200
+    process_webhook_event(sent_events[0])
+    message = Message.objects.get(conversation__account=ig_login_account)
+    assert (message.external_id, message.text, message.conversation.platform_post_id) == (
+        "17865432109870001", "Love it", "18023456789012345")
