@@ -54,7 +54,8 @@ def test_an_instagram_login_account_connects_publishes_syncs_and_answers_a_dm(st
     owner = new_login(stack, f"creator-{uuid.uuid4().hex[:6]}")
     (account_id,) = connect_instagram_login(stack, owner)
     account = api(stack, "GET", f"/api/v1/accounts/{account_id}/", headers=owner).json()
-    assert (account["platform"], account["username"], account["status"]) == ("instagram", "sandbox.bakery", "active")
+    assert (account["platform"], account["username"], account["status"], account["login_path"]) == (
+        "instagram", "sandbox.bakery", "active", "instagram")
 
     # ---- its webhooks are subscribed in the background, on the account itself (it has no Page)
     def subscribed():
