@@ -139,3 +139,17 @@ def test_analytics_checks_the_instagram_users_own_budget(account, settings):
     with pytest.raises(RateLimitedError) as caught:
         ensure_meta_budget(account)
     assert caught.value.scope == "budget"
+
+
+def test_the_daily_command_resubscribes_instagram_login_accounts_too(account, capsys):
+    from django.core.management import call_command
+
+    with responses.RequestsMock() as rsps:
+        rsps.add("POST", SUBSCRIBE, json=load_fixture("instagram/login_subscribed_apps.json"))
+        rsps.add("GET", SUBSCRIBE, json=load_fixture("instagram/login_subscribed_apps_read.json"))
+        call_command("subscribe_webhooks")
+        assert len(rsps.calls) == 2
+    assert capsys.readouterr().out.strip() == (
+        "subscribe_webhooks: subscribed 0 Page(s) and 1 Instagram Login account(s); 0 failed.")
+    account.refresh_from_db()
+    assert account.webhook_subscribed_at is not None
