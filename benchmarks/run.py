@@ -16,6 +16,7 @@ from benchmarks.common import ROOT, machine, reset_database, table
 
 BENCHMARKS = [
     "benchmarks.webhook_ingest",
+    "benchmarks.webhook_delivery",
     "benchmarks.analytics_sync",
     "benchmarks.publishing_throughput",
     "benchmarks.api_reads",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from .fields import EncryptedTokenField
@@ -140,11 +140,16 @@ class SocialAccount(models.Model):
 
     def mark_needs_reauth(self, reason: str) -> bool:
         """Set needs_reauth once; returns True only for the call that changed the status."""
-        changed = SocialAccount.objects.filter(pk=self.pk).exclude(status=AccountStatus.NEEDS_REAUTH).exclude(
-            status=AccountStatus.DISCONNECTED
-        ).update(status=AccountStatus.NEEDS_REAUTH, status_reason=reason[:500], updated_at=timezone.now())
+        from .events import account_event
+
+        with transaction.atomic():
+            changed = SocialAccount.objects.filter(pk=self.pk).exclude(status=AccountStatus.NEEDS_REAUTH).exclude(
+                status=AccountStatus.DISCONNECTED
+            ).update(status=AccountStatus.NEEDS_REAUTH, status_reason=reason[:500], updated_at=timezone.now())
+            if changed:
+                self.status, self.status_reason = AccountStatus.NEEDS_REAUTH, reason[:500]
+                account_event(self, "account.needs_reauth")
         if changed:
-            self.status, self.status_reason = AccountStatus.NEEDS_REAUTH, reason[:500]
             account_needs_reauth.send(sender=SocialAccount, account=self, reason=reason)
         return bool(changed)
 

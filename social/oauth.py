@@ -26,6 +26,7 @@ from workspaces.models import Membership, Role
 from workspaces.services import record
 
 from .clients import instagram_login, meta, tiktok
+from .events import account_event
 from .models import INSTAGRAM_LOGIN_FLOW, AccountStatus, LoginPath, OAuthState, Platform, SocialAccount
 from .services import join_reasons, subscribe_page_webhooks
 from .signals import instagram_login_connected
@@ -346,6 +347,7 @@ def _upsert(origin: OAuthState, platform: str, external_id: str, values: dict, r
     # Without a token nothing can work: say "reconnect" up front instead of failing each job.
     account.status = AccountStatus.ACTIVE if account.access_token else AccountStatus.NEEDS_REAUTH
     account.save()
+    account_event(account, "account.connected")  # inside the connect's transaction, like the row
     return account
 
 

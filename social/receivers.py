@@ -16,4 +16,4 @@ def disconnect_workspace_accounts(sender, instance: Workspace, **kwargs) -> None
     """A deleted workspace first disconnects its accounts (revoking where the platform allows and no
     other workspace still uses the grant), so no token outlives the workspace that held it."""
     for account in SocialAccount.objects.filter(workspace=instance).exclude(status=AccountStatus.DISCONNECTED):
-        disconnect_account(account)
+        disconnect_account(account, announce=False)

@@ -80,3 +80,12 @@ class SocialAccountSerializer(serializers.ModelSerializer):
         if counts is not None and account.pk in counts:
             return counts[account.pk]
         return _read_counters(lambda: ratelimit.get_call_counts(account.pk), default=None)
+
+
+class AccountEventSerializer(SocialAccountSerializer):
+    """The account in an event: the API's fields but the live call counters (no token either way)."""
+
+    class Meta(SocialAccountSerializer.Meta):
+        fields = [f for f in SocialAccountSerializer.Meta.fields if f not in ("remaining_call_budget", "call_counts")]
+        read_only_fields = fields
+        list_serializer_class = serializers.ListSerializer

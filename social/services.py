@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from unipulse.platform_errors import PlatformError, TransientError
 
 from .clients import facebook, instagram, meta, ratelimit, tiktok
+from .events import account_event
 from .models import AccountStatus, Platform, SocialAccount
 
 logger = logging.getLogger(__name__)
@@ -111,8 +113,11 @@ def _record_subscription(account: SocialAccount, problem: str) -> None:
     account.save(update_fields=["status_reason", "webhook_subscribed_at", "updated_at"])
 
 
-def disconnect_account(account: SocialAccount) -> SocialAccount:
+def disconnect_account(account: SocialAccount, *, announce: bool = True) -> SocialAccount:
     """Revoke where the platform allows it, wipe the tokens, mark disconnected. Idempotent.
+
+    `announce`: write the `account.disconnected` event (not when the workspace itself is being deleted:
+    its events and endpoints go with it).
 
     A revoke that fails is logged and does not stop the disconnect: the user asked us to forget
     the account, and the tokens are gone from our side either way.
@@ -134,7 +139,10 @@ def disconnect_account(account: SocialAccount) -> SocialAccount:
     account.status = AccountStatus.DISCONNECTED
     account.status_reason = "Disconnected by the user."
     account.webhook_subscribed_at = None
-    account.save()
+    with transaction.atomic():
+        account.save()
+        if announce:
+            account_event(account, "account.disconnected")
     return account
 
 

@@ -206,3 +206,11 @@ def side_by_side(call) -> tuple[list[Exception], list]:
     for t in threads:
         t.join(timeout=30)
     return errors, results
+
+
+def recorded_events(event_type: str | None = None) -> list:
+    """The outbox's events (events.models.Event), oldest first, optionally of one type."""
+    from events.models import Event
+
+    events = Event.objects.order_by("seq")
+    return list(events.filter(type=event_type) if event_type else events)

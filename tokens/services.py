@@ -29,6 +29,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from social.clients import instagram_login, meta, tiktok
+from social.events import account_event
 from social.models import AccountStatus, Platform, SocialAccount
 from social.oauth import needed_scopes
 from social.signals import account_needs_reauth
@@ -143,6 +144,7 @@ def refresh_account_token(account_id: int, force: bool = False, *, expiring_with
     with _single_flight(account_id):
         with transaction.atomic():
             account = SocialAccount.objects.select_for_update().get(pk=account_id)
+            warned_before = account.status_reason.startswith(WARNING_PREFIX)
             if account.status == AccountStatus.DISCONNECTED:
                 return account
             if token_version(account) != seen and not account.is_token_expired(expiring_within or timedelta(0)):
@@ -169,6 +171,8 @@ def refresh_account_token(account_id: int, force: bool = False, *, expiring_with
             account.token_checked_at = timezone.now()
             account.token_refresh_due_at = compute_refresh_due_at(account)
             account.save(update_fields=REFRESH_FIELDS)
+            if account.status_reason.startswith(WARNING_PREFIX) and not warned_before:
+                account_event(account, "account.expiring")  # once per warning, with the row
     if reauth is not None:
         raise reauth
     if retry is not None:

@@ -50,3 +50,8 @@ tiktok_publish_event = Hook("tiktok_publish_event", provider="publishing")
 # analytics: (workspace, platform, account_id=None) -> rows of per-video comment counts. Called by the
 # inbox's TikTok video list.
 video_comment_counts = Hook("video_comment_counts", provider="analytics")
+
+# events: (workspace_id, event_type, data) -> the stored event. Called by every app inside the transaction
+# that makes the change the event reports (events.services.record), so the event exists exactly when the
+# change was committed. `data` is {"object": <the object as the REST API shows it>} (never a token).
+record_event = Hook("record_event", provider="events")

@@ -29,6 +29,8 @@ QUEUE_POLICY = {
     "ice-process": dict(max_retries=8, min_backoff=5_000, max_backoff=600_000, time_limit=300_000),
     "webhook-process": dict(max_retries=10, min_backoff=1_000, max_backoff=600_000, time_limit=120_000),
     "token-refresh": dict(max_retries=6, min_backoff=10_000, max_backoff=900_000, time_limit=120_000),
+    # Outgoing webhooks plan their own retries (events.delivery); these cover a database hiccup only.
+    "webhook-deliver": dict(max_retries=3, min_backoff=5_000, max_backoff=60_000, time_limit=60_000),
 }
 
 

@@ -81,6 +81,7 @@ class Job:
 
 SCHEDULE = [
     Job("publish_due", "* * * * *"),
+    Job("send_webhooks", "* * * * *"),
     Job("process_webhooks", "*/5 * * * *"),
     Job("sync_conversations", "*/15 * * * *"),
     Job("refresh_tokens", "*/15 * * * *"),
@@ -89,6 +90,7 @@ SCHEDULE = [
     Job("subscribe_webhooks", "30 3 * * *"),
     Job("prune_task_history", "30 3 * * *"),
     Job("prune_webhook_events", "30 3 * * *"),
+    Job("prune_events", "40 3 * * *"),
     Job("sandbox_activity", "*/2 * * * *", sandbox_only=True),
 ]
 

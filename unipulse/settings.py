@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "publishing",
     "analytics",
     "conversations",
+    "events",
     # "sandbox" is appended below when SOCIAL_SANDBOX is on
 ]
 
@@ -181,7 +182,7 @@ else:
     BROKER_MODE = "embedded"
     DRAMATIQ_BROKER = {"BROKER": "dramatiq.brokers.stub.StubBroker", "OPTIONS": {}, "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE}
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]  # django-dramatiq looks only for `tasks` otherwise
-DRAMATIQ_QUEUES = ["publish", "analytics-sync", "ice-process", "webhook-process", "token-refresh"]
+DRAMATIQ_QUEUES = ["publish", "analytics-sync", "ice-process", "webhook-process", "token-refresh", "webhook-deliver"]
 EMBEDDED_WORKER_THREADS = env.int("EMBEDDED_WORKER_THREADS", default=2)
 # Embedded mode only: also run the periodic commands inside the web process (`make run` sets it).
 EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=False)
@@ -461,6 +462,24 @@ TOKEN_PRECALL_LEEWAY = timedelta(minutes=5)
 TOKEN_REFRESH_LOCK_TTL = 60  # seconds a refresh may hold the per-account lock
 TOKEN_REFRESH_LOCK_WAIT = 30  # seconds a second refresher waits for the first
 
+
+# Events out (events app): signed webhooks to the customer's receivers and the event feed.
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)  # the feed's memory; purge_events deletes older
+WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)  # after the event, a delivery stops retrying
+WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=3)  # failing this long: disabled, admins told
+WEBHOOK_SECRET_GRACE_HOURS = env.int("WEBHOOK_SECRET_GRACE_HOURS", default=24)  # a rolled secret still signs this long
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)  # to connect, and to read the answer
+# Retries due sooner than this wait as delayed Dramatiq messages; later ones are sent by dispatch_webhooks (cron).
+WEBHOOK_DELAYED_MESSAGE_MAX_SECONDS = env.int("WEBHOOK_DELAYED_MESSAGE_MAX_SECONDS", default=300)
+WEBHOOK_CA_BUNDLE = env.str("WEBHOOK_CA_BUNDLE", default="")  # certificates to trust for receivers; certifi's if empty
+# Development only (refused with DEBUG off): plain http receivers, and receivers on loopback/private addresses.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+for _name in ("WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE_ADDRESSES"):
+    if vars()[_name] and not DEBUG:
+        _refuse_to_start(_name, "is on while DEBUG is off; production webhooks go to https on public addresses only.")
+if EVENT_RETENTION_DAYS * 24 <= WEBHOOK_RETRY_HOURS:
+    _refuse_to_start("EVENT_RETENTION_DAYS", "must keep events longer than WEBHOOK_RETRY_HOURS retries them.")
 
 # Logging: platform codes and trace ids only, never tokens (see unipulse.logging_filters).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

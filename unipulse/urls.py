@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("publishing.urls")),
     path("", include("analytics.urls")),
     path("", include("conversations.urls")),
+    path("", include("events.urls")),
 ]
 
 urlpatterns = [

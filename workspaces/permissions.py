@@ -55,6 +55,12 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "analytics-account": {"GET": VIEWER}, "analytics-post": {"GET": VIEWER},
     "analytics-tracked-posts": {"GET": VIEWER}, "analytics-tracked-post": {"GET": VIEWER},
     "analytics-summary": {"GET": VIEWER},
+    # events out: endpoints hold signing secrets and send the workspace's data out (admin); the feed is a read
+    "webhook-endpoint-list": {"GET": ADMIN, "POST": ADMIN},
+    "webhook-endpoint-detail": {"GET": ADMIN, "PATCH": ADMIN, "DELETE": ADMIN},
+    "webhook-endpoint-roll": {"POST": ADMIN}, "webhook-endpoint-ping": {"POST": ADMIN},
+    "webhook-delivery-list": {"GET": ADMIN}, "webhook-delivery-redeliver": {"POST": ADMIN},
+    "event-feed": {"GET": VIEWER},
     # inbox
     "conversation-list": {"GET": VIEWER}, "conversation-tiktok-videos": {"GET": VIEWER},
     "conversation-detail": {"GET": VIEWER, "PATCH": EDITOR},

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from social.clients import meta, ratelimit
 from social.models import AccountStatus, SocialAccount
+from unipulse import hooks
 from unipulse.platform_errors import PlatformError, RateLimitedError, TransientError
 
 from .. import platforms
@@ -50,9 +51,14 @@ def sync_account(account_id: int) -> SyncRun | None:
                                                  error_code=error.error_code[:64], finished_at=timezone.now())
         raise
     run.status, run.finished_at = SyncRun.Status.DONE, timezone.now()
-    run.save(update_fields=["status", "finished_at", "cursor"])
-    # The account's "last sync" (API and admin) was never written: it read empty after every sync.
-    SocialAccount.objects.filter(pk=account.pk).update(last_synced_at=run.finished_at)
+    with transaction.atomic():
+        run.save(update_fields=["status", "finished_at", "cursor"])
+        # The account's "last sync" (API and admin) was never written: it read empty after every sync.
+        SocialAccount.objects.filter(pk=account.pk).update(last_synced_at=run.finished_at)
+        hooks.record_event(account.workspace_id, "analytics.synced", {"object": {
+            "account": account.pk, "platform": account.platform, "run": run.pk, "status": run.status,
+            "started_at": run.started_at.isoformat(), "finished_at": run.finished_at.isoformat(),
+            "posts_synced": run.posts_synced}})
     return run
 
 

@@ -14,6 +14,7 @@ from social.services import join_reasons, split_reasons
 from unipulse.errors import ApiError
 from workspaces.services import is_member, record
 
+from ..events import message_event
 from ..models import Conversation, InboxSyncState, Message
 from ..platforms.base import InboxItem
 
@@ -62,6 +63,8 @@ def upsert_item(account, item: InboxItem, origin: str) -> tuple[Message, bool]:
                 created_at=item.created_at, is_hidden=bool(item.hidden), is_deleted=item.deleted,
                 status=Message.Status.RECEIVED if item.direction == "in" else Message.Status.SENT, origin=origin,
             )
+            if item.direction == "in":
+                message_event(message, "inbox.message.received")  # with the row: a replayed item is no new event
     except IntegrityError:  # a concurrent webhook/poll stored it first
         return Message.objects.get(account=account, external_id=item.external_id), False
     _touch_conversation(conversation, message, item)

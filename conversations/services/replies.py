@@ -15,6 +15,7 @@ from unipulse.api_errors import ApiError
 from unipulse.platform_errors import PlatformError, RateLimitedError, TransientError
 from workspaces.services import record
 
+from ..events import message_event
 from ..models import Conversation, Message
 from ..platforms import NoInboxError, get_inbox
 
@@ -107,8 +108,10 @@ def _create_sending(conversation: Conversation, text: str, idempotency_key: str,
 def _mark_failed(message: Message, error: PlatformError) -> None:
     # A refused reply keeps its row (the thread shows the failed attempt) but gives its key back.
     key = "" if is_refusal(error) else message.idempotency_key
-    Message.objects.filter(pk=message.pk).update(status=Message.Status.FAILED, error=str(error)[:500],
-                                                 idempotency_key=key)
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(status=Message.Status.FAILED, error=str(error)[:500],
+                                                     idempotency_key=key)
+        message_event(message, "inbox.reply.failed")
 
 
 def _mark_sent(message: Message, external_id: str) -> None:
@@ -122,6 +125,7 @@ def _mark_sent(message: Message, external_id: str) -> None:
             last_message_at=message.created_at)
         record(message.account.workspace_id, message.sent_by, "inbox.reply_sent", message,
                f"Replied in conversation {message.conversation_id}.")
+        message_event(message, "inbox.reply.sent")
     message.status, message.external_id, message.error = Message.Status.SENT, external_id, ""
 
 

@@ -38,6 +38,7 @@ from unipulse.platform_errors import (
     TransientError,
 )
 
+from ..events import target_changed
 from ..models import CommentStatus, PostTarget, Step, TargetStatus
 from ..platforms import (
     NOT_SENT,
@@ -317,9 +318,16 @@ def _fail_or_keep(target: PostTarget, message: str, code: str) -> None:
 # ---- recording ----------------------------------------------------------------------------------
 
 def _set(target: PostTarget, **fields) -> None:
+    """Save the fields; a new published/failed/unconfirmed status writes its event in the same transaction."""
+    before = target.status
     for key, value in fields.items():
         setattr(target, key, value)
-    target.save(update_fields=[*fields, "updated_at"])
+    if "status" not in fields or fields["status"] == before:
+        target.save(update_fields=[*fields, "updated_at"])
+        return
+    with transaction.atomic():
+        target.save(update_fields=[*fields, "updated_at"])
+        target_changed(target, before)
 
 
 def _record_error(target: PostTarget, code: str, message: str) -> None:

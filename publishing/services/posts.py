@@ -19,6 +19,7 @@ from unipulse.api_errors import ApiError
 from workspaces.models import Membership, Role
 from workspaces.services import record
 
+from ..events import post_event
 from ..models import NOT_STARTED, Approval, Post, PostMedia, PostTarget, Step, TargetStatus
 from . import media_info, recurrence, slots, validation
 from .engine import can_resume, send_queued
@@ -91,6 +92,8 @@ def create_post(membership: Membership, data: dict, idempotency_key: str = "", f
             recurrence.start_series(post, membership, data)
         record(post.workspace_id, membership.user, "post.created", post,
                f"Post {post.pk} for {len(accounts)} account(s)" + (", waiting for approval." if pending else "."))
+        if pending:
+            post_event(post, "post.pending_approval")
     return post
 
 
@@ -149,6 +152,8 @@ def update_post(post: Post, data: dict, membership: Membership, keep_slots: bool
             _write_targets(post, accounts, data.get("options") or {}, pending=pending)
         record(post.workspace_id, membership.user, "post.edited", post,
                f"Edited post {post.pk}" + (", waiting for approval." if pending else "."))
+        if pending:
+            post_event(post, "post.pending_approval")
     return post
 
 
@@ -181,6 +186,7 @@ def _release(post: Post, actor) -> None:
     PostTarget.objects.filter(pk__in=ids).update(status=status, updated_at=timezone.now())
     _review(post, actor, Approval.APPROVED, "")
     record(post.workspace_id, actor, "post.approved", post, f"Approved post {post.pk}.")
+    post_event(post, "post.approved")
     if status == TargetStatus.QUEUED:
         transaction.on_commit(lambda: send_queued(ids))
 
@@ -195,6 +201,7 @@ def reject_post(post: Post, actor, comment: str) -> Post:
                                                                          updated_at=timezone.now())
         _review(post, actor, Approval.REJECTED, comment)
         record(post.workspace_id, actor, "post.rejected", post, f"Rejected post {post.pk}: {comment}")
+        post_event(post, "post.rejected")
     return post
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from conversations.models import Conversation, Message
 from conversations.services import OutsideMessagingWindowError, send_agent_reply
 from social.clients import ratelimit
-from tests.conftest import load_fixture
+from tests.conftest import load_fixture, recorded_events
 from unipulse.platform_errors import PlatformError
 
 from .conftest import IG_ID, IGSID, PAGE_ID, PSID
@@ -123,6 +123,9 @@ def test_after_a_certain_refusal_the_same_key_may_send_again(page, user, mocked_
         send_agent_reply(thread, "Back in stock", "key-1", user)
     refused = Message.objects.get()
     assert (refused.status, refused.idempotency_key) == ("failed", "")  # kept as history, key given back
+    [failed] = recorded_events()
+    assert (failed.type, failed.data["object"]["id"], failed.data["object"]["status"]) == (
+        "inbox.reply.failed", refused.pk, "failed")
 
     ratelimit.get_store().clear()  # the pause Graph asked for is over
     mocked_platforms.replace("POST", url, json=load_fixture("facebook/conversations_send_message.json"))
@@ -130,6 +133,9 @@ def test_after_a_certain_refusal_the_same_key_may_send_again(page, user, mocked_
 
     assert len(mocked_platforms.calls) == 2
     assert sent.pk != refused.pk and (sent.status, sent.idempotency_key) == ("sent", "key-1")
+    assert [(e.type, e.data["object"]["id"]) for e in recorded_events()][1:] == [("inbox.reply.sent", sent.pk)]
+    assert recorded_events()[1].data["object"]["status"] == "sent"
+    assert page.access_token not in str([e.data for e in recorded_events()])
     assert send_agent_reply(thread, "Back in stock", "key-1", user).pk == sent.pk
     assert len(mocked_platforms.calls) == 2
 

@@ -7,6 +7,7 @@ import pytest
 from conversations.actors import webhook_process
 from conversations.models import Conversation, InboxSyncState, Message, WebhookEvent
 from social.models import AccountStatus
+from tests.conftest import recorded_events
 from unipulse import hooks
 
 from .conftest import IGSID, PAGE_ID, PSID, raw_fixture
@@ -61,12 +62,17 @@ def test_a_batch_routes_every_entry_and_change_and_stores_the_pages_own_reply_as
     assert first.unread_count == 2  # our own reply is never unread
     assert threads["933445566778899_2234567890123456"].messages.get().author_name == "Marc Petit"
     assert Message.objects.count() == 4  # the reaction is not a message
+    inbound = Message.objects.filter(direction="in").order_by("pk")
+    assert [(e.type, e.data["object"]["id"], e.data["object"]["text"]) for e in recorded_events()] == [
+        ("inbox.message.received", m.pk, m.text) for m in inbound]  # one per new inbound message, none for ours
 
 
 def test_a_webhook_delivered_twice_in_different_batches_makes_one_message(deliver, page):
     deliver("facebook/webhook_feed_comment_add.json")
     deliver("facebook/webhook_feed_batch.json")  # repeats the first comment
     assert Message.objects.filter(external_id="822334455667788_1234567890123456").count() == 1
+    received = [e.data["object"]["external_id"] for e in recorded_events("inbox.message.received")]
+    assert received.count("822334455667788_1234567890123456") == 1 and len(received) == 3
     assert Conversation.objects.get(root_comment_id="822334455667788_1234567890123456").unread_count == 2
 
 

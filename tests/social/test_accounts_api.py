@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from social.clients import ratelimit
 from social.models import AccountStatus, SocialAccount
-from tests.conftest import load_fixture
+from tests.conftest import load_fixture, recorded_events
 
 from .conftest import GRAPH, SUBSCRIBED_APPS, TIKTOK, body_of, query_of
 
@@ -59,6 +59,9 @@ def test_deleting_a_tiktok_account_revokes_it_and_wipes_its_tokens(api_client, a
     assert (account.access_token, account.refresh_token, account.status) == ("", "", AccountStatus.DISCONNECTED)
     assert account.token_expires_at is None and account.refresh_token_expires_at is None
     assert "REVOKE-ME" not in response.content.decode()
+    [event] = recorded_events()
+    assert event.type == "account.disconnected" and event.data["object"]["status"] == "disconnected"
+    assert "REVOKE-ME" not in str(event.data)
 
 
 def test_deleting_the_last_meta_account_of_a_facebook_user_revokes_the_apps_permissions(

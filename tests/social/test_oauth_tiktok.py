@@ -1,5 +1,6 @@
 """TikTok callback: flat OAuth errors, both expiries from the answer, profile, reconnect."""
 
+import json
 import logging
 from datetime import timedelta
 
@@ -7,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from social.models import AccountStatus, SocialAccount
-from tests.conftest import load_fixture
+from tests.conftest import load_fixture, recorded_events
 
 from .conftest import TIKTOK, body_of, calls_to, query_of, start_oauth
 
@@ -47,6 +48,13 @@ def test_tiktok_connect_stores_both_tokens_with_the_lifetimes_tiktok_sent_and_th
     info = calls_to(tiktok_connect, "/v2/user/info/")[0]
     assert info.headers["Authorization"] == "Bearer act.TIKTOK-ACCESS-abc123"
     assert query_of(info.url)["fields"] == "open_id,union_id,avatar_url,display_name,username,follower_count"
+
+    [event] = recorded_events()  # written with the account, inside the connect's transaction
+    assert (event.type, event.workspace_id) == ("account.connected", account.workspace_id)
+    obj = event.data["object"]
+    assert (obj["id"], obj["platform"], obj["status"], obj["has_access_token"]) == (account.pk, "tiktok", "active", True)
+    assert "remaining_call_budget" not in obj
+    assert "TIKTOK-ACCESS" not in json.dumps(event.data) and "TIKTOK-REFRESH" not in json.dumps(event.data)
 
 
 def test_profile_fields_follow_the_granted_scopes(api_client, tiktok_connect):

@@ -104,3 +104,22 @@ def test_a_token_neither_key_reads_is_reported_by_account_and_left_untouched(acc
 def test_a_malformed_old_key_is_a_clear_error():
     with pytest.raises(CommandError, match="must decode to 32 bytes"):
         call_command("rotate_encryption_key", "--old-key", "c2hvcnQ")
+
+
+def test_webhook_signing_secrets_are_rotated_with_the_tokens(account_factory, workspace, settings):
+    from events.models import WebhookEndpoint
+
+    old_key = settings.ENCRYPTION_KEY
+    endpoint = WebhookEndpoint.objects.create(workspace=workspace, url="https://hooks.example.com/in",
+                                              event_types=["*"], secret="whsec_current", previous_secret="whsec_old")
+    settings.ENCRYPTION_KEY = NEW_KEY
+    out = io.StringIO()
+    call_command("rotate_encryption_key", "--old-key", old_key, stdout=out, stderr=io.StringIO())
+
+    assert "other secrets (webhook signing secrets): re-encrypted 1 row(s), 0 unreadable" in out.getvalue()
+    settings.ENCRYPTION_KEY_PREVIOUS = ""
+    fresh = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert (str(fresh.secret), str(fresh.previous_secret)) == ("whsec_current", "whsec_old")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM events_webhookendpoint WHERE id = %s", [endpoint.pk])
+        assert TokenCipher(NEW_KEY).decrypt(bytes(cursor.fetchone()[0])) == "whsec_current"

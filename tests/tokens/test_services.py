@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from social.clients import tiktok
 from social.models import AccountStatus, SocialAccount
-from tests.conftest import load_fixture, side_by_side, workspace_of_user
+from tests.conftest import load_fixture, recorded_events, side_by_side, workspace_of_user
 from tokens import services
 from tokens.actors import token_refresh
 from unipulse.platform_errors import ReauthRequiredError, TransientError
@@ -368,6 +368,8 @@ def test_meta_check_finds_a_revoked_token_early(account_factory):
     fresh = SocialAccount.objects.get(pk=account.pk)
     assert fresh.status == AccountStatus.NEEDS_REAUTH
     assert "revoked or expired" in fresh.status_reason
+    [event] = recorded_events()
+    assert event.type == "account.needs_reauth" and event.data["object"]["status_reason"] == fresh.status_reason
 
 
 @responses.activate
@@ -380,6 +382,9 @@ def test_meta_data_access_ending_soon_sets_a_warning(account_factory):
     fresh = SocialAccount.objects.get(pk=account.pk)
     assert fresh.status == AccountStatus.ACTIVE
     assert fresh.status_reason.startswith("Expiring: Meta needs the user to log in again before")
+    services.refresh_account_token(account.pk, force=True)  # still warned: no second event
+    assert [(e.type, e.data["object"]["status_reason"]) for e in recorded_events()] == [
+        ("account.expiring", fresh.status_reason)]
     now = timezone.now()  # the next cron runs leave it alone for a few hours, not every 15 minutes
     assert account.pk not in services.select_due_account_ids(now=now + timedelta(minutes=15))
     assert account.pk not in services.select_due_account_ids(now=now + timedelta(hours=5, minutes=55))

@@ -23,6 +23,7 @@ EXPECTED = {
     "ice_process": "ice-process",
     "webhook_process": "webhook-process",
     "token_refresh": "token-refresh",
+    "webhook_deliver": "webhook-deliver",
 }
 
 

@@ -76,6 +76,8 @@ FACTORIES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^api/v1/analytics/tracked-posts/"), "tracked_post"),
     (re.compile(r"^api/v1/\^?conversations/"), "conversation"),
     (re.compile(r"^api/v1/\^?messages/"), "message"),
+    (re.compile(r"^api/v1/webhook-endpoints/<id:pk>/deliveries/<id:delivery_pk>/"), "webhook_delivery"),
+    (re.compile(r"^api/v1/webhook-endpoints/"), "webhook_endpoint"),
 ]
 
 # What a member allowed by the table gets, with an empty body, by URL name and method (a dict: by role).
@@ -103,6 +105,10 @@ ALLOWED = {
     ("conversation-detail", "GET"): 200, ("conversation-detail", "PATCH"): 200,
     ("conversation-messages", "GET"): 200, ("conversation-reply", "POST"): 400, ("conversation-read", "POST"): 200,
     ("message-hide", "POST"): 502, ("message-unhide", "POST"): 502,
+    ("webhook-endpoint-detail", "GET"): 200, ("webhook-endpoint-detail", "PATCH"): 200,
+    ("webhook-endpoint-detail", "DELETE"): 204, ("webhook-endpoint-roll", "POST"): 200,
+    ("webhook-endpoint-ping", "POST"): 202, ("webhook-delivery-list", "GET"): 200,
+    ("webhook-delivery-redeliver", "POST"): 202,
 }
 
 
@@ -153,6 +159,16 @@ def make_object(account_factory, workspace, member_factory, user):
 
             return TrackedPost.objects.create(account=account_factory("instagram"), platform="instagram",
                                               platform_post_id="1789")
+        if kind in ("webhook_endpoint", "webhook_delivery"):
+            from events.models import Delivery, Event, WebhookEndpoint
+
+            endpoint = WebhookEndpoint.objects.create(workspace=workspace, url="https://hooks.example.com/in",
+                                                      event_types=["*"], secret="whsec_test")
+            if kind == "webhook_endpoint":
+                return endpoint
+            event = Event.objects.create(workspace=workspace, type="analytics.synced", data={"object": {}})
+            # The route names the endpoint and the delivery with one id here: give both the same one.
+            return Delivery.objects.create(pk=endpoint.pk, endpoint=endpoint, event=event)
         raise AssertionError(f"no factory for {kind}")
 
     return make

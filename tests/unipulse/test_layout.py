@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 GROUND = "unipulse"
-DOMAIN = ("tokens", "publishing", "analytics", "conversations")
+DOMAIN = ("tokens", "publishing", "analytics", "conversations", "events")
 # What each app may import besides itself. The sandbox is the top floor: it may use anything, nothing uses it.
 MAY_IMPORT = {
     GROUND: set(),

@@ -11,7 +11,7 @@ import pytest
 from unipulse import scheduler
 
 UTC = ZoneInfo("UTC")
-EVERY_MINUTE = ["publish_due"]
+EVERY_MINUTE = ["publish_due", "send_webhooks"]
 
 
 class FakeClock:
@@ -58,26 +58,26 @@ def test_nothing_runs_at_start_up(calls):
 
 
 def test_at_ten_oclock_the_hourly_job_fires_with_the_frequent_ones(calls):
-    assert fired_at(10, 0) == ["publish_due", "process_webhooks", "sync_conversations", "refresh_tokens",
+    assert fired_at(10, 0) == ["publish_due", "send_webhooks", "process_webhooks", "sync_conversations", "refresh_tokens",
                                "sync_analytics", "sandbox_activity"]
 
 
 def test_at_a_quarter_past_only_the_quarter_hour_and_five_minute_jobs_fire(calls):
-    assert fired_at(10, 15) == ["publish_due", "process_webhooks", "sync_conversations", "refresh_tokens"]
+    assert fired_at(10, 15) == ["publish_due", "send_webhooks", "process_webhooks", "sync_conversations", "refresh_tokens"]
 
 
 def test_at_three_thirty_the_daily_jobs_fire(calls):
-    assert fired_at(3, 30) == ["publish_due", "process_webhooks", "sync_conversations", "refresh_tokens",
+    assert fired_at(3, 30) == ["publish_due", "send_webhooks", "process_webhooks", "sync_conversations", "refresh_tokens",
                                "subscribe_webhooks", "prune_task_history", "prune_webhook_events", "sandbox_activity"]
 
 
 @pytest.mark.parametrize(("hour", "minute", "expected"), [
     (10, 1, EVERY_MINUTE),
-    (10, 2, ["publish_due", "sandbox_activity"]),
-    (10, 5, ["publish_due", "process_webhooks"]),
-    (10, 30, ["publish_due", "process_webhooks", "sync_conversations", "refresh_tokens", "sandbox_activity"]),
-    (4, 30, ["publish_due", "process_webhooks", "sync_conversations", "refresh_tokens", "sandbox_activity"]),
-    (3, 0, ["publish_due", "process_webhooks", "sync_conversations", "refresh_tokens", "sync_analytics",
+    (10, 2, ["publish_due", "send_webhooks", "sandbox_activity"]),
+    (10, 5, ["publish_due", "send_webhooks", "process_webhooks"]),
+    (10, 30, ["publish_due", "send_webhooks", "process_webhooks", "sync_conversations", "refresh_tokens", "sandbox_activity"]),
+    (4, 30, ["publish_due", "send_webhooks", "process_webhooks", "sync_conversations", "refresh_tokens", "sandbox_activity"]),
+    (3, 0, ["publish_due", "send_webhooks", "process_webhooks", "sync_conversations", "refresh_tokens", "sync_analytics",
             "sandbox_activity"]),
 ])
 def test_other_minutes_fire_exactly_their_jobs(calls, hour, minute, expected):
@@ -90,14 +90,14 @@ def test_an_hour_of_ticks_runs_each_job_as_often_as_its_cron_line(calls):
         fake.moment = datetime(2026, 6, 1, 10, 0, tzinfo=UTC) + timedelta(seconds=second)
         clock.tick()
     counts = {command: calls.count(command) for command in set(calls)}
-    assert counts == {"publish_due": 60, "process_webhooks": 12, "sync_conversations": 4, "refresh_tokens": 4,
+    assert counts == {"publish_due": 60, "send_webhooks": 60, "process_webhooks": 12, "sync_conversations": 4, "refresh_tokens": 4,
                       "sync_analytics": 1, "create_recurring_posts": 1, "sandbox_activity": 30}
 
 
 def test_minutes_missed_by_a_long_command_still_run_each_due_job_once(calls):
     clock, fake = started_at(9, 58, 50)
     fake.set(10, 3, 5)  # the loop was stuck from 9:58 to 10:03 (10:00 passed unseen)
-    assert clock.tick() == ["publish_due", "process_webhooks", "sync_conversations", "refresh_tokens",
+    assert clock.tick() == ["publish_due", "send_webhooks", "process_webhooks", "sync_conversations", "refresh_tokens",
                             "sync_analytics", "sandbox_activity"]
     assert calls.count("publish_due") == 1  # five minutes missed, one run
     fake.set(10, 3, 40)
@@ -117,7 +117,7 @@ def test_a_failing_command_does_not_stop_the_others():
 
     with mock.patch.object(scheduler, "call_command", side_effect=flaky):
         ran = fired_at(10, 15)
-    assert ran == ["publish_due", "process_webhooks", "sync_conversations"]
+    assert ran == ["publish_due", "send_webhooks", "process_webhooks", "sync_conversations"]
 
 
 def test_run_forever_ticks_until_stopped(calls):
@@ -135,7 +135,7 @@ def test_run_forever_ticks_until_stopped(calls):
 
     with mock.patch.object(stop, "wait", side_effect=wait):
         scheduler.run_forever(stop, clock=clock, tick=5.0)
-    assert calls == ["publish_due", "process_webhooks", "sync_conversations", "refresh_tokens"]  # 10:15 only
+    assert calls == ["publish_due", "send_webhooks", "process_webhooks", "sync_conversations", "refresh_tokens"]  # 10:15 only
     assert waits[0] == pytest.approx(1.05)  # woke up just after 10:15:00, not 5 s later
     assert max(waits) <= 5.0
 

@@ -8,7 +8,7 @@ from responses import matchers
 from analytics.actors import analytics_sync
 from analytics.models import AccountMetricSnapshot, PostMetricSnapshot, RejectedMetric, SyncRun, TrackedPost
 from analytics.services import sync_account
-from tests.conftest import load_fixture
+from tests.conftest import load_fixture, recorded_events
 
 from ..conftest import GRAPH, load_fresh, query
 
@@ -57,6 +57,11 @@ def test_facebook_sync_reads_summaries_and_insights_by_field_expansion_and_follo
     assert PostMetricSnapshot.objects.count() == 3
     assert AccountMetricSnapshot.objects.get(account=fb_account).followers == 1520
     assert SyncRun.objects.get().status == SyncRun.Status.DONE
+    [event] = recorded_events()
+    assert (event.type, event.workspace_id) == ("analytics.synced", fb_account.workspace_id)
+    assert {k: event.data["object"][k] for k in ("account", "platform", "run", "status", "posts_synced")} == {
+        "account": fb_account.pk, "platform": "facebook", "run": run.pk, "status": "done",
+        "posts_synced": run.posts_synced}
 
 
 def test_facebook_sync_halves_the_page_size_when_graph_asks_for_less_data(fb_account, mocked_platforms):

@@ -39,5 +39,12 @@ class Command(BaseCommand):
             f"{report.accounts} accounts: {verb} {report.rotated} tokens, {report.already_current} already on the "
             f"current key, {len(report.unreadable)} accounts unreadable"
         )
+        for label in report.other_unreadable:
+            self.stderr.write(f"{label}: a secret decrypts with neither key; left untouched")
+        if report.other_rotated or report.other_unreadable:
+            self.stdout.write(f"other secrets (webhook signing secrets): {verb} {report.other_rotated} row(s), "
+                              f"{len(report.other_unreadable)} unreadable")
         if report.unreadable:
             raise CommandError(f"{len(report.unreadable)} accounts hold tokens that neither key decrypts.")
+        if report.other_unreadable:
+            raise CommandError(f"{len(report.other_unreadable)} other secrets decrypt with neither key.")
