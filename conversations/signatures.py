@@ -22,13 +22,33 @@ def is_valid_meta_verify_token(token: str) -> bool:
 
 
 # Ref: https://developers.facebook.com/docs/graph-api/webhooks/getting-started#event-notifications
-def is_valid_meta_signature(raw_body: bytes, header: str) -> bool:
-    """X-Hub-Signature-256 = "sha256=" + hex HMAC-SHA256(app secret, raw body bytes)."""
-    secret = settings.FACEBOOK_APP_SECRET
+def is_valid_meta_signature(raw_body: bytes, header: str, secret: str | None = None) -> bool:
+    """X-Hub-Signature-256 = "sha256=" + hex HMAC-SHA256(app secret, raw body bytes); the Facebook app's
+    secret unless `secret` is given."""
+    secret = settings.FACEBOOK_APP_SECRET if secret is None else secret
     if not secret or not header:
         return False
     expected = "sha256=" + _hmac_hex(secret, raw_body)
     return hmac.compare_digest(header.strip().lower().encode(), expected.encode())
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/webhooks#validate-payloads
+def is_valid_meta_delivery(raw_body: bytes, header: str) -> bool:
+    """A delivery to the Meta endpoint signed by the Facebook app, or an `instagram` one signed by the
+    Instagram app of the Instagram Login path (INSTAGRAM_APP_SECRET: its deliveries are signed with it).
+
+    The body is read for its `object` only once the Instagram app's signature over it holds, so an
+    unsigned body is never parsed here.
+    """
+    if is_valid_meta_signature(raw_body, header):
+        return True
+    if not is_valid_meta_signature(raw_body, header, secret=settings.INSTAGRAM_APP_SECRET):
+        return False
+    try:
+        payload = loads_limited(raw_body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(payload, dict) and payload.get("object") == "instagram"
 
 
 # Ref: https://developers.tiktok.com/doc/webhooks-verification

@@ -74,7 +74,7 @@ def meta_webhook(request: HttpRequest) -> HttpResponse:
             return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
         return _error("forbidden", "Verification token mismatch.", 403)
     return _intake(request, WebhookEvent.Source.META, topic_key="object", refusal="Signature missing or invalid.",
-                   verified=lambda body: signatures.is_valid_meta_signature(body, request.headers.get("X-Hub-Signature-256", "")))
+                   verified=lambda body: signatures.is_valid_meta_delivery(body, request.headers.get("X-Hub-Signature-256", "")))
 
 
 # Ref: https://developers.tiktok.com/doc/webhooks-overview

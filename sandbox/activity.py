@@ -85,16 +85,20 @@ def emit_activity(*, comments: int = 1, dms: int = 1, send: Sender | None = None
     for page in track(list(Page.objects.select_related("owner").order_by("page_id"))):
         fields = set(page.subscribed_fields or [])
         ig = InstagramAccount.objects.filter(page=page).first()
+        # An Instagram Login account subscribed by itself gets its events whether or not its Page is, and
+        # they are signed by the Instagram app (its own secret), as Meta does.
+        own = set(ig.subscribed_fields or []) if ig else set()
+        secret = settings.INSTAGRAM_APP_SECRET if own else None
         for _ in range(comments if "feed" in fields else 0):
             summary.deliveries.append(_deliver_meta(send, "feed comment", feed_comment_event(create_comment(page))))
-            if ig:
-                summary.deliveries.append(_deliver_meta(send, "instagram comment",
-                                                        instagram_comment_event(create_comment(page, ig))))
+        for _ in range(comments if ig and ("feed" in fields or "comments" in own) else 0):
+            summary.deliveries.append(_deliver_meta(send, "instagram comment",
+                                                    instagram_comment_event(create_comment(page, ig)), secret))
         for _ in range(dms if "messages" in fields else 0):
             summary.deliveries.append(_deliver_meta(send, "messenger message", message_event(create_dm(page))))
-            if ig:
-                summary.deliveries.append(_deliver_meta(send, "instagram message",
-                                                        message_event(create_dm(page, platform="instagram"))))
+        for _ in range(dms if ig and ("messages" in fields or "messages" in own) else 0):
+            summary.deliveries.append(_deliver_meta(send, "instagram message",
+                                                    message_event(create_dm(page, platform="instagram")), secret))
     summary.deliveries.extend(emit_tiktok_events(send))
     return summary
 
@@ -189,14 +193,16 @@ def message_event(message: DirectMessage) -> dict:
     }]}
 
 
-def meta_signature(body: bytes) -> str:
-    return "sha256=" + hmac.new(settings.FACEBOOK_APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+def meta_signature(body: bytes, secret: str | None = None) -> str:
+    """The Facebook app's signature, or (with `secret`) the Instagram app's of the Instagram Login path."""
+    key = settings.FACEBOOK_APP_SECRET if secret is None else secret
+    return "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _deliver_meta(send: Sender, kind: str, payload: dict) -> Delivery:
+def _deliver_meta(send: Sender, kind: str, payload: dict, secret: str | None = None) -> Delivery:
     # Meta sends escaped unicode (ensure_ascii); the signature covers exactly these bytes.
     body = json.dumps(payload, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": meta_signature(body),
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": meta_signature(body, secret),
                "User-Agent": "facebookexternalua"}
     status = send(f"{settings.PUBLIC_BASE_URL}/api/v1/webhooks/meta", body, headers)
     return Delivery(platform="meta", kind=kind, status=status)

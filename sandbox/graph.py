@@ -51,11 +51,23 @@ DATA_ACCESS_DAYS = 90
 
 @csrf_exempt
 def graph(request: HttpRequest, version: str, path: str = "") -> HttpResponse:
+    return _serve(request, version, path, instagram_login=False)
+
+
+@csrf_exempt
+def instagram_graph(request: HttpRequest, version: str, path: str = "") -> HttpResponse:
+    """graph.instagram.com for Instagram Login tokens: the same nodes and edges, reached only through the
+    token's own Instagram account (no Page, no Facebook user), and no appsecret_proof."""
+    return _serve(request, version, path, instagram_login=True)
+
+
+def _serve(request: HttpRequest, version: str, path: str, *, instagram_login: bool) -> HttpResponse:
     path = path.strip("/")
     failure = failures.intercept("meta", request, path)
     if failure is not None:
         return failure
-    ctx = Ctx(params=_params(request), path=path, version=version, files=request.FILES)
+    ctx = Ctx(params=_params(request), path=path, version=version, files=request.FILES,
+              instagram_login=instagram_login)
     try:
         ctx.json = _json_body(request)
         body, object_id, buc_type = route(request.method, path, ctx)
@@ -102,6 +114,8 @@ def _usage_percent() -> int:
 def route(method: str, path: str, ctx: Ctx) -> tuple[object, str, str]:
     """Serve one call; returns (body, object id for the BUC header, BUC type)."""
     parts = path.split("/") if path else []
+    if ctx.instagram_login:
+        return route_instagram_login(method, parts, ctx)
     if parts == ["oauth", "access_token"] and method == "GET":
         return oauth_access_token(ctx), "", ""
     if parts == ["debug_token"] and method == "GET":
@@ -115,6 +129,25 @@ def route(method: str, path: str, ctx: Ctx) -> tuple[object, str, str]:
     token = authenticate(ctx)
     if parts[0] == "me":
         parts[0] = token.page.page_id if token.kind == Token.Kind.PAGE else token.fb_user.fb_id
+    obj = find_object(parts[0], token)
+    if obj is None or not can_access(token, obj):
+        raise no_such_object(parts[0], method.lower())
+    if len(parts) == 1:
+        return node(method, obj, ctx), *_buc(obj)
+    if len(parts) == 2:
+        return edge(method, obj, parts[1], ctx), *_buc(obj)
+    raise GraphError(100, f"Unknown path components: /{'/'.join(parts[2:])}", subcode=2500)
+
+
+def route_instagram_login(method: str, parts: list[str], ctx: Ctx) -> tuple[object, str, str]:
+    """graph.instagram.com: `me` or the account's id, its media, containers, comments and DM threads."""
+    if not parts and method == "GET" and ctx.params.get("ids"):
+        return multiple_ids(ctx), "", ""
+    if not parts:
+        raise GraphError(100, "(#100) Missing node id")
+    token = authenticate(ctx)
+    if parts[0] == "me":
+        parts[0] = token.instagram.ig_id
     obj = find_object(parts[0], token)
     if obj is None or not can_access(token, obj):
         raise no_such_object(parts[0], method.lower())
@@ -191,6 +224,8 @@ def owning_page(obj) -> Page | None:
 
 
 def can_access(token: Token, obj) -> bool:
+    if token.kind in INSTAGRAM_LOGIN_TOKENS:
+        return _instagram_login_reaches(token.instagram, obj)
     if isinstance(obj, FacebookUser):
         return token.fb_user_id == obj.pk
     page = owning_page(obj)
@@ -201,7 +236,26 @@ def can_access(token: Token, obj) -> bool:
     return token.granted_pages.filter(pk=page.pk).exists()
 
 
+def _instagram_login_reaches(ig: InstagramAccount, obj) -> bool:
+    """An Instagram user token reaches its own account's objects only: never a Page or its Messenger threads."""
+    if isinstance(obj, (Page, FacebookUser)):
+        return False
+    if isinstance(obj, Conversation) and obj.platform != "instagram":
+        return False
+    if isinstance(obj, DirectMessage) and obj.conversation.platform != "instagram":
+        return False
+    if isinstance(obj, Post) and obj.network != Post.Network.INSTAGRAM:
+        return False
+    if isinstance(obj, Comment) and obj.post.network != Post.Network.INSTAGRAM:
+        return False
+    page = owning_page(obj)
+    return page is not None and page.pk == ig.page_id
+
+
 # ---- tokens -------------------------------------------------------------------------------------
+
+INSTAGRAM_LOGIN_TOKENS = (Token.Kind.INSTAGRAM_SHORT, Token.Kind.INSTAGRAM_LONG)
+
 
 def _is_app_token(ctx: Ctx) -> bool:
     return ctx.params.get("access_token", "") == f"{settings.FACEBOOK_APP_ID}|{settings.FACEBOOK_APP_SECRET}"
@@ -212,6 +266,8 @@ def authenticate(ctx: Ctx) -> Token:
     raw = ctx.params.get("access_token", "")
     if not raw:
         raise GraphError(104, "An access token is required to request this resource.")
+    if ctx.instagram_login:
+        return _authenticate_instagram_login(raw, ctx)
     token = Token.objects.filter(token=raw, kind__in=[Token.Kind.USER, Token.Kind.PAGE]).first()
     if token is None:
         raise GraphError(190, "Invalid OAuth access token - Cannot parse access token")
@@ -227,6 +283,17 @@ def authenticate(ctx: Ctx) -> Token:
         expected = hmac.new(settings.FACEBOOK_APP_SECRET.encode(), raw.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(proof, expected):
             raise GraphError(100, "Invalid appsecret_proof provided in the API argument")
+    ctx.token = token
+    return token
+
+
+def _authenticate_instagram_login(raw: str, ctx: Ctx) -> Token:
+    # graph.instagram.com takes only Instagram user tokens (a Facebook token cannot be parsed there).
+    token = Token.objects.filter(token=raw, kind__in=INSTAGRAM_LOGIN_TOKENS).select_related("instagram").first()
+    if token is None:
+        raise GraphError(190, "Invalid OAuth access token - Cannot parse access token")
+    if not token.is_valid():
+        raise GraphError(190, "Error validating access token: Session has expired.", subcode=463)
     ctx.token = token
     return token
 
@@ -414,9 +481,38 @@ def unsubscribe_app(page: Page, ctx: Ctx) -> dict:
     return {"success": True}
 
 
+def ig_subscribed_apps(ig: InstagramAccount, ctx: Ctx) -> dict:
+    """GET /{ig-id}/subscribed_apps on graph.instagram.com: the fields this app receives for the account."""
+    if not ctx.instagram_login:
+        raise GraphError(100, "(#100) Unsupported get request on edge subscribed_apps", subcode=33)
+    return {"data": [{"subscribed_fields": ig.subscribed_fields}] if ig.subscribed_fields else []}
+
+
+def ig_subscribe_app(ig: InstagramAccount, ctx: Ctx) -> dict:
+    """POST /{ig-id}/subscribed_apps?subscribed_fields=...: Instagram Login accounts are subscribed one by one."""
+    if not ctx.instagram_login:
+        raise GraphError(100, "(#100) Unsupported post request on edge subscribed_apps", subcode=33)
+    wanted = [f for f in ctx.params.get("subscribed_fields", "").split(",") if f]
+    if not wanted:
+        raise GraphError(100, "(#100) The parameter subscribed_fields is required")
+    unknown = [f for f in wanted if f not in IG_WEBHOOK_FIELDS]
+    if unknown:
+        raise GraphError(100, f"(#100) Param subscribed_fields[0] must be one of {{{', '.join(IG_WEBHOOK_FIELDS)}}} "
+                              f"- got \"{unknown[0]}\"")
+    ig.subscribed_fields = sorted(set(ig.subscribed_fields) | set(wanted))
+    ig.save(update_fields=["subscribed_fields"])
+    return {"success": True}
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/webhooks (fields of the Instagram Login path)
+IG_WEBHOOK_FIELDS = ("comments", "live_comments", "mentions", "message_edit", "message_reactions", "messages",
+                     "messaging_handover", "messaging_optins", "messaging_postbacks", "messaging_referral",
+                     "messaging_seen", "story_insights")
+
+
 def conversations(page: Page, ctx: Ctx) -> dict:
-    platform = ctx.params.get("platform", "messenger")
-    if platform not in ("messenger", "instagram"):
+    platform = ctx.params.get("platform", "instagram" if ctx.instagram_login else "messenger")
+    if platform not in ("messenger", "instagram") or (ctx.instagram_login and platform != "instagram"):
         raise GraphError(100, "(#100) platform must be one of {messenger, instagram}")
     threads = list(page.conversations.filter(platform=platform))
     children = fields_param(ctx)
@@ -475,5 +571,7 @@ EDGES = {
     (InstagramAccount, "insights", "GET"): post_insights,
     (InstagramAccount, "messages", "POST"): publishing.send_message,
     (InstagramAccount, "conversations", "GET"): lambda ig, ctx: conversations(ig.page, ctx),
+    (InstagramAccount, "subscribed_apps", "GET"): ig_subscribed_apps,
+    (InstagramAccount, "subscribed_apps", "POST"): ig_subscribe_app,
     (Conversation, "messages", "GET"): conversation_messages,
 }

@@ -59,6 +59,8 @@ class InstagramAccount(models.Model):
     username = models.CharField(max_length=100)
     name = models.CharField(max_length=200)
     base_followers = models.PositiveIntegerField(default=2400)
+    subscribed_fields = models.JSONField(default=list, blank=True, help_text=(
+        "Instagram Login: webhook fields this account is subscribed to by itself (POST /{ig-id}/subscribed_apps)."))
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:

@@ -53,12 +53,14 @@ class Ctx:
     json: dict = field(default_factory=dict)
     files: object = None
     page_tokens: dict = field(default_factory=dict)
+    instagram_login: bool = False  # served as graph.instagram.com (an Instagram Login token)
 
     def next_url(self, path: str, after: str, limit: int) -> str:
         query = {k: v for k, v in self.params.items() if k not in ("after", "before")}
         query.update(after=after, limit=limit)
         # Like Graph, the `next` link carries the access token (clients must not log it).
-        return f"{settings.META_GRAPH_URL}/{self.version}/{path}?{urlencode(query)}"
+        base = settings.INSTAGRAM_GRAPH_URL if self.instagram_login else settings.META_GRAPH_URL
+        return f"{base}/{self.version}/{path}?{urlencode(query)}"
 
 
 def graph_time(moment: datetime) -> str:

@@ -31,7 +31,13 @@ IG_DAILY_QUOTA = 100  # live quota the sandbox reports in content_publishing_lim
 MESSAGING_WINDOW = timedelta(hours=24)
 
 
+# The Instagram Login path names its permissions instagram_business_* (Business Login for Instagram).
+INSTAGRAM_LOGIN_SCOPES = {"instagram_content_publish": "instagram_business_content_publish"}
+
+
 def _require_scope(ctx: Ctx, scope: str, message: str) -> None:
+    if ctx.instagram_login:
+        scope = INSTAGRAM_LOGIN_SCOPES.get(scope, scope)
     if scope not in (ctx.token.scopes or []):
         raise GraphError(200, message)
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("instagram-graph/access_token", instagram_login.exchange_token, name="instagram-exchange-token"),
     path("instagram-graph/refresh_access_token", instagram_login.refresh_token, name="instagram-refresh-token"),
     re_path(r"^instagram-graph/(?P<version>v\d+\.\d+)/me$", instagram_login.me, name="instagram-me"),
+    re_path(r"^instagram-graph/(?P<version>v\d+\.\d+)/(?P<path>.*)$", graph.instagram_graph, name="instagram-graph"),
     # TikTok
     path("tiktok/v2/auth/authorize/", dialogs.tiktok_dialog, name="tiktok-dialog"),
     path("tiktok-api/v2/oauth/token/", tiktok.oauth_token, name="tiktok-token"),

@@ -80,14 +80,14 @@ class SocialAccountAdmin(FromPlatformsMixin, admin.ModelAdmin):
     list_select_related = ["workspace"]
     raw_id_fields = ["workspace", "connected_by", "parent"]
     readonly_fields = [
-        "platform", "external_id", "platform_user_id", "scopes", "has_token", "has_refresh",
+        "platform", "external_id", "platform_user_id", "login_path", "scopes", "has_token", "has_refresh",
         "token_expires_at", "refresh_token_expires_at", "data_access_expires_at", "token_refresh_due_at",
         "token_checked_at", "connected_at", "updated_at", "last_synced_at", "webhook_subscribed_at", "is_sandbox",
         "remaining_call_budget", "call_counts",
     ]
     fields = [
         "workspace", "connected_by", "platform", "external_id", "platform_user_id", "name", "username", "avatar_url", "parent",
-        "status", "status_reason", "scopes", "has_token", "has_refresh", "token_expires_at",
+        "login_path", "status", "status_reason", "scopes", "has_token", "has_refresh", "token_expires_at",
         "refresh_token_expires_at", "data_access_expires_at", "token_refresh_due_at", "token_checked_at",
         "blocked_until", "is_sandbox", "connected_at", "updated_at", "last_synced_at", "webhook_subscribed_at",
         "remaining_call_budget", "call_counts",

@@ -29,6 +29,7 @@ from .clients import instagram_login, meta, tiktok
 from .events import account_event
 from .models import INSTAGRAM_LOGIN_FLOW, AccountStatus, LoginPath, OAuthState, Platform, SocialAccount
 from .services import join_reasons, subscribe_page_webhooks
+from .signals import instagram_login_connected
 
 logger = logging.getLogger(__name__)
 
@@ -394,7 +395,10 @@ def connect_instagram_login(origin: OAuthState, code: str) -> list[int]:
             "login_path": LoginPath.INSTAGRAM, "access_token": grant.access_token,
             "token_expires_at": grant.expires_at, "data_access_expires_at": None,
             "status_reason": missing_scopes_reason(INSTAGRAM_LOGIN_FLOW, short.permissions),
+            # Subscribed again in the background after every connect (a path switch leaves the Page's stamp).
+            "webhook_subscribed_at": None,
         })
+        transaction.on_commit(lambda: instagram_login_connected.send(sender=SocialAccount, account_id=account.pk))
     logger.info("Connected Instagram account %s through Instagram Login (%s)", account.pk, me.account_type or "?")
     return [account.pk]
 

@@ -39,6 +39,9 @@ class SocialAccountSerializer(serializers.ModelSerializer):
     has_access_token = serializers.BooleanField(read_only=True)
     has_refresh_token = serializers.BooleanField(read_only=True)
     parent_id = serializers.IntegerField(read_only=True, allow_null=True)
+    login_path = serializers.CharField(read_only=True, help_text=(
+        "Instagram only: how it was connected, `facebook` (through its Page) or `instagram` (Instagram Login, no "
+        "Page: its own 60-day token, webhooks subscribed by itself); empty for Facebook Pages and TikTok."))
     remaining_call_budget = serializers.SerializerMethodField()
     call_counts = serializers.SerializerMethodField()
 
@@ -47,7 +50,7 @@ class SocialAccountSerializer(serializers.ModelSerializer):
         fields = [
             "id", "platform", "external_id", "name", "username", "avatar_url", "scopes", "status",
             "status_reason", "has_access_token", "has_refresh_token", "token_expires_at",
-            "refresh_token_expires_at", "data_access_expires_at", "parent_id", "blocked_until",
+            "refresh_token_expires_at", "data_access_expires_at", "parent_id", "login_path", "blocked_until",
             "is_sandbox", "connected_at", "updated_at", "last_synced_at", "webhook_subscribed_at",
             "remaining_call_budget", "call_counts",
         ]

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from unipulse.platform_errors import PlatformError
+from unipulse.platform_errors import PlatformError, TransientError
 
-from .clients import facebook, meta, ratelimit, tiktok
+from .clients import facebook, instagram, meta, ratelimit, tiktok
 from .events import account_event
 from .models import AccountStatus, Platform, SocialAccount
 
@@ -59,8 +59,45 @@ def subscribe_page_webhooks(account: SocialAccount) -> bool:
     return not problem
 
 
+def subscribe_instagram_login_webhooks(account: SocialAccount) -> bool:
+    """Enable an Instagram Login account's own webhook deliveries and read them back. Idempotent.
+
+    Unlike a Facebook-Login account (whose events flow through its Page), each of these accounts is
+    subscribed by itself. Success stamps `webhook_subscribed_at`; a failure leaves a status reason
+    (admin, accounts API). Returns whether it is subscribed; a temporary failure (TransientError, a
+    rate limit too) is recorded and then raised, so a background job retries it.
+    """
+    fields = list(instagram.INSTAGRAM_LOGIN_WEBHOOK_FIELDS)
+    try:
+        instagram.subscribe_webhooks(account, fields)
+        got = instagram.get_webhook_fields(account)
+        missing = [f for f in fields if f not in got]
+        problem = f"{WEBHOOK_REASON_PREFIX}: Meta did not confirm {', '.join(missing)}." if missing else ""
+    except TransientError as error:
+        logger.warning("Webhook subscription for account %s failed for now: %s", account.pk, error.error_code)
+        _record_subscription(account, f"{WEBHOOK_REASON_PREFIX}: {error.message} It is retried.")
+        raise
+    except PlatformError as error:
+        logger.warning("Webhook subscription for account %s failed: %s", account.pk, error.error_code)
+        problem = f"{WEBHOOK_REASON_PREFIX}: {error.message}"
+    _record_subscription(account, problem)
+    return not problem
+
+
+def needs_webhook_subscription(account: SocialAccount) -> bool:
+    """An active Instagram Login account not subscribed to its webhooks yet (or whose subscription failed)."""
+    return (account.uses_instagram_login and account.status == AccountStatus.ACTIVE and account.has_access_token
+            and account.webhook_subscribed_at is None)
+
+
 def subscribe_account_webhooks(account: SocialAccount) -> bool:
-    """Re-subscribe the Page behind an account (an Instagram account's events flow through its Page)."""
+    """Re-subscribe an account: the Page behind it (an Instagram account's events flow through its Page),
+    or an Instagram Login account by itself. Never raises."""
+    if account.uses_instagram_login:
+        try:
+            return subscribe_instagram_login_webhooks(account)
+        except TransientError:
+            return False
     page = account.parent if account.platform == Platform.INSTAGRAM else account
     if page is None or page.platform != Platform.FACEBOOK:
         return False

@@ -1,4 +1,8 @@
-"""Instagram comments and DMs (Facebook Login path: DMs are read and sent through the linked Page)."""
+"""Instagram comments and DMs, on either login path.
+
+Where the paths differ (the DM threads belong to the linked Page on Facebook Login, to the Instagram
+account itself on Instagram Login) is decided by the Instagram client (instagram.messaging_node).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from social.clients import facebook, instagram
+from social.clients import instagram
 
 from ..models import Message
 from .base import HANDLED, IGNORED, InboxItem, Participant, PollResult, as_dict, as_str, inbox
@@ -16,15 +20,10 @@ from .facebook import route_message, thread_items  # noqa: F401 (DMs come throug
 INBOX = True
 
 
-def page_id(account) -> str:
-    # The IG account's token is its Page's token; the Page id is the parent's. Graph also accepts "me".
-    return account.parent.external_id if account.parent_id else "me"
-
-
 def poll(account, comments_since: datetime | None, messages_since: datetime | None) -> PollResult:
     comments = [comment_item(account, c) for c in instagram.list_recent_media_comments(
         account, media=settings.INBOX_POLL_RECENT_POSTS, since=comments_since)]
-    threads = facebook.iter_conversations(account, platform="instagram", page_id=page_id(account))
+    threads = instagram.iter_conversations(account)
     messages, newest = thread_items(account, threads, messages_since)
     return PollResult.after(comments, comments_since, messages, messages_since, newest)
 
@@ -43,7 +42,7 @@ def reply_to_comment(account, conversation, text: str) -> str:
 
 
 def send_direct_message(account, conversation, text: str, tag: str | None) -> str:
-    return facebook.send_message(account, conversation.participant_id, text, page_id=page_id(account), tag=tag).id
+    return instagram.send_message(account, conversation.participant_id, text, tag=tag).id
 
 
 def set_comment_hidden(account, comment_id: str, hidden: bool) -> None:

@@ -42,7 +42,12 @@ def _inbox_accounts(platform: str, external_id: str) -> list[SocialAccount]:
 
 def _route_entry(module, account: SocialAccount, entry: dict) -> bool:
     handled = IGNORED
-    for change in as_dicts(entry.get("changes")):
+    changes = as_dicts(entry.get("changes"))
+    if not changes and "field" in entry and "value" in entry:
+        # Meta's Instagram Login examples print one change in the entry itself, without `changes`.
+        # Ref: https://developers.facebook.com/docs/instagram-platform/webhooks/examples
+        changes = [{"field": entry.get("field"), "value": entry.get("value")}]
+    for change in changes:
         handled |= module.route_change(account, change)
     for messaging in as_dicts(entry.get("messaging")):
         handled |= module.route_message(account, messaging)

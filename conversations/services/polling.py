@@ -9,7 +9,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from social.models import AccountStatus, SocialAccount
-from social.services import get_call_budget, join_reasons, split_reasons
+from social.services import (
+    get_call_budget,
+    join_reasons,
+    needs_webhook_subscription,
+    split_reasons,
+    subscribe_instagram_login_webhooks,
+)
 from unipulse.platform_errors import PlatformError, ReauthRequiredError, TransientError
 
 from ..models import Conversation, InboxSyncState, Message
@@ -26,11 +32,15 @@ PROFILE_LOOKUPS_PER_POLL = 10
 def sync_account_inbox(account_id: int) -> int:
     """Fetch and upsert an account's comments and DMs newer than the stored cursor. Idempotent.
 
-    Returns how many items only the poll found (no webhook had delivered them). Raises PlatformError.
+    An Instagram Login account not subscribed to its webhooks yet is subscribed first (the connect
+    enqueues this job; every later poll tries again until it holds). Returns how many items only the
+    poll found (no webhook had delivered them). Raises PlatformError.
     """
     account = SocialAccount.objects.select_related("parent").filter(pk=account_id, status=AccountStatus.ACTIVE).first()
     if account is None:
         return 0
+    if needs_webhook_subscription(account):
+        subscribe_instagram_login_webhooks(account)  # a temporary failure raises: the job is retried
     try:
         platform = get_inbox(account.platform)
     except NoInboxError:

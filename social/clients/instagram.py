@@ -8,7 +8,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field  # noqa: F401
 
-from . import meta  # noqa: F401
+from . import facebook, meta
+
+# ==== where the two login paths differ ============================================================
+# Every call below goes through meta.call, which sends an Instagram Login account's calls to
+# graph.instagram.com with its own Instagram user token and budget (instagram_login.call). The edges
+# and fields that are not the same on both paths are decided here, and only here.
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-api-with-facebook-login/
+
+# Media insights that graph.instagram.com does not answer: "The total_likes, total_comments, and
+# total_views metrics ... are available for Instagram API with Facebook Login only."
+# Ref: https://developers.facebook.com/docs/instagram-platform/reference/instagram-media/insights
+FACEBOOK_LOGIN_ONLY_METRICS = frozenset({"total_likes", "total_comments", "total_views"})
+
+# The webhook fields an Instagram Login account is subscribed to (the inbox reads comments and DMs).
+INSTAGRAM_LOGIN_WEBHOOK_FIELDS = ("comments", "messages")
+
+
+def supported_metrics(account, metrics: list[str]) -> list[str]:
+    """`metrics` without those the account's path does not answer (one unknown metric fails the whole call)."""
+    if getattr(account, "uses_instagram_login", False):
+        return [m for m in metrics if m not in FACEBOOK_LOGIN_ONLY_METRICS]
+    return list(metrics)
+
+
+def messaging_node(account) -> str:
+    """Who owns the account's DM threads and sends its DMs.
+
+    Facebook Login: the linked Page (/{page-id}/conversations?platform=instagram, /{page-id}/messages,
+    with the Page token). Instagram Login: the Instagram account itself on graph.instagram.com
+    (/{ig-id}/conversations, /{ig-id}/messages); it has no Page.
+    """
+    if getattr(account, "uses_instagram_login", False):
+        return account.external_id
+    # The IG account's token is its Page's token; the Page id is the parent's. Graph also accepts "me".
+    return account.parent.external_id if account.parent_id else "me"
 
 # ==== accounts, OAuth, webhook subscriptions (social app) ==========================================
 
@@ -27,6 +62,32 @@ def get_account_profile(account) -> InstagramProfile:
                      params={"fields": "id,username,name,profile_picture_url"})
     return InstagramProfile(id=str(body.get("id") or account.external_id), username=str(body.get("username") or ""),
                             name=str(body.get("name") or ""), picture_url=str(body.get("profile_picture_url") or ""))
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/webhooks#step-3--enable-subscriptions
+def subscribe_webhooks(account, fields: list[str]) -> bool:
+    """Enable webhook deliveries for one Instagram Login account (POST /{ig-id}/subscribed_apps on
+    graph.instagram.com, its own token). Idempotent; raises a PlatformError.
+
+    Only this path subscribes per account: a Facebook-Login account's events flow through its Page's
+    installation (facebook.subscribe_page_webhooks), so this refuses one with ValueError.
+    """
+    if not getattr(account, "uses_instagram_login", False):
+        raise ValueError("A Facebook-Login Instagram account is subscribed through its Page.")
+    body = meta.call(account, "POST", f"{account.external_id}/subscribed_apps", endpoint="ig.subscribed_apps.create",
+                     data={"subscribed_fields": ",".join(fields)})
+    return bool(body.get("success"))
+
+
+# Ref: https://developers.facebook.com/docs/instagram-platform/webhooks#step-3--enable-subscriptions
+def get_webhook_fields(account) -> list[str]:
+    """The fields this app receives for one Instagram Login account (read back after subscribing)."""
+    body = meta.call(account, "GET", f"{account.external_id}/subscribed_apps", endpoint="ig.subscribed_apps")
+    fields: list[str] = []
+    for item in body.get("data") or []:
+        if isinstance(item, dict):
+            fields.extend(str(f) for f in item.get("subscribed_fields") or [])
+    return sorted(set(fields))
 
 
 
@@ -199,7 +260,7 @@ def _media_page(body: dict) -> MediaPage:
 # Ref: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
 def list_media(account, *, metrics: list[str], limit: int, after: str | None = None) -> MediaPage:
     """One page of the account's media (newest first) with counters and insights. One call."""
-    params: dict = {"fields": _fields(metrics), "limit": limit}
+    params: dict = {"fields": _fields(supported_metrics(account, metrics)), "limit": limit}
     if after:
         params["after"] = after
     body = meta.call(account, "GET", f"{account.external_id}/media", endpoint="ig.media", params=params)
@@ -213,6 +274,7 @@ MAX_IDS_PER_CALL = 50  # Graph's multi-id lookup (GET /?ids=...) takes at most 5
 def get_media_insights(account, media_ids: list[str], metrics: list[str]) -> dict[str, dict]:
     """Insights of up to 50 media in one call ({media id: {metric: value}}), for the metrics only some
     product types support (the listing asks only for those every type supports)."""
+    metrics = supported_metrics(account, metrics)
     if not media_ids or not metrics:
         return {}
     if len(media_ids) > MAX_IDS_PER_CALL:
@@ -229,7 +291,7 @@ def get_media_insights(account, media_ids: list[str], metrics: list[str]) -> dic
 def list_stories(account, *, metrics: list[str]) -> MediaPage:
     """The account's live stories (24 h) with their insights. One call; stories are few."""
     body = meta.call(account, "GET", f"{account.external_id}/stories", endpoint="ig.stories",
-                     params={"fields": _fields(metrics), "limit": 100})
+                     params={"fields": _fields(supported_metrics(account, metrics)), "limit": 100})
     return _media_page(body)
 
 
@@ -352,3 +414,40 @@ def get_messaging_profile(account, igsid: str) -> MessagingProfile:
     """
     body = meta.call(account, "GET", igsid, endpoint="ig.user_profile", params={"fields": "name,username,profile_pic"})
     return MessagingProfile(name=body.get("name") or body.get("username") or "", avatar_url=body.get("profile_pic") or "")
+
+
+# Ref: https://developers.facebook.com/docs/graph-api/reference/page/conversations/ (Facebook Login)
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/conversations-api
+def iter_conversations(account):
+    """Yield the account's DM threads, most recently updated first (stop iterating to stop paging).
+
+    Both paths answer the same thread shape (participants give id and username); only the node that
+    owns the threads differs (messaging_node).
+    """
+    for page in meta.paginate(account, f"{messaging_node(account)}/conversations", endpoint="ig.conversations", params={
+        "platform": "instagram", "fields": facebook.THREAD_FIELDS, "limit": 25,
+    }, max_pages=20):
+        for raw in page:
+            yield facebook.parse_thread(raw)
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    id: str
+
+
+# Ref: https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message (Facebook Login)
+# Ref: https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api
+def send_message(account, recipient_id: str, text: str, *, tag: str | None = None) -> SentMessage:
+    """Send a text DM to an IGSID inside the messaging window (7 days with tag HUMAN_AGENT). Not idempotent.
+
+    The same JSON body on both paths ({"recipient": {"id"}, "message": {"text"}}); the answer is
+    {"recipient_id", "message_id"}. Only the node differs (messaging_node).
+    """
+    payload: dict = {"recipient": {"id": recipient_id}, "message": {"text": text}}
+    if tag:
+        payload.update(messaging_type="MESSAGE_TAG", tag=tag)
+    else:
+        payload["messaging_type"] = "RESPONSE"
+    body = meta.call(account, "POST", f"{messaging_node(account)}/messages", endpoint="ig.messages", json=payload)
+    return SentMessage(id=str(body["message_id"]))

@@ -57,6 +57,9 @@ def auth_params(token: str) -> dict[str, str]:
 
 
 def user_budget_key(account) -> str:
+    """The hourly budget `account`'s calls spend: its Facebook user's, or (Instagram Login) its Instagram user's."""
+    if getattr(account, "uses_instagram_login", False):
+        return instagram_login.user_budget_key(account)
     return ratelimit.meta_user_key(account.platform_user_id or f"account-{account.pk}")
 
 

@@ -124,14 +124,14 @@ def test_subscribe_webhooks_command_resubscribes_active_pages(account_factory, m
     ig.refresh_from_db()
     assert page.webhook_subscribed_at is not None and ig.webhook_subscribed_at is not None
     assert page.status_reason == ""
-    assert capsys.readouterr().out.strip() == "subscribe_webhooks: subscribed 1 Page(s); 0 failed."
+    assert capsys.readouterr().out.strip() == "subscribe_webhooks: subscribed 1 Page(s) and 0 Instagram Login account(s); 0 failed."
 
 
 def test_subscribe_webhooks_dry_run_calls_nothing(account_factory, mocked_platforms, capsys):
     account_factory("facebook")
     call_command("subscribe_webhooks", "--dry-run")
     assert len(mocked_platforms.calls) == 0
-    assert capsys.readouterr().out.strip() == "subscribe_webhooks: would subscribe 1 Page(s); 0 failed."
+    assert capsys.readouterr().out.strip() == "subscribe_webhooks: would subscribe 1 Page(s) and 0 Instagram Login account(s); 0 failed."
 
 
 def test_disconnected_accounts_stay_listed_for_the_owner(api_client, account_factory):
@@ -195,3 +195,18 @@ def test_disconnecting_keeps_the_grant_while_another_workspace_still_uses_it(
     assert theirs.status == AccountStatus.ACTIVE and theirs.access_token
     mine.refresh_from_db()
     assert mine.status == AccountStatus.DISCONNECTED and mine.access_token == ""
+
+
+def test_an_instagram_login_account_shows_its_path_and_its_instagram_users_budget(api_client, account_factory, settings):
+    from social.models import LoginPath
+
+    settings.META_CALLS_PER_HOUR = 10
+    ig = account_factory("instagram", external_id="17841400000000009", platform_user_id="17841400000000009",
+                         login_path=LoginPath.INSTAGRAM)
+    page = account_factory("facebook", platform_user_id="17841400000000009")
+    for _ in range(4):
+        ratelimit.take_budget(ratelimit.instagram_user_key("17841400000000009"), "Instagram")
+    by_id = {r["id"]: r for r in api_client.get("/api/v1/accounts/").json()["results"]}
+    assert (by_id[ig.pk]["login_path"], by_id[ig.pk]["remaining_call_budget"]) == ("instagram", 6)
+    assert (by_id[page.pk]["login_path"], by_id[page.pk]["remaining_call_budget"]) == ("", 10)
+    assert api_client.get(f"/api/v1/accounts/{ig.pk}/").json()["remaining_call_budget"] == 6

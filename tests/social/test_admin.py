@@ -56,3 +56,17 @@ def test_the_change_page_shows_both_tokens_states_and_no_token(staff_client, acc
                              html, re.S))
     assert states == {"has_token": "present, expired", "has_refresh": "present"}
     assert "ADMIN-change" not in html
+
+
+def test_an_instagram_login_accounts_page_shows_its_path_and_its_webhook_subscription(staff_client, account_factory):
+    from social.models import LoginPath
+    from social.services import WEBHOOK_REASON_PREFIX
+
+    account = account_factory("instagram", login_path=LoginPath.INSTAGRAM, access_token="IGAA-ADMIN-666",
+                              status_reason=f"{WEBHOOK_REASON_PREFIX}: Meta did not confirm messages.")
+    html = staff_client.get(f"/admin/social/socialaccount/{account.pk}/change/").content.decode()
+    shown = dict(re.findall(r'<div class="form-row field-(login_path|webhook_subscribed_at)">.*?'
+                            r'<div class="readonly">(.*?)</div>', html, re.S))
+    assert shown == {"login_path": "Instagram Login", "webhook_subscribed_at": "-"}
+    assert "Webhook subscription failed: Meta did not confirm messages." in html
+    assert "IGAA-ADMIN" not in html

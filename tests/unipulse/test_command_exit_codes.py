@@ -152,7 +152,7 @@ def test_subscribe_webhooks_succeeds_when_every_page_is_subscribed(account_facto
     mocked_platforms.add("POST", SUBSCRIBED_APPS, json=load_fixture("facebook/oauth_subscribed_apps_success.json"))
     mocked_platforms.add("GET", SUBSCRIBED_APPS, json=load_fixture("facebook/oauth_subscribed_apps_read.json"))
     account_factory("facebook")
-    assert run("subscribe_webhooks") == "subscribe_webhooks: subscribed 1 Page(s); 0 failed.\n"
+    assert run("subscribe_webhooks") == "subscribe_webhooks: subscribed 1 Page(s) and 0 Instagram Login account(s); 0 failed.\n"
 
 
 def test_subscribe_webhooks_fails_when_a_page_could_not_be_subscribed(account_factory, mocked_platforms):
@@ -163,7 +163,7 @@ def test_subscribe_webhooks_fails_when_a_page_could_not_be_subscribed(account_fa
     refused, subscribed = account_factory("facebook"), account_factory("facebook")
     with pytest.raises(CommandError) as caught:
         run("subscribe_webhooks")
-    assert str(caught.value) == "subscribe_webhooks: subscribed 1 Page(s); 1 failed. See each Page's status reason."
+    assert str(caught.value) == "subscribe_webhooks: subscribed 1 Page(s) and 0 Instagram Login account(s); 1 failed. See each account's status reason."
     refused.refresh_from_db()
     subscribed.refresh_from_db()
     assert refused.status_reason.startswith("Webhook subscription failed") and refused.webhook_subscribed_at is None

@@ -1,12 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from social.models import AccountStatus, Platform, SocialAccount
-from social.services import subscribe_page_webhooks
+from social.models import AccountStatus, LoginPath, Platform, SocialAccount
+from social.services import subscribe_account_webhooks, subscribe_page_webhooks
 from unipulse.progress import progress
 
 
 class Command(BaseCommand):
-    help = "Re-subscribe every active Facebook Page (and its Instagram accounts) to the inbox's webhook fields."
+    help = ("Re-subscribe every active Facebook Page (and its Instagram accounts) and every Instagram Login account "
+            "to the inbox's webhook fields.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Count the Pages without calling Meta.")
@@ -22,8 +23,21 @@ class Command(BaseCommand):
                 ok += 1
             else:
                 failed += 1
+        # Instagram Login accounts have no Page: each is subscribed by itself.
+        own = list(SocialAccount.objects.filter(platform=Platform.INSTAGRAM, login_path=LoginPath.INSTAGRAM,
+                                                status=AccountStatus.ACTIVE).order_by("id"))
+        own_ok = own_failed = 0
+        for account in own:
+            if dry_run or not account.has_access_token:
+                continue
+            if subscribe_account_webhooks(account):
+                own_ok += 1
+            else:
+                own_failed += 1
+        failed += own_failed
         verb = "would subscribe" if dry_run else "subscribed"
-        line = f"subscribe_webhooks: {verb} {len(pages) if dry_run else ok} Page(s); {failed} failed."
+        line = (f"subscribe_webhooks: {verb} {len(pages) if dry_run else ok} Page(s) and "
+                f"{len(own) if dry_run else own_ok} Instagram Login account(s); {failed} failed.")
         if failed:  # each failed Page carries the reason in its status reason (admin, accounts API)
-            raise CommandError(f"{line} See each Page's status reason.")
+            raise CommandError(f"{line} See each account's status reason.")
         self.stdout.write(line)
