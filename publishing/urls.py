@@ -5,6 +5,7 @@ import unipulse.converters  # noqa: F401  (registers <id:...>)
 
 from .api import MediaUploadView, PostRetryWithoutSlash, PostViewSet, publishing_options
 from .calendar import calendar
+from .import_api import PostImportView
 from .queue_api import AccountQueueReorderView, AccountQueueShuffleView, AccountQueueView, AccountScheduleView
 
 router = SimpleRouter()
@@ -13,6 +14,7 @@ router.register("posts", PostViewSet, basename="post")
 urlpatterns = [
     path("media/", MediaUploadView.as_view(), name="media-upload"),
     path("calendar/", calendar, name="calendar"),
+    path("posts/import/", PostImportView.as_view(), name="post-import"),
     path("accounts/<id:pk>/publishing-options/", publishing_options, name="account-publishing-options"),
     path("accounts/<id:pk>/schedule/", AccountScheduleView.as_view(), name="account-schedule"),
     path("accounts/<id:pk>/queue/", AccountQueueView.as_view(), name="account-queue"),

@@ -405,6 +405,9 @@ PUBLISH_TIME_LIMIT_SECONDS = env.int("PUBLISH_TIME_LIMIT_SECONDS", default=600)
 PUBLISH_LEASE_MARGIN_SECONDS = env.int("PUBLISH_LEASE_MARGIN_SECONDS", default=60)
 # Recurring posts: occurrences are created this many days ahead (create_recurring_posts, hourly).
 SCHEDULING_RECURRENCE_DAYS = env.int("SCHEDULING_RECURRENCE_DAYS", default=30)
+# CSV bulk import (POST /api/v1/posts/import/): the largest file, and the most posts in one file.
+SCHEDULING_IMPORT_MAX_BYTES = env.int("SCHEDULING_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
+SCHEDULING_IMPORT_MAX_ROWS = env.int("SCHEDULING_IMPORT_MAX_ROWS", default=1000)
 # Upload size limits for POST /api/v1/media/.
 MEDIA_MAX_IMAGE_BYTES = env.int("MEDIA_MAX_IMAGE_BYTES", default=8 * 1024 * 1024)
 MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=512 * 1024 * 1024)

@@ -47,6 +47,7 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     # publishing
     "media-upload": {"POST": EDITOR},
     "post-list": {"GET": VIEWER, "POST": EDITOR},
+    "post-import": {"POST": EDITOR},  # the same role as one post: an editor's imported posts wait for approval
     "post-detail": {"GET": VIEWER, "PATCH": EDITOR, "DELETE": EDITOR},
     "post-retry": {"POST": EDITOR}, "post-retry-noslash": {"POST": EDITOR},
     "post-approve": {"POST": ADMIN}, "post-reject": {"POST": ADMIN},

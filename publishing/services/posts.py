@@ -50,14 +50,20 @@ def filter_posts(qs: QuerySet[Post], *, status: str = "", account: int | None = 
     return qs.distinct()
 
 
-def _check_platforms(data: dict, accounts: list) -> None:
-    """The rules that need a platform answer (TikTok creator_info); raises ValidationError."""
+def platform_errors(data: dict, accounts: list, info_of: Callable = validation.fresh_creator_info) -> dict[str, list[str]]:
+    """The rules that need a platform answer (TikTok creator_info), keyed by field; {} when none fails."""
     errors: dict[str, list[str]] = {}
     for account in accounts:
         if account.platform == "tiktok":
             for key, messages in validation.tiktok_creator_errors(account, (data.get("options") or {}).get("tiktok") or {},
-                                                                      data.get("media") or []).items():
+                                                                  data.get("media") or [], info_of=info_of).items():
                 errors.setdefault(key, []).extend(messages)
+    return errors
+
+
+def _check_platforms(data: dict, accounts: list, info_of: Callable = validation.fresh_creator_info) -> None:
+    """platform_errors() as a ValidationError (the API's 400)."""
+    errors = platform_errors(data, accounts, info_of)
     if errors:
         raise ValidationError(errors)
 
@@ -67,15 +73,16 @@ def needs_approval(membership: Membership) -> bool:
     return membership.workspace.approval_required and not membership.allows(Role.ADMIN)
 
 
-def create_post(membership: Membership, data: dict, idempotency_key: str = "", fingerprint: str = "") -> Post:
+def create_post(membership: Membership, data: dict, idempotency_key: str = "", fingerprint: str = "",
+                info_of: Callable = validation.fresh_creator_info) -> Post:
     """Create a post and one target per account; queue now, schedule, or hold it for approval.
 
     Validated data only. Raises IntegrityError when the workspace already has a post with this
     `idempotency_key` (nothing is written or queued then); `create_post_once` turns that into the
-    existing post.
+    existing post. `info_of` reads a TikTok creator's info (see platform_errors).
     """
     accounts = data["accounts"]
-    _check_platforms(data, accounts)
+    _check_platforms(data, accounts, info_of)
     pending = needs_approval(membership)
     with transaction.atomic():
         post = Post.objects.create(workspace=membership.workspace, created_by=membership.user,
@@ -103,7 +110,7 @@ def get_post_by_idempotency_key(workspace, key: str) -> Post | None:
 
 
 def create_post_once(membership: Membership, data: dict, idempotency_key: str = "",
-                     fingerprint: str = "") -> tuple[Post, bool]:
+                     fingerprint: str = "", info_of: Callable = validation.fresh_creator_info) -> tuple[Post, bool]:
     """`create_post` at most once per (workspace, key): returns (post, created).
 
     The key is unique per workspace in the database. When a concurrent request with the same key wins
@@ -111,7 +118,7 @@ def create_post_once(membership: Membership, data: dict, idempotency_key: str = 
     the winner's post is returned: one post, one set of messages.
     """
     try:
-        return create_post(membership, data, idempotency_key, fingerprint), True
+        return create_post(membership, data, idempotency_key, fingerprint, info_of), True
     except IntegrityError:
         existing = get_post_by_idempotency_key(membership.workspace, idempotency_key)
         if existing is None:

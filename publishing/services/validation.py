@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict
 from urllib.parse import urlparse
 
@@ -216,10 +217,14 @@ def fresh_creator_info(account) -> tiktok_client.CreatorInfo:
     return info
 
 
-def tiktok_creator_errors(account, options: dict, media: list | None = None) -> dict[str, list[str]]:
-    """Ask TikTok (creator_info) whether this creator may post now with these options."""
+def tiktok_creator_errors(account, options: dict, media: list | None = None,
+                          info_of: Callable = fresh_creator_info) -> dict[str, list[str]]:
+    """Ask TikTok (creator_info, through `info_of`) whether this creator may post now with these options.
+
+    `info_of` is fresh_creator_info (one call each time); a CSV import passes one that asks once per account.
+    """
     try:
-        info = fresh_creator_info(account)
+        info = info_of(account)
     except ReauthRequiredError:
         return {"accounts": [f"Reconnect {account}: TikTok no longer accepts its authorisation."]}
     except PermissionMissingError:
