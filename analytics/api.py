@@ -25,6 +25,7 @@ from .serializers import (
     TrackedPostSerializer,
 )
 from .services import InvalidPeriodError
+from .services.best_times import get_best_times_in_workspace
 
 # ?from=&to= as services.parse_period reads them: a date or an ISO 8601 date-time, UTC when it has no offset.
 _DATE_OR_DATETIME = {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}
@@ -68,6 +69,33 @@ def post_report(request: Request, post_id: int) -> Response:
         return Response(services.get_post_targets_in_workspace(workspace_of(request), post_id))
     except LookupError:
         raise ApiError("not_found", "Not found.", 404) from None
+
+
+class BestTimeBucketSerializer(serializers.Serializer):
+    weekday = serializers.ChoiceField(choices=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+    hour = serializers.IntegerField(min_value=0, max_value=23, help_text="Local hour in the workspace's timezone.")
+    posts = serializers.IntegerField(help_text="The account's posts published in that hour of the week.")
+    engagement_rate = serializers.FloatField(help_text=(
+        "Mean of those posts' (likes + comments + shares + saves) / reach (views where there is no reach)."))
+    rank = serializers.IntegerField(help_text="1 is the best.")
+
+
+class BestTimesSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    timezone = serializers.CharField(help_text="The workspace's timezone the buckets are in.")
+    since = serializers.DateTimeField(help_text="Posts published since then count (ANALYTICS_BEST_TIMES_DAYS).")
+    min_posts = serializers.IntegerField(help_text="A bucket with fewer posts is not shown (ANALYTICS_BEST_TIMES_MIN_POSTS).")
+    posts_considered = serializers.IntegerField(help_text="Posts with a reach or views figure, in every bucket.")
+    buckets = BestTimeBucketSerializer(many=True, help_text="Best first; [] until some hour has min_posts posts.")
+
+
+@extend_schema(parameters=[_id("account_id", "One of the workspace's accounts.")],
+               responses={200: BestTimesSerializer, 404: NOT_FOUND})
+@api_view(["GET"])
+def best_times(request: Request, account_id: int) -> Response:
+    """Hours of the week ranked by this account's own engagement rate (2 queries). Fill the posting schedule
+    from them with POST /api/v1/accounts/{id}/schedule/from-best-times/."""
+    return Response(BestTimesSerializer(get_best_times_in_workspace(workspace_of(request), account_id)).data)
 
 
 class TrackedPostList(generics.ListAPIView):

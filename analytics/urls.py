@@ -6,6 +6,7 @@ from . import api
 
 urlpatterns: list = [
     path("analytics/accounts/<id:account_id>/", api.account_report, name="analytics-account"),
+    path("analytics/accounts/<id:account_id>/best-times/", api.best_times, name="analytics-account-best-times"),
     path("analytics/posts/<id:post_id>/", api.post_report, name="analytics-post"),
     path("analytics/tracked-posts/", api.TrackedPostList.as_view(), name="analytics-tracked-posts"),
     path("analytics/tracked-posts/<id:tracked_post_id>/", api.tracked_post_report, name="analytics-tracked-post"),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from social.models import get_account_in_workspace
+from unipulse.api_errors import ErrorSerializer
 from unipulse.throttles import WriteRateLimitMixin
 from workspaces.access import workspace_of
 
@@ -63,6 +64,13 @@ class ReorderSerializer(serializers.Serializer):
                                     help_text="Every queued target of the account (see .../queue/), in the new order.")
 
 
+class FromBestTimesSerializer(serializers.Serializer):
+    count = serializers.IntegerField(required=False, default=5, min_value=1, max_value=7 * 24, help_text=(
+        "How many of the best hours of the week become weekly slots (default 5)."))
+    minute = serializers.IntegerField(required=False, default=0, min_value=0, max_value=59, help_text=(
+        "Minutes past each of those hours (default 0: on the hour)."))
+
+
 def schedule_data(account) -> dict:
     schedule = slots.get_schedule(account)
     return {"account": account.pk, "timezone": account.workspace.timezone, "paused": bool(schedule and schedule.paused),
@@ -96,6 +104,23 @@ class AccountScheduleView(WriteRateLimitMixin, APIView):
         body.is_valid(raise_exception=True)
         times = [(WEEKDAYS.index(t["weekday"]), t["time"]) for t in body.validated_data["times"]]
         slots.replace_schedule(account, body.validated_data["paused"], times, request.user)
+        return Response(ScheduleSerializer(schedule_data(account)).data)
+
+
+class AccountScheduleFromBestTimesView(WriteRateLimitMixin, APIView):
+    serializer_class = FromBestTimesSerializer
+
+    @extend_schema(request=FromBestTimesSerializer, responses={200: ScheduleSerializer, 409: OpenApiResponse(
+        ErrorSerializer, description="`not_enough_data`: no hour of the week has ANALYTICS_BEST_TIMES_MIN_POSTS "
+        "measured posts yet.")})
+    def post(self, request, pk: int):
+        """Replace the weekly slots with the account's best hours of the week (GET /api/v1/analytics/accounts/{id}/
+        best-times/, best first). The paused flag and posts already queued stay as they are."""
+        account = get_account_in_workspace(workspace_of(request), pk)
+        body = FromBestTimesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        slots.fill_schedule_from_best_times(account, body.validated_data["count"], body.validated_data["minute"],
+                                            request.user)
         return Response(ScheduleSerializer(schedule_data(account)).data)
 
 

@@ -55,3 +55,8 @@ video_comment_counts = Hook("video_comment_counts", provider="analytics")
 # that makes the change the event reports (events.services.record), so the event exists exactly when the
 # change was committed. `data` is {"object": <the object as the REST API shows it>} (never a token).
 record_event = Hook("record_event", provider="events")
+
+# analytics: (workspace, account_id, count) -> [(weekday 0=Monday..6, local hour)] of the account's `count` best
+# hours of the week by its own engagement rate, best first ([] below the minimum sample); raises
+# DoesNotExist for another workspace's account. Called by publishing to fill a posting schedule.
+best_posting_hours = Hook("best_posting_hours", provider="analytics")

@@ -429,6 +429,10 @@ ANALYTICS_BUDGET_RESERVE = env.int("ANALYTICS_BUDGET_RESERVE", default=20)
 ANALYTICS_TYPE_METRICS_DAYS = env.int("ANALYTICS_TYPE_METRICS_DAYS", default=7)
 # A second sync of the same account within this many minutes is skipped (duplicate deliveries, double cron).
 ANALYTICS_MIN_SYNC_MINUTES = env.int("ANALYTICS_MIN_SYNC_MINUTES", default=10)
+# Best times to post: posts published in the last this many days count, and an hour of the week needs at
+# least this many of the account's posts to be shown.
+ANALYTICS_BEST_TIMES_DAYS = env.int("ANALYTICS_BEST_TIMES_DAYS", default=90)
+ANALYTICS_BEST_TIMES_MIN_POSTS = env.int("ANALYTICS_BEST_TIMES_MIN_POSTS", default=3)
 
 
 # Conversations and webhooks

@@ -41,7 +41,7 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "account-sync": {"POST": EDITOR},
     "account-publishing-options": {"GET": VIEWER},
     # posting queues: the schedule is the account's settings (admin); filling and ordering it is writing posts
-    "account-schedule": {"GET": VIEWER, "PUT": ADMIN},
+    "account-schedule": {"GET": VIEWER, "PUT": ADMIN}, "account-schedule-from-best-times": {"POST": ADMIN},
     "account-queue": {"GET": VIEWER},
     "account-queue-reorder": {"POST": EDITOR}, "account-queue-shuffle": {"POST": EDITOR},
     # publishing
@@ -53,7 +53,7 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "post-approve": {"POST": ADMIN}, "post-reject": {"POST": ADMIN},
     "calendar": {"GET": VIEWER},
     # analytics
-    "analytics-account": {"GET": VIEWER}, "analytics-post": {"GET": VIEWER},
+    "analytics-account": {"GET": VIEWER}, "analytics-account-best-times": {"GET": VIEWER}, "analytics-post": {"GET": VIEWER},
     "analytics-tracked-posts": {"GET": VIEWER}, "analytics-tracked-post": {"GET": VIEWER},
     "analytics-summary": {"GET": VIEWER},
     # events out: endpoints hold signing secrets and send the workspace's data out (admin); the feed is a read

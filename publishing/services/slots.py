@@ -19,10 +19,12 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from unipulse import hooks
 from unipulse.api_errors import ApiError
 from workspaces.services import record
 
@@ -167,6 +169,21 @@ def replace_schedule(account, paused: bool, times: list[tuple[int, time]], actor
         record(account.workspace_id, actor, "schedule.replaced", account,
                f"Posting schedule of {account}: {len(set(times))} weekly slot(s)" + (", paused." if paused else "."))
     return get_schedule(account)
+
+
+def fill_schedule_from_best_times(account, count: int, minute: int = 0, actor=None) -> PostingSchedule:
+    """Replace the account's weekly times with its `count` best hours of the week (at `minute` past each).
+
+    Analytics ranks the hours (the `best_posting_hours` hook: publishing never reads analytics' tables).
+    The paused flag is kept. Raises ApiError 409 `not_enough_data` when no hour has enough posts yet.
+    """
+    hours = hooks.best_posting_hours(account.workspace, account.pk, count)
+    if not hours:
+        raise ApiError("not_enough_data", f"No hour of the week has {settings.ANALYTICS_BEST_TIMES_MIN_POSTS} measured "
+                       f"posts of {account} yet (GET /api/v1/analytics/accounts/{account.pk}/best-times/): sync its "
+                       "analytics, or set the times yourself (PUT .../schedule/).", 409)
+    schedule = get_schedule(account)
+    return replace_schedule(account, bool(schedule and schedule.paused), [(d, time(h, minute)) for d, h in hours], actor)
 
 
 def _refill_held_back(account) -> None:

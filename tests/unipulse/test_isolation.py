@@ -97,11 +97,12 @@ ALLOWED = {
     ("account-sync", "POST"): 202,
     ("account-publishing-options", "GET"): 200,  # the static rules; TikTok unreachable: live_error
     ("account-schedule", "GET"): 200, ("account-schedule", "PUT"): 400,  # no `times`
+    ("account-schedule-from-best-times", "POST"): 409,  # the sample account has no analytics yet
     ("account-queue", "GET"): 200, ("account-queue-reorder", "POST"): 400, ("account-queue-shuffle", "POST"): 200,
     ("post-detail", "GET"): 200, ("post-detail", "PATCH"): 409, ("post-detail", "DELETE"): 200,
     ("post-retry", "POST"): 202, ("post-retry-noslash", "POST"): 202,
     ("post-approve", "POST"): 409, ("post-reject", "POST"): 400,
-    ("analytics-account", "GET"): 200, ("analytics-post", "GET"): 200, ("analytics-tracked-post", "GET"): 200,
+    ("analytics-account", "GET"): 200, ("analytics-account-best-times", "GET"): 200, ("analytics-post", "GET"): 200, ("analytics-tracked-post", "GET"): 200,
     ("conversation-detail", "GET"): 200, ("conversation-detail", "PATCH"): 200,
     ("conversation-messages", "GET"): 200, ("conversation-reply", "POST"): 400, ("conversation-read", "POST"): 200,
     ("message-hide", "POST"): 502, ("message-unhide", "POST"): 502,
