@@ -23,6 +23,7 @@ BENCHMARKS = [
     "benchmarks.token_refresh_scan",
     "benchmarks.worker_memory",
     "benchmarks.workspace_migration",
+    "benchmarks.csv_import",
 ]
 SCALE = ["benchmarks.due_queries_scale"]  # minutes of data generation: only with --scale
 
