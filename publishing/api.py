@@ -29,6 +29,7 @@ from .serializers import (
     StoredMediaSerializer,
 )
 from .services import recurrence
+from .services.imports import IMPORT_KEY_PREFIX
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # visible ASCII, e.g. a UUID the client made for this post
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -59,6 +60,9 @@ def idempotency_key_of(request) -> str:
     key = request.headers.get("Idempotency-Key", "").strip()
     if key and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
         message = "Use 1 to 255 visible ASCII characters (for example a UUID)."
+        raise ApiError("invalid_idempotency_key", message, 400, fields={"Idempotency-Key": [message]})
+    if key.startswith(IMPORT_KEY_PREFIX):  # the keys CSV imports give their posts (services/imports.py)
+        message = f"Keys starting with {IMPORT_KEY_PREFIX!r} name the posts of CSV imports; choose another one."
         raise ApiError("invalid_idempotency_key", message, 400, fields={"Idempotency-Key": [message]})
     return key
 

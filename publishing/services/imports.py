@@ -34,6 +34,7 @@ from ..models import Post
 from ..serializers import PostInputSerializer
 from . import posts, validation
 
+IMPORT_KEY_PREFIX = "import:"  # single posts may not use it (publishing.api.idempotency_key_of)
 COLUMNS = ("text", "link", "media", "accounts", "time", "first_comment", "instagram_kind", "tiktok_privacy_level",
            "options")
 REQUIRED = ("accounts", "time")
@@ -71,7 +72,7 @@ def file_digest(raw: bytes) -> str:
 
 
 def import_key(digest: str, row: int) -> str:
-    return f"import:{digest}:{row}"
+    return f"{IMPORT_KEY_PREFIX}{digest}:{row}"
 
 
 def read_csv(raw: bytes) -> list[Row]:
@@ -266,7 +267,7 @@ def import_posts(membership: Membership, raw: bytes, context: dict, dry_run: boo
     """
     rows = read_csv(raw)
     digest = file_digest(raw)
-    done = dict(Post.objects.filter(workspace=membership.workspace, idempotency_key__startswith=f"import:{digest}:")
+    done = dict(Post.objects.filter(workspace=membership.workspace, idempotency_key__startswith=f"{IMPORT_KEY_PREFIX}{digest}:")
                 .values_list("idempotency_key", "pk"))
     info_of = creator_info_once()
     report = {"dry_run": dry_run, "file_sha256": digest, "rows": len(rows), "valid_rows": 0, "created": [],

@@ -279,3 +279,17 @@ def test_an_unchanged_clock_sees_a_fixed_time_the_same_as_a_single_post(api_clie
     upload(api_client, raw)
 
     assert list(Post.objects.order_by("id").values_list("scheduled_at", flat=True)) == [moment, moment]
+
+
+def test_a_single_post_cannot_take_a_key_that_names_an_import_row(api_client, account_factory):
+    fb = account_factory("facebook")
+    raw = make_csv([{"text": "Row", "accounts": f"{fb.pk}", "time": later()}])
+    digest = upload(api_client, raw, dry_run=True).json()["file_sha256"]
+
+    response = api_client.post("/api/v1/posts/", {"text": "Squatter", "accounts": [fb.pk]}, format="json",
+                               headers={"Idempotency-Key": f"import:{digest}:2"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"Idempotency-Key": [
+        "Keys starting with 'import:' name the posts of CSV imports; choose another one."]}
+    assert upload(api_client, raw).json()["created"][0]["row"] == 2
