@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import parsers, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +20,15 @@ EXAMPLE_CSV = (
     "Monday coffee,,https://cdn.example.com/coffee.jpg,12 13,2026-12-07T09:00:00+01:00,What's yours?,\n"
     "Our new clip,,video:https://cdn.example.com/clip,14,next slot,,PUBLIC_TO_EVERYONE\n"
 )
+
+
+DESCRIPTION = (
+    "Create posts from a CSV, sent as a multipart `file` or as a `text/csv` body (UTF-8). Columns: `accounts` (ids), "
+    "`time` (ISO 8601 with an offset, `next slot` or `now`), `text`, `link`, `media` (URLs separated by spaces; "
+    "`image:URL`/`video:URL` when the extension does not say), `first_comment`, `instagram_kind`, "
+    "`tiktok_privacy_level`, `options` (JSON). Each row is checked exactly like POST /api/v1/posts/; errors name the "
+    "row (the header is row 1) and the column. The same file and row never create a second post. Example:\n\n"
+    f"```csv\n{EXAMPLE_CSV}```")
 
 
 class CSVParser(parsers.BaseParser):
@@ -64,7 +73,7 @@ class ImportReportSerializer(serializers.Serializer):
 
 
 class ImportRefusedSerializer(ErrorSerializer):
-    report = ImportReportSerializer()
+    report = ImportReportSerializer(required=False, help_text="With `import_invalid` only: every row's errors.")
 
 
 FLAGS = [
@@ -79,8 +88,7 @@ class PostImportView(WriteRateLimitMixin, APIView):
     parser_classes = [MultiPartParser, CSVParser]
 
     @extend_schema(
-        request={"multipart/form-data": ImportUploadSerializer}, parameters=FLAGS,
-        examples=[OpenApiExample("Two posts", value=EXAMPLE_CSV, media_type="text/csv", request_only=True)],
+        request={"multipart/form-data": ImportUploadSerializer}, parameters=FLAGS, description=DESCRIPTION,
         responses={200: OpenApiResponse(ImportReportSerializer, description=(
             "A dry run, or a run that created nothing new (every row already imported or with errors).")),
             201: OpenApiResponse(ImportReportSerializer, description="Some posts were created."),
@@ -90,8 +98,6 @@ class PostImportView(WriteRateLimitMixin, APIView):
             413: OpenApiResponse(ErrorSerializer, description=(
                 "`import_too_large`: over SCHEDULING_IMPORT_MAX_BYTES or SCHEDULING_IMPORT_MAX_ROWS."))})
     def post(self, request):
-        """Create posts from a CSV: columns text, link, media, accounts, time, first_comment, instagram_kind,
-        tiktok_privacy_level, options. Each row is checked exactly like POST /api/v1/posts/."""
         flags = ImportFlagsSerializer(data={**request.query_params.dict(), **_form_flags(request)})
         flags.is_valid(raise_exception=True)
         try:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -293,3 +294,40 @@ def test_a_single_post_cannot_take_a_key_that_names_an_import_row(api_client, ac
     assert response.json()["error"]["fields"] == {"Idempotency-Key": [
         "Keys starting with 'import:' name the posts of CSV imports; choose another one."]}
     assert upload(api_client, raw).json()["created"][0]["row"] == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs two real connections (PostgreSQL)")
+@pytest.mark.django_db(transaction=True)
+def test_the_same_file_imported_twice_at_once_creates_each_row_once(user, account_factory, monkeypatch):
+    import threading
+
+    from rest_framework.test import APIClient
+
+    from publishing.services import imports
+    from tests.conftest import side_by_side
+
+    fb = account_factory("facebook")
+    raw = make_csv([{"text": "Once", "accounts": f"{fb.pk}", "time": later()},
+                    {"text": "Once too", "accounts": f"{fb.pk}", "time": later(5)}])
+    real_check, both_checked = imports.check_row, threading.Barrier(2)
+
+    def check_then_wait(row, context, info_of):
+        checked = real_check(row, context, info_of)
+        if row.number == 3:
+            both_checked.wait(timeout=10)  # both runs found no earlier post for the file: both go on to INSERT
+        return checked
+
+    monkeypatch.setattr(imports, "check_row", check_then_wait)
+
+    def request():
+        client = APIClient()
+        client.force_authenticate(user)
+        return upload(client, raw)
+
+    errors, answers = side_by_side(request)
+
+    assert errors == []
+    assert sorted(a.status_code for a in answers) == [200, 201]
+    winner, loser = sorted((a.json() for a in answers), key=lambda body: -len(body["created"]))
+    assert [c["row"] for c in winner["created"]] == [2, 3] and loser["already_imported"] == winner["created"]
+    assert sorted(Post.objects.values_list("text", flat=True)) == ["Once", "Once too"]
