@@ -29,6 +29,7 @@ from unipulse.api_errors import ApiError
 from unipulse.platform_errors import PlatformError
 from unipulse.text import has_unsafe_text
 from workspaces.models import Membership
+from workspaces.services import record
 
 from ..models import Post
 from ..serializers import PostInputSerializer
@@ -290,5 +291,8 @@ def import_posts(membership: Membership, raw: bytes, context: dict, dry_run: boo
         for row, data in valid:
             post, created = posts.create_post_once(membership, data, import_key(digest, row.number), digest, info_of)
             report["created" if created else "already_imported"].append({"row": row.number, "post": post.pk})
+        if report["created"]:
+            record(membership.workspace_id, membership.user, "posts.imported", None,
+                   f"Imported {len(report['created'])} post(s) from a CSV of {len(rows)} row(s) (sha256 {digest[:12]}…).")
     return report
 

@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from publishing.models import Post, PostTarget
-from workspaces.models import Role
+from workspaces.models import AuditEntry, Role
 
 from .conftest import TIKTOK, fixture
 
@@ -122,6 +122,8 @@ def test_a_real_run_creates_the_valid_rows_like_single_posts_and_reports_the_oth
     assert response.status_code == 201, response.json()
     body = response.json()
     assert [c["row"] for c in body["created"]] == [2, 4, 5] and [e[:2] for e in errors_of(response)] == [(3, "media")]
+    assert list(AuditEntry.objects.filter(action="posts.imported").values_list("summary", flat=True)) == [
+        f"Imported 3 post(s) from a CSV of 4 row(s) (sha256 {body['file_sha256'][:12]}…)."]
     photo = Post.objects.get(pk=body["created"][0]["post"])
     assert (photo.text, photo.first_comment, photo.scheduled_at) == ("Photo", "First!", datetime.fromisoformat(when))
     assert [(t.account_id, t.status, t.options) for t in photo.targets.order_by("account_id")] == [
