@@ -221,3 +221,79 @@ def send_each(command: str, actor: dramatiq.Actor, ids: Sequence[int], stream, l
                                    ) from refused.error
             bar.advance(len(batch))
     return len(ids)
+
+
+class BackgroundSender:
+    """Messages handed to Redis by one daemon thread per process, pipelined in batches, off the request thread.
+
+    For work whose safety is a committed row, not the message (webhook intake: the row stays `received`
+    and `process_webhooks` sends it again): a message lost here — Redis down, the process killed before
+    the thread sent it — costs a delay, never the work. On any other broker (embedded, the tests' stub)
+    `send` enqueues at once, in the caller's thread. Messages are sent without a task-history "enqueued"
+    row (task_history.enqueue_unrecorded): their own rows say the same.
+    """
+
+    def __init__(self, name: str, max_batch: int = BATCH_SIZE) -> None:
+        import queue
+
+        self.name, self.max_batch = name, max_batch
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._start_lock = threading.Lock()
+
+    def send(self, message: dramatiq.Message) -> None:
+        from .task_history import enqueue_unrecorded
+
+        broker = dramatiq.get_broker()
+        if not isinstance(broker, RedisBroker) or "enqueue" in vars(broker):  # embedded, stub, instrumented
+            with enqueue_unrecorded():
+                broker.enqueue(message)
+            return
+        self._ensure_thread()
+        self._queue.put(message)
+
+    def _ensure_thread(self) -> None:
+        import os
+
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()  # a forked worker gets its own thread (threads do not survive fork)
+                self._thread = threading.Thread(target=self._run, name=f"sender-{self.name}", daemon=True)
+                self._thread.start()
+                atexit.register(self.flush)
+
+    def _take(self, block: bool) -> list[dramatiq.Message]:
+        import queue
+
+        batch: list[dramatiq.Message] = []
+        try:
+            batch.append(self._queue.get(block=block, timeout=1 if block else None))
+            while len(batch) < self.max_batch:
+                batch.append(self._queue.get_nowait())
+        except queue.Empty:
+            pass
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take(block=True)
+            if batch:
+                self._send_batch(batch)
+
+    def _send_batch(self, batch: list[dramatiq.Message]) -> None:
+        from .task_history import enqueue_unrecorded
+
+        try:
+            with enqueue_unrecorded():
+                enqueue_many(batch)
+        except Exception as error:  # noqa: BLE001 - the rows are the safety net; say so once per batch
+            logger.warning("%s: %d message(s) not enqueued (%s); their rows stay for the resend command",
+                           self.name, len(batch), type(error).__name__)
+
+    def flush(self) -> None:
+        """Send what is waiting now, in this thread (process exit, tests)."""
+        while batch := self._take(block=False):
+            self._send_batch(batch)
