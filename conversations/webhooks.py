@@ -10,7 +10,6 @@ import json
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -99,35 +98,8 @@ def _intake(request: HttpRequest, source: str, *, topic_key: str, refusal: str, 
     if payload is None:
         return _error("malformed", "The body is not a JSON object.", 400)
     topic = payload.get(topic_key)
-    accepted = AnsweredFirst()
-    store_webhook_event(source, body, request.headers, topic=topic if isinstance(topic, str) else "",
-                        send=accepted.then)
-    return accepted
-
-
-class AnsweredFirst(HttpResponse):
-    """200, and work to do once the answer is sent: the WSGI server calls close() after the last byte.
-
-    The delivery's row is committed before this response exists, so a failure afterwards loses nothing:
-    the row stays `received` and `process_webhooks` sends it (as after any broker outage).
-    """
-
-    def __init__(self) -> None:
-        super().__init__(status=200)
-        self._after: list = []
-
-    def then(self, work) -> None:
-        if transaction.get_connection().in_atomic_block:  # inside a caller's transaction: after its commit
-            transaction.on_commit(work)
-        else:
-            self._after.append(work)
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            for work in self._after:
-                work()
+    store_webhook_event(source, body, request.headers, topic=topic if isinstance(topic, str) else "")
+    return HttpResponse(status=200)
 
 
 # Ref: https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow#deauth-callback

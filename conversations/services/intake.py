@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,13 +22,8 @@ logger = logging.getLogger(__name__)
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Hub-Signature-256", "TikTok-Signature", "X-Forwarded-For")
 
 
-def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = "", ignored_reason: str = "",
-                        send: Callable[[Callable[[], object]], None] = transaction.on_commit) -> int:
+def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = "", ignored_reason: str = "") -> int:
     """Insert the delivery unless the same body was stored before; enqueue it after commit. Returns its id.
-
-    `send(enqueue)` decides when the message goes: by default once the row is committed. The intake
-    view passes its response's "after the answer" hook: the row is committed before the 200 (that is
-    the delivery's safety), and the Redis round trip no longer delays the platform's answer.
 
     With `ignored_reason` (a signed body no router can take: not UTF-8, nested too deep) the row is
     stored `ignored` with that reason and never enqueued. Text is stored cleaned of NUL and lone
@@ -57,7 +51,7 @@ def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = ""
         event_id, status = WebhookEvent.objects.filter(dedupe_key=dedupe_key).values_list("id", "status").get()
         if status != WebhookEvent.Status.RECEIVED:
             return event_id
-    send(lambda: enqueue_webhook_event(event_id))
+    transaction.on_commit(lambda: enqueue_webhook_event(event_id))
     return event_id
 
 
