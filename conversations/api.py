@@ -68,8 +68,10 @@ class ConversationViewSet(WriteRateLimitMixin, mixins.ListModelMixin, mixins.Ret
         rows = hooks.video_comment_counts(workspace_of(request), "tiktok", filters.validated_data.get("account"))
         return self.get_paginated_response(VideoCommentCountSerializer(self.paginate_queryset(rows), many=True).data)
 
+    @extend_schema(responses=MessageSerializer(many=True))  # the schema said one Conversation: a page of messages
     @action(detail=True, methods=["get"])
     def messages(self, request, pk=None):
+        """The conversation's messages, oldest first, paginated."""
         messages = (Message.objects.filter(conversation=self.get_object()).order_by("created_at", "id")
                     .select_related("account").defer("account__access_token", "account__refresh_token"))
         page = self.paginate_queryset(messages)

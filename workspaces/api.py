@@ -204,6 +204,7 @@ class AuditList(GenericAPIView):
     pagination_class = AuditPagination
     queryset = Workspace.objects.none()
 
+    @extend_schema(responses=AuditEntrySerializer(many=True))  # a cursor page {next, previous, results}
     def get(self, request, workspace_id):
         entries = services.get_audit_entries(current_membership(request, workspace_id).workspace)
         page = self.paginate_queryset(entries)
