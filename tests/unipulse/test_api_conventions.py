@@ -21,7 +21,13 @@ from django.utils import timezone
 from analytics.models import TrackedPost
 from analytics.services import sync_account
 from tests.analytics.test_history import mock_facebook
-from tests.unipulse.test_isolation import allowed_methods, api_routes, concrete, make_object  # noqa: F401 (fixture)
+from tests.unipulse.test_isolation import (
+    FACTORIES,
+    allowed_methods,
+    api_routes,
+    concrete,
+    make_object,  # noqa: F401  (a fixture: one object of each kind)
+)
 from unipulse.conventions import DEPRECATED_UNTIL
 from workspaces.models import AuditEntry
 
@@ -69,7 +75,7 @@ def schema_path(route: str) -> str:
 
 
 @pytest.fixture
-def sample(user, workspace, account_factory, make_object, mocked_platforms):
+def sample(user, workspace, account_factory, make_object, mocked_platforms):  # noqa: F811
     """One of everything in a workspace on Kathmandu time: a synced Facebook Page (tracked posts, snapshots,
     its analytics.synced event), a queue with slots, a published target (its event), a TikTok video, the
     inbox, a webhook endpoint with a delivery, a member, an invitation, audit entries."""
@@ -107,7 +113,7 @@ def answers(api_client, sample) -> dict[str, object]:
     for route, pattern in get_routes():
         if pattern.name in NOT_JSON:
             continue
-        kind = next((k for rx, k in _factories() if rx.search(route)), None)
+        kind = next((k for rx, k in FACTORIES if rx.search(route)), None)
         url = concrete(re.sub(r"\(\?P<platform>[^)]*\)", "facebook", route), sample["workspace"].pk,
                        sample[kind].pk if kind else 0)
         if pattern.name == "calendar":
@@ -116,12 +122,6 @@ def answers(api_client, sample) -> dict[str, object]:
         assert response.status_code == 200, f"GET {url} -> {response.status_code} {response.content[:200]}"
         found[pattern.name] = response.json()
     return found
-
-
-def _factories():
-    from tests.unipulse.test_isolation import FACTORIES
-
-    return FACTORIES
 
 
 def test_every_get_route_is_classified_as_a_list_with_its_envelope_or_an_object():
@@ -279,3 +279,17 @@ def test_the_deprecated_account_id_filter_is_the_account_filter(api_client, acco
     assert conflict.json()["error"]["code"] == "invalid" and list(conflict.json()["error"]["fields"]) == ["account_id"]
     assert "account_id" in conflict.json()["error"]["fields"]["account_id"][0]
     assert api_client.get(f"{path}?account_id=abc").status_code == 400
+
+
+def test_the_guide_states_the_rules_and_the_end_of_the_deprecation_period():
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    changes = guide[guide.index("## API changes"):]
+    assert DEPRECATED_UNTIL in changes and "*Breaking:*" in changes
+    for path in ("/api/v1/workspaces/", "/api/v1/workspaces/{workspace_id}/members/",
+                 "/api/v1/workspaces/{workspace_id}/invitations/", "/api/v1/conversations/tiktok-videos/"):
+        assert f"`GET {path}`" in changes, f"the break for {path} is not in docs/api.md's API changes"
+    for rule in ('{"count", "next", "previous", "results"}', '{"results", "cursor", "has_more"}',
+                 '{"next", "previous", "results"}', "`2026-12-03T09:30:00Z`", "`YYYY-MM-DD`"):
+        assert rule in guide
