@@ -293,3 +293,17 @@ def test_the_guide_states_the_rules_and_the_end_of_the_deprecation_period():
     for rule in ('{"count", "next", "previous", "results"}', '{"results", "cursor", "has_more"}',
                  '{"next", "previous", "results"}', "`2026-12-03T09:30:00Z`", "`YYYY-MM-DD`"):
         assert rule in guide
+
+
+def test_hand_built_datetimes_are_written_like_drf_writes_them():
+    from zoneinfo import ZoneInfo
+
+    from rest_framework import serializers
+
+    from unipulse.conventions import api_datetime, local_datetime
+
+    kathmandu = datetime(2026, 12, 3, 15, 15, tzinfo=ZoneInfo(ZONE))
+    assert api_datetime(kathmandu) == "2026-12-03T09:30:00Z"  # converted to UTC, never left at +05:45
+    assert api_datetime(kathmandu.replace(microsecond=120)) == "2026-12-03T09:30:00.000120Z"
+    assert api_datetime(kathmandu) == serializers.DateTimeField().to_representation(kathmandu)
+    assert local_datetime(datetime.fromisoformat("2026-12-03T09:30:00Z"), ZoneInfo(ZONE)) == "2026-12-03T15:15:00+05:45"
