@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from social.models import get_account_in_workspace
 from unipulse.api_errors import ApiError, ErrorSerializer
+from unipulse.conventions import ACCOUNT_ID_PARAMETER
 from unipulse.throttles import enforce
 from workspaces.access import workspace_of
 
@@ -57,7 +58,8 @@ def _period(request: Request):
 def account_report(request: Request, account_id: int) -> Response:
     """Follower series and post totals of one of the caller's accounts for ?from=&to=."""
     start, end = _period(request)
-    return Response(services.get_account_report_in_workspace(workspace_of(request), account_id, start, end))
+    return Response(AccountReportSerializer(services.get_account_report_in_workspace(
+        workspace_of(request), account_id, start, end)).data)
 
 
 @extend_schema(parameters=[_id("post_id", "A publishing post (/api/v1/posts/{id}/) of the caller's.")],
@@ -66,9 +68,10 @@ def account_report(request: Request, account_id: int) -> Response:
 def post_report(request: Request, post_id: int) -> Response:
     """Each target of a publishing post (by its id) with its metric series."""
     try:
-        return Response(services.get_post_targets_in_workspace(workspace_of(request), post_id))
+        report = services.get_post_targets_in_workspace(workspace_of(request), post_id)
     except LookupError:
         raise ApiError("not_found", "Not found.", 404) from None
+    return Response(PostReportSerializer(report).data)
 
 
 class BestTimeBucketSerializer(serializers.Serializer):
@@ -108,7 +111,7 @@ class TrackedPostList(generics.ListAPIView):
         filters.is_valid(raise_exception=True)  # a bad filter is a 400 naming it, not a wider list
         return services.get_tracked_posts_in_workspace(workspace_of(self.request), **filters.validated_data)
 
-    @extend_schema(parameters=[TrackedPostFilterSerializer])
+    @extend_schema(parameters=[TrackedPostFilterSerializer, ACCOUNT_ID_PARAMETER])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -118,7 +121,8 @@ class TrackedPostList(generics.ListAPIView):
 @api_view(["GET"])
 def tracked_post_report(request: Request, tracked_post_id: int) -> Response:
     """One tracked post (published with UniPulse or elsewhere) with its metric series."""
-    return Response(services.get_tracked_post_in_workspace(workspace_of(request), tracked_post_id))
+    return Response(TrackedPostReportSerializer(services.get_tracked_post_in_workspace(
+        workspace_of(request), tracked_post_id)).data)
 
 
 @extend_schema(parameters=PERIOD, responses={200: SummarySerializer, 400: INVALID_PERIOD})
@@ -126,7 +130,7 @@ def tracked_post_report(request: Request, tracked_post_id: int) -> Response:
 def summary(request: Request) -> Response:
     """Per-platform and per-account totals of the caller's posts published in ?from=&to=."""
     start, end = _period(request)
-    return Response(services.get_summary_in_workspace(workspace_of(request), start, end))
+    return Response(SummarySerializer(services.get_summary_in_workspace(workspace_of(request), start, end)).data)
 
 
 class SyncRequestSerializer(serializers.Serializer):
@@ -150,4 +154,4 @@ def sync_account_now(request: Request, pk: int) -> Response:
         wait = max(1, int((result["runs_after"] - timezone.now()).total_seconds()))
         raise ApiError("sync_too_soon", f"{account} was synced less than {settings.ANALYTICS_MIN_SYNC_MINUTES} "
                        f"minutes ago; ask again in {wait} seconds.", 409, retry_after=wait)
-    return Response({"account": account.pk, **result}, status=202)
+    return Response(SyncRequestSerializer({"account": account.pk, **result}).data, status=202)

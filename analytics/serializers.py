@@ -2,33 +2,36 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from social.models import Platform
+from unipulse.conventions import AccountFilterSerializer, deprecated_alias
 from unipulse.converters import id_field
 
 from .models import COUNTERS, TrackedPost
 
 
-class TrackedPostFilterSerializer(serializers.Serializer):
+class TrackedPostFilterSerializer(AccountFilterSerializer):
     account = id_field(required=False, help_text="Only this account's posts.")
     platform = serializers.ChoiceField(choices=Platform.choices, required=False)
     source = serializers.ChoiceField(choices=TrackedPost.Source.choices, required=False,
                                      help_text="unipulse: published with UniPulse; external: published elsewhere.")
 
 
+@extend_schema_serializer(deprecate_fields=["account_id"])
 class TrackedPostSerializer(serializers.ModelSerializer):
     """A tracked post with its latest numbers; its metric series is at /analytics/tracked-posts/{id}/."""
 
-    account_id = serializers.IntegerField(read_only=True)
+    account = serializers.IntegerField(source="account_id", read_only=True)
+    account_id = deprecated_alias("account")
     is_sandbox = serializers.BooleanField(read_only=True, help_text="The account is on the built-in sandbox platforms.")
     latest = serializers.DictField(source="latest_metrics", read_only=True,
                                    help_text="Every metric of the latest reading, by our metric name.")
 
     class Meta:
         model = TrackedPost
-        fields = ["id", "account_id", "platform", "platform_post_id", "source", "media_type", "product_type",
+        fields = ["id", "account", "account_id", "platform", "platform_post_id", "source", "media_type", "product_type",
                   "caption", "permalink", "published_at", "views", "reach", "likes", "comments", "shares", "saves",
                   "latest", "last_synced_at", "next_sync_at", "is_sandbox"]
         read_only_fields = fields
@@ -102,9 +105,11 @@ class MetricPointSerializer(serializers.Serializer):
     metrics = serializers.DictField(help_text=METRICS_HELP)
 
 
+@extend_schema_serializer(deprecate_fields=["account_id"])
 class TrackedPostReportSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    account_id = serializers.IntegerField()
+    account = serializers.IntegerField()
+    account_id = deprecated_alias("account", source="account")
     platform = serializers.ChoiceField(choices=Platform.choices)
     platform_post_id = serializers.CharField()
     media_type = serializers.CharField(allow_blank=True)
@@ -118,15 +123,20 @@ class TrackedPostReportSerializer(serializers.Serializer):
     series = MetricPointSerializer(many=True, help_text="Every reading, oldest first.")
 
 
+@extend_schema_serializer(deprecate_fields=["target_id", "account_id"])
 class PostReportTargetSerializer(serializers.Serializer):
-    target_id = serializers.IntegerField()
-    account_id = serializers.IntegerField()
+    target = serializers.IntegerField(help_text="The post's target (`targets[].id` of /api/v1/posts/{id}/).")
+    target_id = deprecated_alias("target", source="target")
+    account = serializers.IntegerField()
+    account_id = deprecated_alias("account", source="account")
     platform_post_id = serializers.CharField(allow_blank=True, help_text="Empty until the target is published.")
     tracked = TrackedPostReportSerializer(allow_null=True, help_text="Null until analytics has tracked the post.")
 
 
+@extend_schema_serializer(deprecate_fields=["post_id"])
 class PostReportSerializer(serializers.Serializer):
-    post_id = serializers.IntegerField()
+    post = serializers.IntegerField()
+    post_id = deprecated_alias("post", source="post")
     targets = PostReportTargetSerializer(many=True, help_text="In the order the targets were created.")
 
 

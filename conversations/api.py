@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from unipulse import hooks
+from unipulse.conventions import ACCOUNT_ID_PARAMETER
 from unipulse.converters import ID_REGEX
 from unipulse.throttles import WriteRateLimitMixin
 from workspaces.access import workspace_of
@@ -37,7 +38,7 @@ class ConversationViewSet(WriteRateLimitMixin, mixins.ListModelMixin, mixins.Ret
             qs = qs.defer("account__access_token", "account__refresh_token")
         return qs
 
-    @extend_schema(parameters=[ConversationFilterSerializer])
+    @extend_schema(parameters=[ConversationFilterSerializer, ACCOUNT_ID_PARAMETER])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -57,17 +58,20 @@ class ConversationViewSet(WriteRateLimitMixin, mixins.ListModelMixin, mixins.Ret
         return Response(ConversationSerializer(services.update_conversation(conversation, request.user,
                                                                             body.validated_data)).data)
 
-    @extend_schema(parameters=[VideoFilterSerializer], responses=VideoCommentCountSerializer(many=True))
-    @action(detail=False, methods=["get"], url_path="tiktok-videos", pagination_class=None)
+    @extend_schema(parameters=[VideoFilterSerializer, ACCOUNT_ID_PARAMETER], responses=VideoCommentCountSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="tiktok-videos", serializer_class=VideoCommentCountSerializer)
     def tiktok_videos(self, request):
-        """TikTok's part of the inbox: comment counts per video (its APIs cannot read the comments)."""
+        """TikTok's part of the inbox: comment counts per video, newest first, paginated (its APIs cannot read
+        the comments)."""
         filters = VideoFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         rows = hooks.video_comment_counts(workspace_of(request), "tiktok", filters.validated_data.get("account"))
-        return Response(VideoCommentCountSerializer(rows, many=True).data)
+        return self.get_paginated_response(VideoCommentCountSerializer(self.paginate_queryset(rows), many=True).data)
 
+    @extend_schema(responses=MessageSerializer(many=True))  # the schema said one Conversation: a page of messages
     @action(detail=True, methods=["get"])
     def messages(self, request, pk=None):
+        """The conversation's messages, oldest first, paginated."""
         messages = (Message.objects.filter(conversation=self.get_object()).order_by("created_at", "id")
                     .select_related("account").defer("account__access_token", "account__refresh_token"))
         page = self.paginate_queryset(messages)

@@ -1,12 +1,14 @@
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from social.models import Platform
+from unipulse.conventions import AccountFilterSerializer, deprecated_alias
 from unipulse.converters import id_field
 
 from .models import Conversation, Message
 
 
-class VideoFilterSerializer(serializers.Serializer):
+class VideoFilterSerializer(AccountFilterSerializer):
     account = id_field(required=False, help_text="Only this TikTok account's videos.")
 
 
@@ -64,11 +66,14 @@ class ReplySerializer(serializers.Serializer):
     idempotency_key = serializers.CharField(max_length=100)
 
 
+@extend_schema_serializer(deprecate_fields=["tracked_post_id", "account_id"])
 class VideoCommentCountSerializer(serializers.Serializer):
     """A TikTok video with the comment count analytics last synced for it."""
 
-    tracked_post_id = serializers.IntegerField()
-    account_id = serializers.IntegerField()
+    tracked_post = serializers.IntegerField(source="id", help_text="/api/v1/analytics/tracked-posts/{id}/")
+    tracked_post_id = deprecated_alias("tracked_post", source="id")
+    account = serializers.IntegerField(source="account_id")
+    account_id = deprecated_alias("account")
     platform_post_id = serializers.CharField()
     caption = serializers.CharField(allow_blank=True)
     permalink = serializers.CharField(allow_blank=True)

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from social.fields import EncryptedTokenField
+from unipulse.conventions import api_datetime
 
 
 class Event(models.Model):
@@ -40,7 +41,7 @@ class Event(models.Model):
     def envelope(self) -> dict:
         """What a receiver and the feed get."""
         return {"id": self.public_id, "type": self.type, "workspace": self.workspace_id,
-                "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"), "data": self.data}
+                "occurred_at": api_datetime(self.occurred_at), "data": self.data}
 
 
 class WebhookEndpoint(models.Model):

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from social.models import get_account_in_workspace
 from unipulse.api_errors import ApiError, ErrorSerializer
+from unipulse.conventions import ACCOUNT_ID_PARAMETER
 from unipulse.converters import ID_REGEX
 from unipulse.parsers import MultiPartParser
 from unipulse.throttles import WriteRateLimitMixin
@@ -96,7 +97,7 @@ class PostViewSet(WriteRateLimitMixin, viewsets.GenericViewSet):
         get_post_in_workspace(workspace_of(self.request), self.kwargs["pk"])  # 404 for another workspace's post
         return self.get_queryset().get(pk=self.kwargs["pk"])
 
-    @extend_schema(parameters=[PostFilterSerializer])
+    @extend_schema(parameters=[PostFilterSerializer, ACCOUNT_ID_PARAMETER])
     def list(self, request):
         filters = PostFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

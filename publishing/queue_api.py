@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from social.models import get_account_in_workspace
 from unipulse.api_errors import ErrorSerializer
+from unipulse.conventions import local_datetime
 from unipulse.throttles import WriteRateLimitMixin
 from workspaces.access import workspace_of
 
@@ -43,7 +44,9 @@ class QueueTargetSerializer(serializers.Serializer):
 
 class QueueSlotSerializer(serializers.Serializer):
     at = serializers.DateTimeField(help_text="The slot's instant (UTC).")
-    local = serializers.CharField(help_text="The same instant in the workspace's timezone, ISO 8601 with its offset.")
+    local = serializers.CharField(help_text=(
+        "Deliberately local: the same instant in the workspace's timezone, ISO 8601 with that zone's offset "
+        "(2026-12-03T15:15:00+05:45; +00:00 for a UTC workspace). Every other datetime is UTC with a Z."))
     target = QueueTargetSerializer(allow_null=True, help_text="The target filling it; null: free.")
 
 
@@ -80,7 +83,7 @@ def schedule_data(account) -> dict:
 def queue_data(account, count: int) -> dict:
     zone = ZoneInfo(account.workspace.timezone)
     schedule = slots.get_schedule(account)
-    entries = [{**entry, "local": entry["at"].astimezone(zone).isoformat()} for entry in slots.get_queue(account, count)]
+    entries = [{**entry, "local": local_datetime(entry["at"], zone)} for entry in slots.get_queue(account, count)]
     return {"account": account.pk, "timezone": account.workspace.timezone, "paused": bool(schedule and schedule.paused),
             "slots": entries}
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from social.models import Platform, SocialAccount
+from unipulse.conventions import AccountFilterSerializer
 from unipulse.converters import id_field
 from workspaces.access import workspace_of
 
@@ -148,9 +149,9 @@ class StoredMediaSerializer(serializers.Serializer):
     audio_codec = serializers.CharField(help_text="Videos: the first audio stream's codec (e.g. aac); '' without one.")
 
 
-class PostFilterSerializer(serializers.Serializer):
+class PostFilterSerializer(AccountFilterSerializer):
     status = serializers.ChoiceField(choices=TargetStatus.choices, required=False)
-    account = id_field(required=False)
+    account = id_field(required=False, help_text="Only posts with a target on this account.")
     platform = serializers.ChoiceField(choices=Platform.choices, required=False)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)

@@ -1,8 +1,10 @@
 import logging
 
 import redis
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+
+from unipulse.conventions import deprecated_alias
 
 from . import services
 from .clients import ratelimit
@@ -33,12 +35,15 @@ class SocialAccountListSerializer(serializers.ListSerializer):
         return super().to_representation(accounts)
 
 
+@extend_schema_serializer(deprecate_fields=["parent_id"])
 class SocialAccountSerializer(serializers.ModelSerializer):
     """An account as the frontend sees it. Tokens are never serialised: only whether one is present."""
 
     has_access_token = serializers.BooleanField(read_only=True)
     has_refresh_token = serializers.BooleanField(read_only=True)
-    parent_id = serializers.IntegerField(read_only=True, allow_null=True)
+    parent = serializers.IntegerField(source="parent_id", read_only=True, allow_null=True, help_text=(
+        "The account this one was connected through (an Instagram account's Facebook Page); null otherwise."))
+    parent_id = deprecated_alias("parent", allow_null=True)
     login_path = serializers.CharField(read_only=True, help_text=(
         "Instagram only: how it was connected, `facebook` (through its Page) or `instagram` (Instagram Login, no "
         "Page: its own 60-day token, webhooks subscribed by itself); empty for Facebook Pages and TikTok."))
@@ -50,7 +55,7 @@ class SocialAccountSerializer(serializers.ModelSerializer):
         fields = [
             "id", "platform", "external_id", "name", "username", "avatar_url", "scopes", "status",
             "status_reason", "has_access_token", "has_refresh_token", "token_expires_at",
-            "refresh_token_expires_at", "data_access_expires_at", "parent_id", "login_path", "blocked_until",
+            "refresh_token_expires_at", "data_access_expires_at", "parent", "parent_id", "login_path", "blocked_until",
             "is_sandbox", "connected_at", "updated_at", "last_synced_at", "webhook_subscribed_at",
             "remaining_call_budget", "call_counts",
         ]

@@ -47,8 +47,8 @@ post_platform_posts = Hook("post_platform_posts", provider="publishing")
 # `post.publish.*` webhook event. Called by conversations' webhook routing.
 tiktok_publish_event = Hook("tiktok_publish_event", provider="publishing")
 
-# analytics: (workspace, platform, account_id=None) -> rows of per-video comment counts. Called by the
-# inbox's TikTok video list.
+# analytics: (workspace, platform, account_id=None) -> an unevaluated query of per-video comment count rows
+# (dicts), newest first, for the caller to paginate. Called by the inbox's TikTok video list.
 video_comment_counts = Hook("video_comment_counts", provider="analytics")
 
 # events: (workspace_id, event_type, data) -> the stored event. Called by every app inside the transaction

@@ -204,6 +204,9 @@ REST_FRAMEWORK = {
     ],
     # Signed in, then the role the permission table (workspaces/permissions.py) asks for in the workspace.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "workspaces.permissions.WorkspaceRole"],
+    # One date format (docs/api.md): ISO 8601, date-times in UTC with a Z. Hand-built ones use unipulse.conventions.
+    "DATETIME_FORMAT": "iso-8601",
+    "DATE_FORMAT": "iso-8601",
     "DEFAULT_PAGINATION_CLASS": "unipulse.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "workspaces.schema.WorkspaceAutoSchema",

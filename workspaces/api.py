@@ -39,21 +39,20 @@ def _workspace_response(workspace: Workspace, role: str, code=status.HTTP_200_OK
 
 
 class WorkspaceList(GenericAPIView):
-    """The caller's workspaces, each with the caller's role; creating one makes the caller its owner."""
+    """The caller's workspaces by name, each with the caller's role, paginated; creating one makes the caller its
+    owner."""
 
     serializer_class = WorkspaceSerializer
-    pagination_class = None
     queryset = Workspace.objects.none()
 
     @extend_schema(responses=WorkspaceSerializer(many=True))
     def get(self, request):
-        memberships = list(services.get_memberships_of(request.user))
-        if not memberships:  # as on any other first request: a user with no workspace gets a personal one
-            services.personal_workspace(request.user)
-            memberships = list(services.get_memberships_of(request.user))
+        if not services.get_memberships_of(request.user).exists():
+            services.personal_workspace(request.user)  # as on any other first request: a personal one
+        memberships = self.paginate_queryset(services.get_memberships_of(request.user))
         roles = {m.workspace_id: m.role for m in memberships}
-        return Response(WorkspaceSerializer([m.workspace for m in memberships], many=True,
-                                            context={"roles": roles}).data)
+        return self.get_paginated_response(WorkspaceSerializer([m.workspace for m in memberships], many=True,
+                                                               context={"roles": roles}).data)
 
     @extend_schema(request=WorkspaceInputSerializer, responses={201: WorkspaceSerializer})
     def post(self, request):
@@ -98,15 +97,16 @@ def leave_workspace(request, workspace_id):
 
 
 class MemberList(GenericAPIView):
+    """The workspace's members by username, paginated."""
+
     serializer_class = MemberSerializer
-    pagination_class = None
     queryset = Membership.objects.none()
 
     @extend_schema(responses=MemberSerializer(many=True))
     def get(self, request, workspace_id):
         workspace = current_membership(request, workspace_id).workspace
         members = Membership.objects.filter(workspace=workspace).select_related("user").order_by("user__username", "pk")
-        return Response(MemberSerializer(members, many=True).data)
+        return self.get_paginated_response(MemberSerializer(self.paginate_queryset(members), many=True).data)
 
 
 class MemberDetail(GenericAPIView):
@@ -137,14 +137,16 @@ class MemberDetail(GenericAPIView):
 
 
 class InvitationList(GenericAPIView):
+    """The workspace's invitations (pending, accepted, revoked, expired), newest first, paginated."""
+
     serializer_class = InvitationSerializer
-    pagination_class = None
     queryset = Invitation.objects.none()
 
     @extend_schema(responses=InvitationSerializer(many=True))
     def get(self, request, workspace_id):
         workspace = current_membership(request, workspace_id).workspace
-        return Response(InvitationSerializer(Invitation.objects.filter(workspace=workspace), many=True).data)
+        invitations = Invitation.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+        return self.get_paginated_response(InvitationSerializer(self.paginate_queryset(invitations), many=True).data)
 
     @extend_schema(request=InvitationInputSerializer, responses={201: CreatedInvitationSerializer})
     def post(self, request, workspace_id):
@@ -187,6 +189,10 @@ def accept_invitation(request):
 
 
 class AuditPagination(CursorPagination):
+    """The audit log is a feed: entries arrive while someone pages back through it, newest first. A cursor
+    never shows an entry twice or skips one when new ones come in (page numbers would shift by the new
+    entries), and it costs no COUNT over a log that only grows. Answer: {next, previous, results}."""
+
     ordering = "-id"
     page_size = 50
 
@@ -198,6 +204,7 @@ class AuditList(GenericAPIView):
     pagination_class = AuditPagination
     queryset = Workspace.objects.none()
 
+    @extend_schema(responses=AuditEntrySerializer(many=True))  # a cursor page {next, previous, results}
     def get(self, request, workspace_id):
         entries = services.get_audit_entries(current_membership(request, workspace_id).workspace)
         page = self.paginate_queryset(entries)

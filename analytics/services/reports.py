@@ -84,19 +84,19 @@ def get_tracked_posts_in_workspace(workspace, account: int | None = None, platfo
     return posts.order_by(F("published_at").desc(nulls_last=True), "-id")
 
 
-def get_video_comment_counts_in_workspace(workspace, platform: str = "tiktok", account_id: int | None = None,
-                                           limit: int = 100) -> list[dict]:
-    """The caller's latest videos on `platform` with their comment counts, newest first. 1 query.
+def get_video_comment_counts_in_workspace(workspace, platform: str = "tiktok", account_id: int | None = None) -> QuerySet:
+    """The caller's videos on `platform` with their comment counts, newest first: an unevaluated query of
+    dicts (id, account_id, platform_post_id, caption, permalink, published_at, comments, last_synced_at,
+    is_sandbox) the caller paginates; a page is 1 query (plus its count).
 
     For the inbox of platforms whose APIs cannot read comments (TikTok): counts come from analytics sync.
     """
     posts = TrackedPost.objects.filter(account__workspace=workspace, platform=platform)
     if account_id is not None:
         posts = posts.filter(account_id=account_id)
-    rows = posts.order_by("-published_at", "-id").values(
+    return posts.order_by(F("published_at").desc(nulls_last=True), "-id").values(
         "id", "account_id", "platform_post_id", "caption", "permalink", "published_at", "comments", "last_synced_at",
-        is_sandbox=F("account__is_sandbox"))[:limit]
-    return [{**row, "tracked_post_id": row.pop("id")} for row in rows]
+        is_sandbox=F("account__is_sandbox"))
 
 
 def get_post_targets_in_workspace(workspace, post_id: int) -> dict:
@@ -113,8 +113,8 @@ def get_post_targets_in_workspace(workspace, post_id: int) -> dict:
         .prefetch_related(Prefetch("snapshots", queryset=PostMetricSnapshot.objects.order_by("captured_at", "id")))
     )
     found = {(p.account_id, p.platform_post_id): p for p in posts}
-    return {"post_id": post_id, "targets": [
-        {"target_id": target_id, "account_id": account_id, "platform_post_id": platform_post_id,
+    return {"post": post_id, "targets": [
+        {"target": target_id, "account": account_id, "platform_post_id": platform_post_id,
          "tracked": _post_dict(found[(account_id, platform_post_id)],
                                list(found[(account_id, platform_post_id)].snapshots.all()))
          if (account_id, platform_post_id) in found else None}
@@ -129,7 +129,7 @@ def _account_dict(account: SocialAccount) -> dict:
 
 def _post_dict(post: TrackedPost, snapshots: list[PostMetricSnapshot]) -> dict:
     return {
-        "id": post.pk, "account_id": post.account_id, "platform": post.platform,
+        "id": post.pk, "account": post.account_id, "platform": post.platform,
         "platform_post_id": post.platform_post_id, "media_type": post.media_type,
         "product_type": post.product_type, "permalink": post.permalink, "published_at": post.published_at,
         "source": post.source, "last_synced_at": post.last_synced_at, "is_sandbox": post.account.is_sandbox,

@@ -19,6 +19,7 @@ from django.utils import timezone
 from social.clients import meta, ratelimit
 from social.models import AccountStatus, SocialAccount
 from unipulse import hooks
+from unipulse.conventions import api_datetime
 from unipulse.platform_errors import PlatformError, RateLimitedError, TransientError
 
 from .. import platforms
@@ -57,7 +58,7 @@ def sync_account(account_id: int) -> SyncRun | None:
         SocialAccount.objects.filter(pk=account.pk).update(last_synced_at=run.finished_at)
         hooks.record_event(account.workspace_id, "analytics.synced", {"object": {
             "account": account.pk, "platform": account.platform, "run": run.pk, "status": run.status,
-            "started_at": run.started_at.isoformat(), "finished_at": run.finished_at.isoformat(),
+            "started_at": api_datetime(run.started_at), "finished_at": api_datetime(run.finished_at),
             "posts_synced": run.posts_synced}})
     return run
 

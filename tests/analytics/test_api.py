@@ -111,8 +111,8 @@ def test_post_report_lists_each_target_series_in_constant_queries(api_client, ac
 
     assert response.status_code == 200
     body = response.json()
-    assert body["post_id"] == post.id
-    assert [t["target_id"] for t in body["targets"]] == target_ids
+    assert body["post"] == post.id
+    assert [t["target"] for t in body["targets"]] == target_ids
     assert [t["tracked"]["platform_post_id"] for t in body["targets"]] == [t.platform_post_id for t in tracked]
     assert all(len(t["tracked"]["series"]) == 2 for t in body["targets"])
 
@@ -213,10 +213,10 @@ def test_tracked_posts_list_takes_the_same_number_of_queries_for_any_size(api_cl
     body = response.json()
     assert body["count"] == posts and len(body["results"]) == posts
     first = body["results"][0]
-    assert set(first) == {"id", "account_id", "platform", "platform_post_id", "source", "media_type", "product_type",
+    assert set(first) == {"id", "account", "account_id", "platform", "platform_post_id", "source", "media_type", "product_type",
                           "caption", "permalink", "published_at", "views", "reach", "likes", "comments", "shares",
                           "saves", "latest", "last_synced_at", "next_sync_at", "is_sandbox"}
-    assert first["account_id"] == account.id and first["source"] == "external" and first["is_sandbox"] is False
+    assert first["account"] == account.id and first["source"] == "external" and first["is_sandbox"] is False
     published = [r["published_at"] for r in body["results"]]
     assert published == sorted(published, reverse=True)  # newest first
 
@@ -231,7 +231,7 @@ def test_every_analytics_read_marks_what_belongs_to_a_sandbox_account(api_client
     monkeypatch.setattr(EncryptedTokenField, "from_db_value", lambda *a: pytest.fail("a token was decrypted"))
 
     listed = api_client.get("/api/v1/analytics/tracked-posts/").json()["results"]
-    assert {r["account_id"]: r["is_sandbox"] for r in listed} == {real.pk: False, sandboxed.pk: True}
+    assert {r["account"]: r["is_sandbox"] for r in listed} == {real.pk: False, sandboxed.pk: True}
     for account in (real, sandboxed):
         one = api_client.get(f"/api/v1/analytics/tracked-posts/{tracked[account.pk].pk}/").json()
         assert one["is_sandbox"] is account.is_sandbox
@@ -239,8 +239,8 @@ def test_every_analytics_read_marks_what_belongs_to_a_sandbox_account(api_client
     assert [t["tracked"]["is_sandbox"] for t in report["targets"]] == [False, True]
     summary = api_client.get("/api/v1/analytics/summary/").json()
     assert {a["id"]: a["is_sandbox"] for a in summary["accounts"]} == {real.pk: False, sandboxed.pk: True}
-    videos = api_client.get("/api/v1/conversations/tiktok-videos/").json()
-    assert {v["account_id"]: v["is_sandbox"] for v in videos} == {real.pk: False, sandboxed.pk: True}
+    videos = api_client.get("/api/v1/conversations/tiktok-videos/").json()["results"]
+    assert {v["account"]: v["is_sandbox"] for v in videos} == {real.pk: False, sandboxed.pk: True}
     monkeypatch.undo()  # the account report reads the account itself
     assert api_client.get(f"/api/v1/analytics/accounts/{sandboxed.pk}/").json()["account"]["is_sandbox"] is True
 

@@ -29,7 +29,7 @@ def api(stack, method: str, path: str, headers: dict, **kwargs) -> requests.Resp
 
 def add_editor(stack) -> dict:
     """Turn on approval in the staff user's workspace and invite an editor into it; the editor's headers."""
-    workspace = api(stack, "GET", "/api/v1/workspaces/", stack["headers"]).json()[0]["id"]
+    workspace = api(stack, "GET", "/api/v1/workspaces/", stack["headers"]).json()["results"][0]["id"]
     assert api(stack, "PATCH", f"/api/v1/workspaces/{workspace}/", stack["headers"],
                json={"approval_required": True}).status_code == 200
     invited = api(stack, "POST", f"/api/v1/workspaces/{workspace}/invitations/", stack["headers"],

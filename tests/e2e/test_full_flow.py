@@ -181,7 +181,7 @@ def test_in_a_team_workspace_an_editors_post_is_approved_by_an_admin_and_publish
         assert invited.status_code == 201, invited.text
         joined = api(stack, "POST", "/api/v1/invitations/accept/", headers=headers, json={"token": invited.json()["token"]})
         assert joined.status_code == 200 and joined.json()["role"] == role, joined.text
-    assert {m["role"] for m in api(stack, "GET", f"/api/v1/workspaces/{ws}/members/", headers=owner).json()} == {
+    assert {m["role"] for m in api(stack, "GET", f"/api/v1/workspaces/{ws}/members/", headers=owner).json()["results"]} == {
         "owner", "editor", "admin"}
 
     # The owner's first request without a header would be ambiguous (personal + team): the header picks.

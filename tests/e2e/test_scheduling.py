@@ -23,7 +23,7 @@ WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 def test_a_queue_filled_through_the_api_and_a_csv_import_is_published_in_its_slots(stack):
     me = new_login(stack, f"queue-{uuid.uuid4().hex[:6]}")
-    workspace = api(stack, "GET", "/api/v1/workspaces/", headers=me).json()[0]["id"]
+    workspace = api(stack, "GET", "/api/v1/workspaces/", headers=me).json()["results"][0]["id"]
     assert api(stack, "PATCH", f"/api/v1/workspaces/{workspace}/", headers=me, json={"timezone": ZONE}).status_code == 200
     assert connect(stack, "facebook", headers=me)
     page = next(a for a in api(stack, "GET", "/api/v1/accounts/?platform=facebook", headers=me).json()["results"]

@@ -24,7 +24,7 @@ def test_a_new_user_gets_a_personal_workspace_as_owner_on_first_use(api_client, 
     assert not Membership.objects.filter(user=user).exists()
     response = api_client.get("/api/v1/workspaces/")
     assert response.status_code == 200
-    [workspace] = response.json()
+    [workspace] = response.json()["results"]
     assert workspace["role"] == "owner" and workspace["name"] == "alice" and workspace["timezone"] == "UTC"
     assert Workspace.objects.get(pk=workspace["id"]).personal_for == user
     api_client.get("/api/v1/accounts/")
@@ -67,7 +67,7 @@ def test_a_header_naming_no_workspace_of_the_caller_is_a_clear_error(api_client,
 
 
 def test_a_non_member_naming_another_workspace_gets_404(api_client, other_client, other_user):
-    other = client_for(other_user).get("/api/v1/workspaces/").json()[0]
+    other = client_for(other_user).get("/api/v1/workspaces/").json()["results"][0]
     response = api_client.get("/api/v1/accounts/", HTTP_X_WORKSPACE=str(other["id"]))
     assert response.status_code == 404
     assert api_client.get(f"/api/v1/workspaces/{other['id']}/").status_code == 404
@@ -124,14 +124,14 @@ def test_an_invitation_is_mailed_accepted_once_by_any_signed_in_user(api_client,
     invitation = Invitation.objects.get()
     assert invitation.token_hash != token and token not in invitation.token_hash  # only a hash is stored
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["bob@example.com"] and token in mail.outbox[0].body
-    assert "token" not in api_client.get(f"/api/v1/workspaces/{workspace.pk}/invitations/").json()[0]
+    assert "token" not in api_client.get(f"/api/v1/workspaces/{workspace.pk}/invitations/").json()["results"][0]
 
     bob = client_for(django_user_model.objects.create_user("bob", "bob-other@example.com", "pw-bob-123"))
     joined = bob.post("/api/v1/invitations/accept/", {"token": token}, format="json")
     assert joined.status_code == 200 and joined.json()["id"] == workspace.pk and joined.json()["role"] == "editor"
     again = bob.post("/api/v1/invitations/accept/", {"token": token}, format="json")
     assert again.status_code == 410 and again.json()["error"]["code"] == "invitation_accepted"
-    assert bob.get("/api/v1/workspaces/").json()[0]["id"] == workspace.pk  # only the invited one: no personal one made
+    assert bob.get("/api/v1/workspaces/").json()["results"][0]["id"] == workspace.pk  # only the invited one: no personal one made
     assert Workspace.objects.count() == 1
 
 
