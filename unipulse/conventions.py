@@ -23,6 +23,9 @@ from .converters import id_field
 
 # The end of the deprecation period the old names are kept for (docs/api.md, "API changes").
 DEPRECATED_UNTIL = "2027-06-01"
+DEPRECATED_SINCE = "2026-12-04"
+# Old query parameter -> its current name. A request using one gets deprecation_headers() in its answer.
+DEPRECATED_QUERY_PARAMETERS = {"account_id": "account"}
 
 _UTC_FIELD = serializers.DateTimeField(default_timezone=UTC)
 
@@ -69,3 +72,15 @@ class AccountFilterSerializer(serializers.Serializer):
                     "Give `account` (or the deprecated `account_id`), not both with different ids."]})
             data["account"] = alias
         return super().validate(data)
+
+
+def deprecation_headers(query) -> dict[str, str]:
+    """The headers telling a client it used a deprecated query parameter; {} when it used none."""
+    used = sorted(name for name in DEPRECATED_QUERY_PARAMETERS if name in query)
+    if not used:
+        return {}
+    since = datetime.fromisoformat(DEPRECATED_SINCE).replace(tzinfo=UTC)
+    until = datetime.fromisoformat(DEPRECATED_UNTIL).replace(tzinfo=UTC)
+    return {"Deprecation": f"@{int(since.timestamp())}",
+            "Sunset": until.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+            "Link": '</api/v1/docs/>; rel="deprecation"'}  # Swagger UI's front page is docs/api.md

@@ -111,3 +111,21 @@ class ApiJsonErrorsMiddleware:
                     replaced[header] = response[header]
             return replaced
         return response
+
+
+class DeprecationHeadersMiddleware:
+    """A request using a deprecated query parameter (unipulse.conventions.DEPRECATED_QUERY_PARAMETERS) is told
+    so in the answer, where a client's logs will show it: `Deprecation` (RFC 9745: since when), `Sunset`
+    (RFC 8594: until when it is accepted) and a `Link` to the change's notes."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/api/") and request.GET:
+            from .conventions import deprecation_headers
+
+            for name, value in deprecation_headers(request.GET).items():
+                response.headers[name] = value
+        return response

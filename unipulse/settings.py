@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "unipulse.middleware.ApiJsonErrorsMiddleware",
     "unipulse.middleware.DatabaseUnavailableMiddleware",
     "unipulse.middleware.UnsafeTextMiddleware",
+    "unipulse.middleware.DeprecationHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",

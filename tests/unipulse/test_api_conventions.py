@@ -307,3 +307,15 @@ def test_hand_built_datetimes_are_written_like_drf_writes_them():
     assert api_datetime(kathmandu.replace(microsecond=120)) == "2026-12-03T09:30:00.000120Z"
     assert api_datetime(kathmandu) == serializers.DateTimeField().to_representation(kathmandu)
     assert local_datetime(datetime.fromisoformat("2026-12-03T09:30:00Z"), ZoneInfo(ZONE)) == "2026-12-03T15:15:00+05:45"
+
+
+@pytest.mark.parametrize("path", LISTS_BY_ACCOUNT)
+def test_a_request_with_the_deprecated_filter_is_told_so_in_headers(api_client, account_factory, path):
+    account = account_factory("tiktok")
+    old = api_client.get(f"{path}?account_id={account.pk}")
+    assert old.status_code == 200
+    assert old.headers["Deprecation"] == "@1796342400"  # RFC 9745: deprecated since 2026-12-04 00:00 UTC
+    assert old.headers["Sunset"] == "Tue, 01 Jun 2027 00:00:00 GMT"  # RFC 8594: accepted until DEPRECATED_UNTIL
+    assert old.headers["Link"] == '</api/v1/docs/>; rel="deprecation"'
+    current = api_client.get(f"{path}?account={account.pk}")
+    assert "Deprecation" not in current.headers and "Sunset" not in current.headers
