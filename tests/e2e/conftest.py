@@ -24,7 +24,9 @@ def stack():
                      PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", FRONTEND_URL=frontend, ALLOWED_HOSTS="127.0.0.1",
                      PUBLISH_POLL_DELAY_SECONDS="2", LOG_LEVEL="WARNING",
                      # An hour of use squeezed into a minute: the hourly Meta budget (200) would pause analytics.
-                     META_CALLS_PER_HOUR="5000")
+                     META_CALLS_PER_HOUR="5000",
+                     # The e2e webhook receiver listens on 127.0.0.1 over plain http (development settings).
+                     WEBHOOK_ALLOW_HTTP="true", WEBHOOK_ALLOW_PRIVATE_ADDRESSES="true")
     manage(env, "migrate", "--noinput")
     token = manage(env, "shell", "-c", (
         "from django.contrib.auth import get_user_model; from rest_framework.authtoken.models import Token;"
