@@ -95,8 +95,8 @@ class DeliveryList(generics.ListAPIView):
 class DeliveryRedeliver(WriteRateLimitMixin, APIView):
     """Send the delivery again now (delivered or failed ones too: the receiver gets the same delivery id)."""
 
-    def post(self, request, pk: int, delivery_pk: int):
-        delivery = Delivery.objects.get(endpoint=endpoint_of(request, pk), pk=delivery_pk)
+    def post(self, request, pk: int, delivery_id: int):
+        delivery = Delivery.objects.get(endpoint=endpoint_of(request, pk), pk=delivery_id)
         delivery = services.redeliver(delivery)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 

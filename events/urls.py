@@ -10,7 +10,7 @@ urlpatterns = [
     path("webhook-endpoints/<id:pk>/roll-secret/", api.EndpointRollSecret.as_view(), name="webhook-endpoint-roll"),
     path("webhook-endpoints/<id:pk>/ping/", api.EndpointPing.as_view(), name="webhook-endpoint-ping"),
     path("webhook-endpoints/<id:pk>/deliveries/", api.DeliveryList.as_view(), name="webhook-delivery-list"),
-    path("webhook-endpoints/<id:pk>/deliveries/<id:delivery_pk>/redeliver/", api.DeliveryRedeliver.as_view(),
+    path("webhook-endpoints/<id:pk>/deliveries/<id:delivery_id>/redeliver/", api.DeliveryRedeliver.as_view(),
          name="webhook-delivery-redeliver"),
     path("events/", api.EventFeed.as_view(), name="event-feed"),
 ]

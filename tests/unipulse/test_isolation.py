@@ -76,7 +76,7 @@ FACTORIES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^api/v1/analytics/tracked-posts/"), "tracked_post"),
     (re.compile(r"^api/v1/\^?conversations/"), "conversation"),
     (re.compile(r"^api/v1/\^?messages/"), "message"),
-    (re.compile(r"^api/v1/webhook-endpoints/<id:pk>/deliveries/<id:delivery_pk>/"), "webhook_delivery"),
+    (re.compile(r"^api/v1/webhook-endpoints/<id:pk>/deliveries/<id:delivery_id>/"), "webhook_delivery"),
     (re.compile(r"^api/v1/webhook-endpoints/"), "webhook_endpoint"),
 ]
 
