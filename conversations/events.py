@@ -8,8 +8,8 @@ from .models import Message
 
 
 def message_event(message: Message, event_type: str) -> None:
-    """The message as GET /api/v1/conversations/{id}/messages/ shows it (its conversation id inside)."""
+    """The message as GET /api/v1/conversations/{id}/messages/ shows it (its conversation id inside). The
+    caller's instance carries the change already: no read back."""
     from .serializers import MessageSerializer
 
-    message.refresh_from_db(fields=["status", "external_id", "error", "idempotency_key"])
     hooks.record_event(message.account.workspace_id, event_type, {"object": MessageSerializer(message).data})

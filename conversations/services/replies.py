@@ -111,6 +111,7 @@ def _mark_failed(message: Message, error: PlatformError) -> None:
     with transaction.atomic():
         Message.objects.filter(pk=message.pk).update(status=Message.Status.FAILED, error=str(error)[:500],
                                                      idempotency_key=key)
+        message.status, message.error, message.idempotency_key = Message.Status.FAILED, str(error)[:500], key
         message_event(message, "inbox.reply.failed")
 
 
@@ -123,10 +124,10 @@ def _mark_sent(message: Message, external_id: str) -> None:
             last_message_at=Greatest(F("last_message_at"), message.created_at), snippet=message.text[:200])
         Conversation.objects.filter(pk=message.conversation_id, last_message_at__isnull=True).update(
             last_message_at=message.created_at)
+        message.status, message.external_id, message.error = Message.Status.SENT, external_id, ""
         record(message.account.workspace_id, message.sent_by, "inbox.reply_sent", message,
                f"Replied in conversation {message.conversation_id}.")
         message_event(message, "inbox.reply.sent")
-    message.status, message.external_id, message.error = Message.Status.SENT, external_id, ""
 
 
 def set_message_hidden(message: Message, hidden: bool) -> Message:
