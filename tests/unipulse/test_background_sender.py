@@ -59,6 +59,26 @@ def test_messages_sent_from_request_threads_reach_redis_in_batches(redis_broker,
 @pytest.mark.redis
 @needs_redis
 @pytest.mark.django_db
+def test_messages_arriving_while_the_sender_lingers_go_in_the_same_pipeline(redis_broker, monkeypatch):
+    broker, namespace, actor = redis_broker
+    batches = []
+    real = brokers.enqueue_many
+    monkeypatch.setattr(brokers, "enqueue_many", lambda messages: batches.append(len(messages)) or real(messages))
+    sender = BackgroundSender("linger", linger=0.5)
+    sender.send(actor.message(1))
+    time.sleep(0.05)  # the thread has the first message and waits for company
+    sender.send(actor.message(2))
+    sender.send(actor.message(3))
+    deadline = time.monotonic() + 10
+    while not batches and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert batches == [3]
+    assert broker.client.hlen(f"{namespace}:webhook-process.msgs") == 3
+
+
+@pytest.mark.redis
+@needs_redis
+@pytest.mark.django_db
 def test_a_broker_failure_is_logged_once_per_batch_and_never_raised(redis_broker, monkeypatch, caplog):
     broker, namespace, actor = redis_broker
 

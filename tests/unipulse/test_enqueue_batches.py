@@ -110,6 +110,7 @@ def test_on_redis_a_batch_is_one_pipeline_and_every_message_is_consumable():
         return pipe
 
     redis_broker.client.pipeline = counted_pipeline
+    redis_broker.client.script_load(redis_broker.scripts["dispatch"].script)  # as on any Redis that ran one enqueue
     try:
         messages = [token_refresh.message(pk) for pk in range(1, 1001)]
         assert enqueue_many(messages, broker=redis_broker) == 1000
@@ -137,3 +138,42 @@ def test_on_redis_a_refused_pipeline_is_reported_with_nothing_counted_as_sent():
         enqueue_many([token_refresh.message(1), token_refresh.message(2)], broker=redis_broker)
     assert caught.value.sent == 0 and str(caught.value) == "ConnectionError"
     assert Task.tasks.count() == 0
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the Redis-broker path runs where REDIS_URL is set (CI)")
+def test_on_redis_a_batch_costs_one_round_trip_and_a_lost_script_is_loaded_and_nothing_sent_twice():
+    """The dispatch goes as EVALSHA without redis-py's SCRIPT EXISTS check (a second round trip per batch);
+    a Redis that lost the script (restart, SCRIPT FLUSH) gets it loaded, and each message arrives once."""
+    namespace = f"unipulse-test-{uuid.uuid4().hex[:8]}"
+    redis_broker = RedisBroker(url=os.environ["REDIS_URL"], namespace=namespace)
+    redis_broker.declare_queue("token-refresh")
+    commands = []
+    send = redis_broker.client.connection_pool.connection_class.send_packed_command
+
+    def counted(connection, command, check_health=True):
+        packed = b"".join(command) if isinstance(command, list) else command
+        commands.append([name for name in (b"EVALSHA", b"SCRIPT", b"EXISTS", b"LOAD") if name in packed])
+        return send(connection, command, check_health)
+
+    try:
+        redis_broker.client.script_load(redis_broker.scripts["dispatch"].script)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(redis_broker.client.connection_pool.connection_class, "send_packed_command", counted)
+            enqueue_many([token_refresh.message(1), token_refresh.message(2)], broker=redis_broker)
+            assert commands == [[b"EVALSHA"]]  # one write for the whole batch, no SCRIPT EXISTS before it
+            redis_broker.client.script_flush()  # as after a Redis restart
+            commands.clear()
+            enqueue_many([token_refresh.message(3), token_refresh.message(4)], broker=redis_broker)
+        assert commands[0] == [b"EVALSHA"] and commands[1] == [b"SCRIPT", b"LOAD"] and commands[2] == [b"EVALSHA"]
+        assert len(commands) == 3
+        consumer = redis_broker.consume("token-refresh", prefetch=10, timeout=500)
+        received = [next(iter(consumer)) for _ in range(5)]  # the fifth is None: nothing more is queued
+        for message in received[:4]:
+            consumer.ack(message)
+        consumer.close()
+    finally:
+        for key in redis_broker.client.scan_iter(match=f"{namespace}*"):
+            redis_broker.client.delete(key)
+        redis_broker.close()
+    assert received[4] is None and sorted(m.args[0] for m in received[:4]) == [1, 2, 3, 4]
