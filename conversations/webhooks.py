@@ -29,18 +29,21 @@ def _error(code: str, message: str, status: int) -> JsonResponse:
 def _read_body(request: HttpRequest) -> bytes | JsonResponse:
     """The raw body, or a 413 when it is over WEBHOOK_MAX_BODY_BYTES (checked before reading when declared)."""
     limit = settings.WEBHOOK_MAX_BODY_BYTES
-    too_large = _error("payload_too_large", "The delivery is larger than this endpoint accepts.", 413)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
     if declared > limit:
-        return too_large
+        return _too_large()
     try:
         body = request.body
     except RequestDataTooBig:  # Django's own cap (DATA_UPLOAD_MAX_MEMORY_SIZE)
-        return too_large
-    return too_large if len(body) > limit else body
+        return _too_large()
+    return _too_large() if len(body) > limit else body
+
+
+def _too_large() -> JsonResponse:
+    return _error("payload_too_large", "The delivery is larger than this endpoint accepts.", 413)
 
 
 def _parse_json(body: bytes) -> tuple[dict | None, str]:

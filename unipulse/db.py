@@ -10,6 +10,7 @@ PostgreSQL and SQLite (>= 3.35) both speak this syntax.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -32,13 +33,19 @@ def insert_on_conflict(model, values: dict, *, conflict: str, update: Sequence[s
     connection = connections[using]
     fields, sql = _upsert_statement(model, tuple(values), conflict, tuple(update), returning, using)
     params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    rows = _run_idempotent(connection, sql, params)
+    return rows[0][0] if returning and rows else None
+
+
+def _run_idempotent(connection, sql: str, params: list) -> list[tuple]:
+    """Run one idempotent statement and return the rows it returned (none for no RETURNING): outside a
+    transaction without the health check, reconnecting once if the connection proves dead."""
     retry = not connection.in_atomic_block  # in a transaction a dead connection is the caller's to handle
     while True:
         try:
             with _statement_cursor(connection, health_check=not retry) as cursor:
                 cursor.execute(sql, params)
-                row = cursor.fetchone() if returning else None
-            return row[0] if row else None
+                return cursor.fetchall() if cursor.description else []
         except (OperationalError, InterfaceError):
             if not (retry and _is_dead(connection)):
                 raise
@@ -132,3 +139,114 @@ def _json_converter(internal_type: str):
     if internal_type in ("UUIDField", "DateTimeField", "DateField"):
         return lambda value: None if value is None else str(value)
     return lambda value: value
+
+
+class _Slot:
+    __slots__ = ("values", "params", "key", "ready", "lead", "done", "result", "alone")
+
+    def __init__(self, values: dict, params: list, key) -> None:
+        self.values, self.params, self.key = values, params, key
+        self.ready = threading.Event()
+        self.lead = self.done = self.alone = False
+        self.result = None
+
+
+class GroupedInsert:
+    """INSERT ... ON CONFLICT (`conflict`) DO NOTHING RETURNING `returning`, one row per call, where the
+    rows that threads of this process want written at the same moment go as one multi-row statement:
+    group commit, done in the application.
+
+    Each autocommitted single-row INSERT costs PostgreSQL a commit (a WAL flush) and the process a round
+    trip; the webhook intake spends most of its time there (docs/operations.md). The first thread to
+    arrive writes its row at once, on its own connection; threads arriving while that statement runs
+    queue up, and the first of them, once woken, writes all of them in one statement. A thread returns
+    only after the statement holding its row has committed, so a 200 still means the row is stored.
+    If that statement fails, each thread writes its own row alone (insert_on_conflict): a bad row never
+    costs its neighbours theirs. Inside a transaction, or on another database than PostgreSQL, `insert`
+    is plain insert_on_conflict.
+    """
+
+    WAIT_SECONDS = 10  # a follower waiting longer than this writes its row itself (the INSERT is idempotent)
+
+    def __init__(self, model, fields: Sequence[str], *, conflict: str, returning: str, using: str = "default",
+                 max_rows: int = 100) -> None:
+        self.model, self.names, self.conflict, self.returning = model, tuple(fields), conflict, returning
+        self.using, self.max_rows = using, max_rows
+        self._lock = threading.Lock()
+        self._queue: list[_Slot] = []
+        self._busy = False  # a thread is writing (or about to write) the head of the queue
+        self.statements = 0  # multi-row statements run, for the tests and the benchmark's notes
+
+    def insert(self, values: dict):
+        """Write `values` (exactly the fields named at construction); return the new row's `returning`, or
+        None when a row with that `conflict` value exists (as insert_on_conflict)."""
+        if tuple(values) != self.names:
+            raise ValueError(f"GroupedInsert of {self.model.__name__} takes the fields {self.names}, in that order.")
+        connection = connections[self.using]
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            return insert_on_conflict(self.model, values, conflict=self.conflict, returning=self.returning,
+                                      using=self.using)
+        fields, _ = _upsert_statement(self.model, self.names, self.conflict, (), self.returning, self.using)
+        slot = _Slot(values, [field.get_db_prep_save(values[field.name], connection) for field in fields],
+                     values[self.conflict])
+        with self._lock:
+            self._queue.append(slot)
+            slot.lead = not self._busy
+            self._busy = True
+        if not slot.lead and not self._wait(slot):
+            slot.alone = True
+        if slot.lead and not (slot.done or slot.alone):  # first to arrive, or promoted by the last writer
+            self._write_head(connection, slot)
+        if slot.alone:
+            return insert_on_conflict(self.model, slot.values, conflict=self.conflict, returning=self.returning,
+                                      using=self.using)
+        return slot.result
+
+    def _wait(self, slot: _Slot) -> bool:
+        """Wait until another thread wrote this row (True), or this thread is to lead (it writes; True);
+        False when the wait timed out and the row was taken off the queue (the caller writes it alone)."""
+        if not slot.ready.wait(self.WAIT_SECONDS):
+            with self._lock:
+                if not slot.lead and slot in self._queue:  # neither written nor promoted meanwhile
+                    self._queue.remove(slot)
+                    return False
+            slot.ready.wait()
+        return True
+
+    def _write_head(self, connection, own: _Slot) -> None:
+        """Write the queue's head (`own` row first) in one statement, hand over to the next, wake the rest."""
+        with self._lock:
+            batch, self._queue = self._queue[:self.max_rows], self._queue[self.max_rows:]
+        try:
+            sql = _grouped_statement(self.model, self.names, self.conflict, self.returning, self.using, len(batch))
+            rows = _run_idempotent(connection, sql, [param for slot in batch for param in slot.params])
+            self.statements += 1
+            written = {key: result for result, key in rows}
+            for slot in batch:  # the first of two rows with one key got it; the second is a repeat (None)
+                slot.result = written.pop(slot.key, None)
+                slot.done = True
+        except Exception:  # noqa: BLE001, S110 - every row of the batch is written again alone, by its own thread
+            pass
+        finally:
+            for slot in batch:
+                slot.alone = not slot.done
+            with self._lock:
+                if self._queue:
+                    self._queue[0].lead = True  # the next writer
+                    wake = [*(slot for slot in batch if slot is not own), self._queue[0]]
+                else:
+                    self._busy = False
+                    wake = [slot for slot in batch if slot is not own]
+            for slot in wake:
+                slot.ready.set()
+
+
+@lru_cache(maxsize=256)
+def _grouped_statement(model, names: tuple[str, ...], conflict: str, returning: str, using: str, rows: int) -> str:
+    """INSERT of `rows` rows, ON CONFLICT DO NOTHING, RETURNING the `returning` and the `conflict` column."""
+    fields, single = _upsert_statement(model, names, conflict, (), returning, using)
+    quote = connections[using].ops.quote_name
+    head, tail = single.split(" VALUES ", 1)
+    placeholder, tail = tail.split(" ON CONFLICT ", 1)
+    conflict_column = quote(model._meta.get_field(conflict).column)
+    return f"{head} VALUES {', '.join([placeholder] * rows)} ON CONFLICT {tail}, {conflict_column}"

@@ -12,12 +12,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from unipulse.broker import BackgroundSender
-from unipulse.db import insert_on_conflict
+from unipulse.db import GroupedInsert
 from unipulse.text import clean_text
 
 from ..models import WebhookEvent, WebhookReplayKey
 
 logger = logging.getLogger(__name__)
+
+# Concurrent deliveries of one process share one INSERT (group commit): see unipulse.db.GroupedInsert.
+_events = GroupedInsert(WebhookEvent, ("platform", "topic", "body", "headers", "dedupe_key", "received_at", "attempts",
+                                       "is_sandbox", "status", "error", "processed_at"),
+                        conflict="dedupe_key", returning="id")
 
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Hub-Signature-256", "TikTok-Signature", "X-Forwarded-For")
 
@@ -36,14 +41,14 @@ def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = ""
     dedupe_key = hashlib.sha256(raw_body).hexdigest()
     # One statement for a new delivery, autocommitted: INSERT ... ON CONFLICT DO NOTHING RETURNING id.
     now = timezone.now()
-    event_id = insert_on_conflict(WebhookEvent, {
+    event_id = _events.insert({
         "platform": platform, "topic": clean_text(topic)[:64],
         "body": clean_text(raw_body.decode("utf-8", errors="replace")),
         "headers": {name: clean_text(headers[name]) for name in KEPT_HEADERS if name in headers},
         "dedupe_key": dedupe_key, "received_at": now, "attempts": 0, "is_sandbox": is_from_sandbox(platform),
         **({"status": WebhookEvent.Status.IGNORED, "error": ignored_reason[:500], "processed_at": now}
-           if ignored_reason else {"status": WebhookEvent.Status.RECEIVED, "error": ""}),
-    }, conflict="dedupe_key", returning="id")
+           if ignored_reason else {"status": WebhookEvent.Status.RECEIVED, "error": "", "processed_at": None}),
+    })
     if ignored_reason:
         logger.warning("%s webhook delivery %s stored as ignored: %s", platform, event_id or "(repeat)", ignored_reason)
         return event_id or WebhookEvent.objects.filter(dedupe_key=dedupe_key).values_list("id", flat=True).get()
