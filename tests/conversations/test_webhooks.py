@@ -284,3 +284,16 @@ def test_a_broker_down_after_the_commit_leaves_the_row_for_process_webhooks(monk
     response = meta_webhook(RequestFactory().post("/api/v1/webhooks/meta", body, content_type="application/json",
                                                   HTTP_X_HUB_SIGNATURE_256=meta_signature(body)))
     assert response.status_code == 200 and WebhookEvent.objects.get().status == "received"
+
+
+def test_the_dedupe_key_has_its_unique_index_and_no_pattern_ops_index_on_postgresql():
+    """Migration 0006: one index entry less per delivery; repeats are still refused by the unique index."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL adds the varchar_pattern_ops index; SQLite never had one")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'conversations_webhookevent'")
+        indexes = dict(cursor.fetchall())
+    assert not [name for name in indexes if name.endswith("_like")]
+    assert any("UNIQUE" in definition and "(dedupe_key)" in definition for definition in indexes.values())
