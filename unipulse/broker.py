@@ -33,7 +33,7 @@ _worker: dramatiq.Worker | None = None
 _lock = threading.Lock()
 
 BATCH_SIZE = 1000  # messages per pipelined Redis round trip and per task-history INSERT
-LINGER_SECONDS = 0.005  # how long the background sender waits for more messages to join a batch (it never delays a 200)
+LINGER_SECONDS = 0.02  # how long the background sender waits for more messages to join a batch (it never delays a 200)
 
 
 def is_embedded() -> bool:

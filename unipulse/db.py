@@ -146,7 +146,8 @@ class _Slot:
 
     def __init__(self, values: dict, params: list, key) -> None:
         self.values, self.params, self.key = values, params, key
-        self.ready = threading.Event()
+        self.ready = threading.Lock()  # held until the row is written or the slot is to lead: released once
+        self.ready.acquire()
         self.lead = self.done = self.alone = False
         self.result = None
 
@@ -205,12 +206,12 @@ class GroupedInsert:
     def _wait(self, slot: _Slot) -> bool:
         """Wait until another thread wrote this row (True), or this thread is to lead (it writes; True);
         False when the wait timed out and the row was taken off the queue (the caller writes it alone)."""
-        if not slot.ready.wait(self.WAIT_SECONDS):
+        if not slot.ready.acquire(timeout=self.WAIT_SECONDS):
             with self._lock:
                 if not slot.lead and slot in self._queue:  # neither written nor promoted meanwhile
                     self._queue.remove(slot)
                     return False
-            slot.ready.wait()
+            slot.ready.acquire()  # written or promoted meanwhile: the release is on its way
         return True
 
     def _write_head(self, connection, own: _Slot) -> None:
@@ -238,7 +239,7 @@ class GroupedInsert:
                     self._busy = False
                     wake = [slot for slot in batch if slot is not own]
             for slot in wake:
-                slot.ready.set()
+                slot.ready.release()
 
 
 @lru_cache(maxsize=256)

@@ -6,6 +6,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
 from django.db import transaction
@@ -56,7 +57,10 @@ def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = ""
         event_id, status = WebhookEvent.objects.filter(dedupe_key=dedupe_key).values_list("id", "status").get()
         if status != WebhookEvent.Status.RECEIVED:
             return event_id
-    transaction.on_commit(lambda: enqueue_webhook_event(event_id))
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: enqueue_webhook_event(event_id))
+    else:  # autocommitted already (the request path): no callback to register and run at once
+        enqueue_webhook_event(event_id)
     return event_id
 
 
@@ -75,6 +79,13 @@ def is_from_sandbox(platform: str) -> bool:
 _sender = BackgroundSender("webhook intake")
 
 
+@cache
+def _webhook_process():
+    from ..actors import webhook_process  # not at import time: the actors module imports this one
+
+    return webhook_process
+
+
 def enqueue_webhook_event(event_id: int) -> bool:
     """Send to `webhook-process`. A broker outage is logged, not raised: the row stays `received`
     and `manage.py process_webhooks` sends it later. No task-history "enqueued" row: this event's own
@@ -82,10 +93,8 @@ def enqueue_webhook_event(event_id: int) -> bool:
 
     On Redis the message goes through a per-process sender thread (unipulse.broker.BackgroundSender),
     pipelined with the others arriving meanwhile: the request thread never waits for Redis."""
-    from ..actors import webhook_process
-
     try:
-        _sender.send(webhook_process.message(event_id))
+        _sender.send(_webhook_process().message(event_id))
     except Exception as error:  # any broker failure (Redis down, timeout): the stored row is the safety net
         logger.warning("webhook event %s stored but not enqueued (%s); process_webhooks will resend it",
                        event_id, type(error).__name__)
