@@ -20,6 +20,7 @@ from unipulse.text import JsonTooDeepError, loads_limited
 from . import signatures
 from .models import WebhookEvent
 from .services import store_webhook_event
+from .services.intake import kept_headers
 
 
 def _error(code: str, message: str, status: int) -> JsonResponse:
@@ -76,7 +77,7 @@ def meta_webhook(request: HttpRequest) -> HttpResponse:
             return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
         return _error("forbidden", "Verification token mismatch.", 403)
     return _intake(request, WebhookEvent.Source.META, topic_key="object", refusal="Signature missing or invalid.",
-                   verified=lambda body: signatures.is_valid_meta_delivery(body, request.headers.get("X-Hub-Signature-256", "")))
+                   verified=lambda body: signatures.is_valid_meta_delivery(body, request.META.get("HTTP_X_HUB_SIGNATURE_256", "")))
 
 
 # Ref: https://developers.tiktok.com/doc/webhooks-overview
@@ -84,7 +85,7 @@ def meta_webhook(request: HttpRequest) -> HttpResponse:
 @require_POST
 def tiktok_webhook(request: HttpRequest) -> HttpResponse:
     return _intake(request, WebhookEvent.Source.TIKTOK, topic_key="event", refusal="Signature missing, invalid or too old.",
-                   verified=lambda body: signatures.is_valid_tiktok_signature(body, request.headers.get("TikTok-Signature", "")))
+                   verified=lambda body: signatures.is_valid_tiktok_signature(body, request.META.get("HTTP_TIKTOK_SIGNATURE", "")))
 
 
 def _intake(request: HttpRequest, source: str, *, topic_key: str, refusal: str, verified) -> HttpResponse:
@@ -95,13 +96,14 @@ def _intake(request: HttpRequest, source: str, *, topic_key: str, refusal: str, 
     if not verified(body):
         return _error("bad_signature", refusal, 403)
     payload, unroutable = _parse_json(body)
+    headers = kept_headers(request.META)  # not request.headers: that parses every header of the request
     if unroutable:  # signed, so really from the platform: kept for the admin, never routed or retried
-        store_webhook_event(source, body, request.headers, ignored_reason=unroutable)
+        store_webhook_event(source, body, headers, ignored_reason=unroutable)
         return HttpResponse(status=200)
     if payload is None:
         return _error("malformed", "The body is not a JSON object.", 400)
     topic = payload.get(topic_key)
-    store_webhook_event(source, body, request.headers, topic=topic if isinstance(topic, str) else "")
+    store_webhook_event(source, body, headers, topic=topic if isinstance(topic, str) else "")
     return HttpResponse(status=200)
 
 

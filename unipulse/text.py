@@ -91,6 +91,9 @@ def loads_limited(data: str | bytes, max_depth: int | None = None):
         value = json.loads(data)
     except RecursionError:
         raise JsonTooDeepError(f"JSON nested deeper than {max_depth} levels.") from None
-    if json_depth(value) > max_depth:
+    # Every array or object opens with a bracket, so a text with no more brackets than max_depth cannot nest
+    # deeper (brackets inside strings only make the count larger): the walk is skipped for most documents.
+    opening = data.count("{") + data.count("[") if isinstance(data, str) else data.count(b"{") + data.count(b"[")
+    if opening > max_depth and json_depth(value) > max_depth:
         raise JsonTooDeepError(f"JSON nested deeper than {max_depth} levels.")
     return value

@@ -10,6 +10,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import transaction
+from django.http.request import HttpHeaders
 from django.utils import timezone
 
 from unipulse.broker import BackgroundSender
@@ -26,6 +27,12 @@ _events = GroupedInsert(WebhookEvent, ("platform", "topic", "body", "headers", "
                         conflict="dedupe_key", returning="id")
 
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Hub-Signature-256", "TikTok-Signature", "X-Forwarded-For")
+_KEPT_META = tuple((name, HttpHeaders.to_wsgi_name(name)) for name in KEPT_HEADERS)
+
+
+def kept_headers(meta) -> dict[str, str]:
+    """The KEPT_HEADERS a request carries, read from its WSGI environ (request.META)."""
+    return {name: meta[key] for name, key in _KEPT_META if key in meta}
 
 
 def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = "", ignored_reason: str = "") -> int:

@@ -45,7 +45,17 @@ def test_a_signed_meta_delivery_is_stored_whole_and_enqueued_after_commit(post_m
     assert event.body.encode() == body
     assert event.platform == "meta" and event.topic == "page" and event.status == "received"
     assert event.headers["X-Hub-Signature-256"].startswith("sha256=")
+    assert set(event.headers) == {"Content-Type", "X-Hub-Signature-256"} and event.headers["Content-Type"] == "application/json"
     assert sent_events == [event.id]
+
+
+def test_only_the_kept_headers_are_stored_with_their_values(client):
+    from conversations.services.intake import kept_headers
+
+    meta = {"CONTENT_TYPE": "application/json", "HTTP_USER_AGENT": "facebookexternalua", "HTTP_COOKIE": "s=1",
+            "HTTP_X_FORWARDED_FOR": "1.2.3.4", "HTTP_TIKTOK_SIGNATURE": "t=1,s=ab", "HTTP_AUTHORIZATION": "x"}
+    assert kept_headers(meta) == {"Content-Type": "application/json", "User-Agent": "facebookexternalua",
+                                  "TikTok-Signature": "t=1,s=ab", "X-Forwarded-For": "1.2.3.4"}
 
 
 @pytest.mark.parametrize("signature", [None, "sha256=" + "0" * 64, "sha1=abc", "garbage"])

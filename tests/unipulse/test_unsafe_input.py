@@ -82,3 +82,20 @@ def test_unsafe_text_paths_and_clean_json_agree():
     assert clean_json(value) == {"a": ["ok", "x"], "k\ufffd": {"n": 1}, "b": {"c": "\ufffd"}}
     assert unsafe_text_paths(clean_json(value)) == []
     assert (json_depth(1), json_depth([]), json_depth({"a": [[{}]]})) == (0, 1, 4)
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_loads_limited_refuses_one_level_too_deep_and_is_not_fooled_by_brackets_in_strings(as_bytes):
+    from unipulse.text import JsonTooDeepError, loads_limited
+
+    def text(value: str):
+        return value.encode() if as_bytes else value
+
+    assert loads_limited(text("[" * 4 + "]" * 4), max_depth=4) == [[[[]]]]
+    with pytest.raises(JsonTooDeepError, match="deeper than 4 levels"):
+        loads_limited(text("[" * 5 + "]" * 5), max_depth=4)
+    shallow = '{"message": "' + "[{" * 50 + '", "entry": [{}]}'  # 102 brackets, nesting 3
+    assert loads_limited(text(shallow), max_depth=4)["entry"] == [{}]
+    deep_beside_strings = '{"m": "[[[[", "a": [[[[[]]]]]}'  # the walk still runs when the count allows a deep one
+    with pytest.raises(JsonTooDeepError):
+        loads_limited(text(deep_beside_strings), max_depth=4)
