@@ -207,12 +207,14 @@ def _enqueue_pipelined(broker: RedisBroker, messages: Sequence[dramatiq.Message]
             for _, args in pending:
                 pipe.evalsha(dispatch.sha, 1, broker.namespace, *args)
             results = pipe.execute(raise_on_error=False)
-        missing = [item for item, result in zip(pending, results, strict=True) if isinstance(result, NoScriptError)]
-        failure = next((result for result in results
-                        if isinstance(result, Exception) and not isinstance(result, NoScriptError)), None)
-        if failure is not None:
-            raise failure
-        sent += [item[0] for item, result in zip(pending, results, strict=True) if not isinstance(result, Exception)]
+        missing = []
+        for item, result in zip(pending, results, strict=True):
+            if isinstance(result, NoScriptError):
+                missing.append(item)
+            elif isinstance(result, Exception):
+                raise result
+            else:
+                sent.append(item[0])
         if not missing:
             break
         if attempt:

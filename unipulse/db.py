@@ -31,7 +31,7 @@ def insert_on_conflict(model, values: dict, *, conflict: str, update: Sequence[s
     body cost more CPU than the rest of the statement's client side together.
     """
     connection = connections[using]
-    fields, sql = _upsert_statement(model, tuple(values), conflict, tuple(update), returning, using)
+    fields, sql = _upsert_statement(model, tuple(values), conflict, tuple(update), (returning,) if returning else (), using)
     params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
     rows = _run_idempotent(connection, sql, params)
     return rows[0][0] if returning and rows else None
@@ -58,10 +58,11 @@ def _is_dead(connection) -> bool:
     return raw is None or bool(getattr(raw, "closed", False)) or bool(getattr(raw, "broken", False))
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _upsert_statement(model, names: tuple[str, ...], conflict: str, update: tuple[str, ...],
-                      returning: str | None, using: str) -> tuple[list, str]:
-    """(the fields, the SQL) for insert_on_conflict, built once per shape: the hot callers repeat one."""
+                      returning: tuple[str, ...], using: str, rows: int = 1) -> tuple[list, str]:
+    """(the fields, the SQL) of an INSERT of `rows` rows of `names`, built once per shape: the hot callers
+    repeat one (insert_on_conflict one row, GroupedInsert one statement per batch size)."""
     meta, quote = model._meta, connections[using].ops.quote_name
     fields = [meta.get_field(name) for name in names]
 
@@ -70,10 +71,11 @@ def _upsert_statement(model, names: tuple[str, ...], conflict: str, update: tupl
 
     action = ("DO UPDATE SET " + ", ".join(f"{column(n)} = excluded.{column(n)}" for n in update)) if update \
         else "DO NOTHING"
+    values = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * rows)
     # Only names from the model's own metadata are interpolated; every value is a parameter.
     sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-           f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({column(conflict)}) {action}"
-           + (f" RETURNING {column(returning)}" if returning else ""))
+           f"VALUES {values} ON CONFLICT ({column(conflict)}) {action}"
+           + (f" RETURNING {', '.join(column(name) for name in returning)}" if returning else ""))
     return fields, sql
 
 
@@ -187,7 +189,7 @@ class GroupedInsert:
         if connection.vendor != "postgresql" or connection.in_atomic_block:
             return insert_on_conflict(self.model, values, conflict=self.conflict, returning=self.returning,
                                       using=self.using)
-        fields, _ = _upsert_statement(self.model, self.names, self.conflict, (), self.returning, self.using)
+        fields, _ = _upsert_statement(self.model, self.names, self.conflict, (), (), self.using)
         slot = _Slot(values, [field.get_db_prep_save(values[field.name], connection) for field in fields],
                      values[self.conflict])
         with self._lock:
@@ -219,7 +221,8 @@ class GroupedInsert:
         with self._lock:
             batch, self._queue = self._queue[:self.max_rows], self._queue[self.max_rows:]
         try:
-            sql = _grouped_statement(self.model, self.names, self.conflict, self.returning, self.using, len(batch))
+            _, sql = _upsert_statement(self.model, self.names, self.conflict, (), (self.returning, self.conflict),
+                                       self.using, rows=len(batch))
             rows = _run_idempotent(connection, sql, [param for slot in batch for param in slot.params])
             self.statements += 1
             written = {key: result for result, key in rows}
@@ -241,13 +244,3 @@ class GroupedInsert:
             for slot in wake:
                 slot.ready.release()
 
-
-@lru_cache(maxsize=256)
-def _grouped_statement(model, names: tuple[str, ...], conflict: str, returning: str, using: str, rows: int) -> str:
-    """INSERT of `rows` rows, ON CONFLICT DO NOTHING, RETURNING the `returning` and the `conflict` column."""
-    fields, single = _upsert_statement(model, names, conflict, (), returning, using)
-    quote = connections[using].ops.quote_name
-    head, tail = single.split(" VALUES ", 1)
-    placeholder, tail = tail.split(" ON CONFLICT ", 1)
-    conflict_column = quote(model._meta.get_field(conflict).column)
-    return f"{head} VALUES {', '.join([placeholder] * rows)} ON CONFLICT {tail}, {conflict_column}"

@@ -64,10 +64,7 @@ def store_webhook_event(platform: str, raw_body: bytes, headers, topic: str = ""
         event_id, status = WebhookEvent.objects.filter(dedupe_key=dedupe_key).values_list("id", "status").get()
         if status != WebhookEvent.Status.RECEIVED:
             return event_id
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: enqueue_webhook_event(event_id))
-    else:  # autocommitted already (the request path): no callback to register and run at once
-        enqueue_webhook_event(event_id)
+    transaction.on_commit(lambda: enqueue_webhook_event(event_id))
     return event_id
 
 
