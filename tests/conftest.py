@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -214,3 +218,18 @@ def recorded_events(event_type: str | None = None) -> list:
 
     events = Event.objects.order_by("seq")
     return list(events.filter(type=event_type) if event_type else events)
+
+
+@contextmanager
+def own_redis_broker(**options) -> Iterator[tuple]:
+    """(a RedisBroker on REDIS_URL under a namespace of its own, that namespace); its keys deleted after."""
+    from dramatiq.brokers.redis import RedisBroker
+
+    namespace = f"unipulse-test-{uuid.uuid4().hex[:8]}"
+    broker = RedisBroker(url=os.environ["REDIS_URL"], namespace=namespace, **options)
+    try:
+        yield broker, namespace
+    finally:
+        for key in broker.client.scan_iter(match=f"{namespace}*"):
+            broker.client.delete(key)
+        broker.close()

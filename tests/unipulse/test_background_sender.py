@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import time
-import uuid
 
 import dramatiq
 import pytest
-from dramatiq.brokers.redis import RedisBroker
 
+from tests.conftest import own_redis_broker
 from unipulse import broker as brokers
 from unipulse.broker import BackgroundSender
 
@@ -20,31 +19,33 @@ needs_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"),
 
 @pytest.fixture
 def redis_broker():
-    namespace = f"unipulse-test-{uuid.uuid4().hex[:8]}"
-    broker = RedisBroker(url=os.environ["REDIS_URL"], namespace=namespace)
-    previous = dramatiq.get_broker()
     from conversations.actors import webhook_process
 
-    broker.declare_actor(webhook_process)
-    dramatiq.set_broker(broker)
-    try:
-        yield broker, namespace, webhook_process
-    finally:
-        dramatiq.set_broker(previous)
-        webhook_process.broker = previous
-        for key in broker.client.scan_iter(match=f"{namespace}*"):
-            broker.client.delete(key)
-        broker.close()
+    previous = dramatiq.get_broker()
+    with own_redis_broker() as (broker, namespace):
+        broker.declare_actor(webhook_process)
+        dramatiq.set_broker(broker)
+        try:
+            yield broker, namespace, webhook_process
+        finally:
+            dramatiq.set_broker(previous)
+            webhook_process.broker = previous
+
+
+@pytest.fixture
+def batches(monkeypatch) -> list[int]:
+    """The size of each batch the sender hands to enqueue_many, in order."""
+    sizes: list[int] = []
+    real = brokers.enqueue_many
+    monkeypatch.setattr(brokers, "enqueue_many", lambda messages: sizes.append(len(messages)) or real(messages))
+    return sizes
 
 
 @pytest.mark.redis
 @needs_redis
 @pytest.mark.django_db
-def test_messages_sent_from_request_threads_reach_redis_in_batches(redis_broker, monkeypatch):
+def test_messages_sent_from_request_threads_reach_redis_in_batches(redis_broker, batches):
     broker, namespace, actor = redis_broker
-    batches = []
-    real = brokers.enqueue_many
-    monkeypatch.setattr(brokers, "enqueue_many", lambda messages: batches.append(len(messages)) or real(messages))
     sender = BackgroundSender("test", max_batch=25)
     for n in range(60):
         sender.send(actor.message(n))
@@ -59,11 +60,8 @@ def test_messages_sent_from_request_threads_reach_redis_in_batches(redis_broker,
 @pytest.mark.redis
 @needs_redis
 @pytest.mark.django_db
-def test_messages_arriving_while_the_sender_lingers_go_in_the_same_pipeline(redis_broker, monkeypatch):
+def test_messages_arriving_while_the_sender_lingers_go_in_the_same_pipeline(redis_broker, batches):
     broker, namespace, actor = redis_broker
-    batches = []
-    real = brokers.enqueue_many
-    monkeypatch.setattr(brokers, "enqueue_many", lambda messages: batches.append(len(messages)) or real(messages))
     sender = BackgroundSender("linger", linger=0.5)
     sender.send(actor.message(1))
     time.sleep(0.05)  # the thread has the first message and waits for company

@@ -5,14 +5,13 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import dramatiq
 import pytest
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
+from tests.conftest import own_redis_broker
 from unipulse import broker as embedded
 from unipulse.broker import import_actors
 from unipulse.jobs import QUEUE_POLICY
@@ -83,9 +82,7 @@ def test_send_from_the_app_uses_the_configured_broker_queue():
 @pytest.mark.redis
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the Redis-broker path runs where REDIS_URL is set (CI)")
 def test_actors_enqueue_on_the_right_queue_names_on_the_real_redis_broker():
-    namespace = f"unipulse-test-{uuid.uuid4().hex[:8]}"
-    broker = RedisBroker(url=os.environ["REDIS_URL"], namespace=namespace)
-    try:
+    with own_redis_broker() as (broker, namespace):
         for name, queue in EXPECTED.items():
             actor = declared_actors()[name]
             broker.declare_actor(actor)
@@ -98,10 +95,6 @@ def test_actors_enqueue_on_the_right_queue_names_on_the_real_redis_broker():
             assert message.args == (123,)
             consumer.ack(message)
             consumer.close()
-    finally:
-        for key in broker.client.scan_iter(match=f"{namespace}*"):
-            broker.client.delete(key)
-        broker.close()
 
 
 # ---- the embedded path with the app's own actors ---------------------------------------------------

@@ -161,7 +161,7 @@ def _in_threads(grouped, events: list[dict], hold_first_until_queued: int = 0, h
 
 
 def _row(key: str, **changes) -> dict:
-    return {name: value for name, value in {**_event(key), **changes}.items() if name in FIELDS}
+    return {**_event(key), **changes}  # _event's fields are FIELDS, in that order
 
 
 @postgres_only

@@ -16,7 +16,7 @@ from django_dramatiq.models import Task
 from dramatiq.brokers.redis import RedisBroker
 
 from social.models import SocialAccount
-from tests.conftest import workspace_of_user
+from tests.conftest import own_redis_broker, workspace_of_user
 from tokens.actors import token_refresh
 from unipulse import task_history
 from unipulse.broker import EnqueueError, enqueue_many
@@ -96,22 +96,19 @@ def test_a_refusal_half_way_reports_what_went_and_records_exactly_those(due_acco
 @pytest.mark.redis
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the Redis-broker path runs where REDIS_URL is set (CI)")
 def test_on_redis_a_batch_is_one_pipeline_and_every_message_is_consumable():
-    namespace = f"unipulse-test-{uuid.uuid4().hex[:8]}"
-    redis_broker = RedisBroker(url=os.environ["REDIS_URL"], namespace=namespace,
-                               middleware=[task_history.TaskHistoryMiddleware()])
-    redis_broker.declare_queue("token-refresh")
-    executed = []
-    pipeline = redis_broker.client.pipeline
+    with own_redis_broker(middleware=[task_history.TaskHistoryMiddleware()]) as (redis_broker, namespace):
+        redis_broker.declare_queue("token-refresh")
+        executed = []
+        pipeline = redis_broker.client.pipeline
 
-    def counted_pipeline(*args, **kwargs):
-        pipe = pipeline(*args, **kwargs)
-        execute = pipe.execute
-        pipe.execute = lambda *a, **kw: executed.append(len(pipe.command_stack)) or execute(*a, **kw)
-        return pipe
+        def counted_pipeline(*args, **kwargs):
+            pipe = pipeline(*args, **kwargs)
+            execute = pipe.execute
+            pipe.execute = lambda *a, **kw: executed.append(len(pipe.command_stack)) or execute(*a, **kw)
+            return pipe
 
-    redis_broker.client.pipeline = counted_pipeline
-    redis_broker.client.script_load(redis_broker.scripts["dispatch"].script)  # as on any Redis that ran one enqueue
-    try:
+        redis_broker.client.pipeline = counted_pipeline
+        redis_broker.client.script_load(redis_broker.scripts["dispatch"].script)  # as on a Redis that ran one enqueue
         messages = [token_refresh.message(pk) for pk in range(1, 1001)]
         assert enqueue_many(messages, broker=redis_broker) == 1000
         assert executed == [1000]  # one round trip for the thousand
@@ -124,10 +121,6 @@ def test_on_redis_a_batch_is_one_pipeline_and_every_message_is_consumable():
             consumer.ack(message)
         consumer.close()
         assert Task.tasks.filter(status="enqueued").count() == 1000
-    finally:
-        for key in redis_broker.client.scan_iter(match=f"{namespace}*"):
-            redis_broker.client.delete(key)
-        redis_broker.close()
 
 
 @pytest.mark.redis
@@ -145,18 +138,16 @@ def test_on_redis_a_refused_pipeline_is_reported_with_nothing_counted_as_sent():
 def test_on_redis_a_batch_costs_one_round_trip_and_a_lost_script_is_loaded_and_nothing_sent_twice():
     """The dispatch goes as EVALSHA without redis-py's SCRIPT EXISTS check (a second round trip per batch);
     a Redis that lost the script (restart, SCRIPT FLUSH) gets it loaded, and each message arrives once."""
-    namespace = f"unipulse-test-{uuid.uuid4().hex[:8]}"
-    redis_broker = RedisBroker(url=os.environ["REDIS_URL"], namespace=namespace)
-    redis_broker.declare_queue("token-refresh")
-    commands = []
-    send = redis_broker.client.connection_pool.connection_class.send_packed_command
+    with own_redis_broker() as (redis_broker, _):
+        redis_broker.declare_queue("token-refresh")
+        commands = []
+        send = redis_broker.client.connection_pool.connection_class.send_packed_command
 
-    def counted(connection, command, check_health=True):
-        packed = b"".join(command) if isinstance(command, list) else command
-        commands.append([name for name in (b"EVALSHA", b"SCRIPT", b"EXISTS", b"LOAD") if name in packed])
-        return send(connection, command, check_health)
+        def counted(connection, command, check_health=True):
+            packed = b"".join(command) if isinstance(command, list) else command
+            commands.append([name for name in (b"EVALSHA", b"SCRIPT", b"EXISTS", b"LOAD") if name in packed])
+            return send(connection, command, check_health)
 
-    try:
         redis_broker.client.script_load(redis_broker.scripts["dispatch"].script)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(redis_broker.client.connection_pool.connection_class, "send_packed_command", counted)
@@ -172,8 +163,4 @@ def test_on_redis_a_batch_costs_one_round_trip_and_a_lost_script_is_loaded_and_n
         for message in received[:4]:
             consumer.ack(message)
         consumer.close()
-    finally:
-        for key in redis_broker.client.scan_iter(match=f"{namespace}*"):
-            redis_broker.client.delete(key)
-        redis_broker.close()
     assert received[4] is None and sorted(m.args[0] for m in received[:4]) == [1, 2, 3, 4]
